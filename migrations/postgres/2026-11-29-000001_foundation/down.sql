@@ -1,0 +1,12 @@
+DROP TABLE quarantine;
+DROP TABLE outbox;
+DROP TABLE case_events;
+DROP TABLE attachments;
+DROP TABLE messages;
+DROP TABLE participants;
+DROP TABLE cases;
+DROP TABLE api_tokens;
+DROP TABLE login_throttle;
+DROP TABLE sessions;
+DROP TABLE setup_tokens;
+DROP TABLE users;

@@ -1,0 +1,214 @@
+//! Admin pages for accounts: list, create, change role, disable/enable.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::role::Role;
+use super::users::{User, validate_email};
+use super::{password, sessions};
+use crate::error::{AppError, AppResult};
+use crate::web::page::set_flash;
+use crate::web::{AppState, CurrentUser, Page};
+
+/// Mounts this feature's routes.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/users", web::get().to(list))
+        .route("/admin/users", web::post().to(create))
+        .route("/admin/users/{id}", web::post().to(update));
+}
+
+struct UserRow {
+    id: i64,
+    name: String,
+    email: String,
+    role: String,
+    disabled: bool,
+    is_self: bool,
+}
+
+#[derive(Template)]
+#[template(path = "auth/admin_users.html")]
+struct UsersPage {
+    page: Page,
+    users: Vec<UserRow>,
+    roles: Vec<&'static str>,
+    error: Option<String>,
+}
+
+async fn render_list(
+    page: Page,
+    me: &CurrentUser,
+    state: &AppState,
+    error: Option<String>,
+) -> AppResult<HttpResponse> {
+    let users = state.db(|conn| Ok(User::list(conn)?)).await?;
+    let rows = users
+        .into_iter()
+        .map(|u| UserRow {
+            is_self: u.id == me.id,
+            id: u.id,
+            role: u.role().as_str().to_string(),
+            name: u.name,
+            email: u.email,
+            disabled: u.disabled,
+        })
+        .collect();
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    let body = UsersPage {
+        page,
+        users: rows,
+        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        error,
+    }
+    .render()?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+async fn list(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    user.require(&[Role::Admin])?;
+    render_list(page, &user, &state, None).await
+}
+
+#[derive(Deserialize)]
+struct CreateForm {
+    name: String,
+    email: String,
+    role: String,
+    password: String,
+}
+
+async fn create(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    form: web::Form<CreateForm>,
+) -> AppResult<HttpResponse> {
+    user.require(&[Role::Admin])?;
+    let form = form.into_inner();
+    let pw = SecretString::from(form.password);
+    let checked: Result<(Role, String), String> = (|| {
+        let role: Role = form
+            .role
+            .parse()
+            .map_err(|e: super::role::RoleError| e.to_string())?;
+        let email = validate_email(&form.email)?;
+        if form.name.trim().is_empty() {
+            return Err(page.t("setup.name_required").to_string());
+        }
+        password::check_policy(&pw).map_err(|e| e.to_string())?;
+        Ok((role, email))
+    })();
+    let (role, email) = match checked {
+        Ok(v) => v,
+        Err(error) => return render_list(page, &user, &state, Some(error)).await,
+    };
+    let hash = web::block(move || password::hash_password(&pw)).await??;
+    let name = form.name;
+    let e2 = email.clone();
+    let created = state
+        .db(move |conn| {
+            if User::find_by_email(conn, &e2)?.is_some() {
+                return Ok(false);
+            }
+            User::create(conn, &e2, &name, role, &hash)?;
+            Ok(true)
+        })
+        .await?;
+    if !created {
+        let msg = format!("{} {email}", page.t("admin.users.exists"));
+        return render_list(page, &user, &state, Some(msg)).await;
+    }
+    tracing::info!(admin = user.id, role = role.as_str(), "account created");
+    set_flash(
+        &req,
+        "ok",
+        format!("{} {email}", page.t("admin.users.created")),
+    );
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/admin/users"))
+        .finish())
+}
+
+#[derive(Deserialize)]
+struct UpdateForm {
+    action: String,
+    role: Option<String>,
+    password: Option<String>,
+}
+
+async fn update(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<UpdateForm>,
+) -> AppResult<HttpResponse> {
+    user.require(&[Role::Admin])?;
+    let id = path.into_inner();
+    let form = form.into_inner();
+    if id == user.id && form.action != "password" {
+        return Err(AppError::Conflict(
+            page.t("admin.users.not_self").to_string(),
+        ));
+    }
+    match form.action.as_str() {
+        "disable" | "enable" => {
+            let disabled = form.action == "disable";
+            state
+                .db(move |conn| {
+                    User::set_disabled(conn, id, disabled)?;
+                    if disabled {
+                        sessions::destroy_all_for(conn, id)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        "role" => {
+            let role: Role = form
+                .role
+                .unwrap_or_default()
+                .parse()
+                .map_err(|e: super::role::RoleError| AppError::BadRequest(e.to_string()))?;
+            state
+                .db(move |conn| Ok(User::set_role(conn, id, role)?))
+                .await?;
+        }
+        "password" => {
+            let pw = SecretString::from(form.password.unwrap_or_default());
+            password::check_policy(&pw).map_err(|e| AppError::Unprocessable(e.to_string()))?;
+            let hash = web::block(move || password::hash_password(&pw)).await??;
+            let keep_current = id == user.id;
+            state
+                .db(move |conn| {
+                    User::set_password_hash(conn, id, &hash)?;
+                    if !keep_current {
+                        sessions::destroy_all_for(conn, id)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        other => return Err(AppError::BadRequest(format!("unknown action {other:?}"))),
+    }
+    tracing::info!(admin = user.id, target = id, action = %form.action, "account changed");
+    set_flash(&req, "ok", page.t("admin.users.updated"));
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/admin/users"))
+        .finish())
+}

@@ -1,0 +1,14 @@
+//! Accounts, roles, passwords, sessions, sign-in throttling and the first-run setup.
+
+pub mod admin;
+pub mod password;
+pub mod role;
+pub mod routes;
+pub mod sessions;
+pub mod setup;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+pub use role::Role;
+pub use users::User;

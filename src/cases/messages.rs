@@ -1,0 +1,359 @@
+//! Messages on a case (inbound mail, outbound replies, internal notes), their attachments,
+//! participants and the case timeline (events).
+
+use diesel::prelude::*;
+
+use crate::db::schema::{attachments, case_events, messages, participants};
+use crate::db::{DbConn, now};
+
+/// Inbound customer mail.
+pub const INBOUND: &str = "inbound";
+/// Mail sent to the customer.
+pub const OUTBOUND: &str = "outbound";
+/// Internal note, never mailed.
+pub const NOTE: &str = "note";
+
+/// A stored message.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = messages)]
+pub struct Message {
+    /// Row id.
+    pub id: i64,
+    /// Case.
+    pub case_id: i64,
+    /// `inbound`, `outbound` or `note`.
+    pub direction: String,
+    /// Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    /// First In-Reply-To id.
+    pub in_reply_to: Option<String>,
+    /// References ids, space-separated.
+    pub references_ids: String,
+    /// Sender address.
+    pub from_email: String,
+    /// Sender name.
+    pub from_name: Option<String>,
+    /// To addresses, comma-separated.
+    pub to_addrs: String,
+    /// Cc addresses, comma-separated.
+    pub cc_addrs: String,
+    /// Subject.
+    pub subject: String,
+    /// Date header.
+    pub sent_at: Option<chrono::NaiveDateTime>,
+    /// When Casebook received (or wrote) it.
+    pub received_at: chrono::NaiveDateTime,
+    /// Full text.
+    pub body_text: String,
+    /// What the sender wrote this time.
+    pub new_text: String,
+    /// Sanitised HTML.
+    pub body_html: Option<String>,
+    /// Automatic mail (auto-reply): folded, not a customer response.
+    pub auto: bool,
+    /// Which threading rule placed it.
+    pub thread_method: String,
+    /// Raw mail blob.
+    pub raw_sha256: Option<String>,
+    /// Dedup key when there is no Message-ID.
+    pub content_hash: String,
+    /// Staff author of outbound mail and notes.
+    pub author_id: Option<i64>,
+    /// Row created.
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl Message {
+    /// The time to show: the Date header, else the receipt time.
+    pub fn date(&self) -> chrono::NaiveDateTime {
+        self.sent_at.unwrap_or(self.received_at)
+    }
+
+    /// Messages of a case, oldest first.
+    pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Message>> {
+        messages::table
+            .filter(messages::case_id.eq(case_id))
+            .order((messages::received_at.asc(), messages::id.asc()))
+            .select(Message::as_select())
+            .load(conn)
+    }
+
+    /// Whether a Message-ID is already stored.
+    pub fn exists_message_id(conn: &mut DbConn, message_id: &str) -> QueryResult<Option<i64>> {
+        messages::table
+            .filter(messages::message_id.eq(message_id))
+            .select(messages::case_id)
+            .first(conn)
+            .optional()
+    }
+
+    /// Whether a content hash is already stored (dedup for mail without a Message-ID).
+    pub fn exists_content_hash(conn: &mut DbConn, hash: &str) -> QueryResult<Option<i64>> {
+        messages::table
+            .filter(messages::content_hash.eq(hash))
+            .select(messages::case_id)
+            .first(conn)
+            .optional()
+    }
+}
+
+/// A message to store.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = messages)]
+pub struct NewMessage {
+    /// Case.
+    pub case_id: i64,
+    /// Direction.
+    pub direction: String,
+    /// Message-ID.
+    pub message_id: Option<String>,
+    /// In-Reply-To.
+    pub in_reply_to: Option<String>,
+    /// References, space-separated.
+    pub references_ids: String,
+    /// From.
+    pub from_email: String,
+    /// From name.
+    pub from_name: Option<String>,
+    /// To, comma-separated.
+    pub to_addrs: String,
+    /// Cc, comma-separated.
+    pub cc_addrs: String,
+    /// Subject.
+    pub subject: String,
+    /// Date header.
+    pub sent_at: Option<chrono::NaiveDateTime>,
+    /// Receipt time.
+    pub received_at: chrono::NaiveDateTime,
+    /// Full text.
+    pub body_text: String,
+    /// New text.
+    pub new_text: String,
+    /// Sanitised HTML.
+    pub body_html: Option<String>,
+    /// Automatic.
+    pub auto: bool,
+    /// Threading rule.
+    pub thread_method: String,
+    /// Raw blob.
+    pub raw_sha256: Option<String>,
+    /// Dedup hash.
+    pub content_hash: String,
+    /// Staff author.
+    pub author_id: Option<i64>,
+    /// Created.
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl NewMessage {
+    /// Inserts and returns the row id.
+    pub fn insert(&self, conn: &mut DbConn) -> QueryResult<i64> {
+        diesel::insert_into(messages::table)
+            .values(self)
+            .execute(conn)?;
+        messages::table
+            .filter(messages::case_id.eq(self.case_id))
+            .filter(messages::content_hash.eq(&self.content_hash))
+            .order(messages::id.desc())
+            .select(messages::id)
+            .first(conn)
+    }
+}
+
+/// A stored attachment.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = attachments)]
+pub struct Attachment {
+    /// Row id.
+    pub id: i64,
+    /// Message row.
+    pub message_id: i64,
+    /// Case.
+    pub case_id: i64,
+    /// File name as sent.
+    pub filename: String,
+    /// MIME type as sent.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// Blob reference.
+    pub sha256: String,
+    /// Content-ID for inline images.
+    pub content_id: Option<String>,
+    /// Inline part.
+    pub inline: bool,
+    /// Created.
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl Attachment {
+    /// Attachments of a case.
+    pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Attachment>> {
+        attachments::table
+            .filter(attachments::case_id.eq(case_id))
+            .order(attachments::id.asc())
+            .select(Attachment::as_select())
+            .load(conn)
+    }
+
+    /// Stores one attachment row.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert(
+        conn: &mut DbConn,
+        message_row: i64,
+        case_id: i64,
+        filename: &str,
+        content_type: &str,
+        size: i64,
+        sha256: &str,
+        content_id: Option<&str>,
+        inline: bool,
+    ) -> QueryResult<usize> {
+        diesel::insert_into(attachments::table)
+            .values((
+                attachments::message_id.eq(message_row),
+                attachments::case_id.eq(case_id),
+                attachments::filename.eq(filename),
+                attachments::content_type.eq(content_type),
+                attachments::size.eq(size),
+                attachments::sha256.eq(sha256),
+                attachments::content_id.eq(content_id),
+                attachments::inline.eq(inline),
+                attachments::created_at.eq(now()),
+            ))
+            .execute(conn)
+    }
+}
+
+/// A person on a case.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = participants)]
+pub struct Participant {
+    /// Row id.
+    pub id: i64,
+    /// Case.
+    pub case_id: i64,
+    /// Address.
+    pub email: String,
+    /// Name.
+    pub name: Option<String>,
+    /// `customer` or `cc`.
+    pub kind: String,
+    /// Added.
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl Participant {
+    /// Participants of a case, customer first.
+    pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Participant>> {
+        participants::table
+            .filter(participants::case_id.eq(case_id))
+            .order((participants::kind.desc(), participants::id.asc()))
+            .select(Participant::as_select())
+            .load(conn)
+    }
+
+    /// Adds a participant unless the address is already on the case.
+    pub fn add(
+        conn: &mut DbConn,
+        case_id: i64,
+        email: &str,
+        name: Option<&str>,
+        kind: &str,
+    ) -> QueryResult<bool> {
+        let exists: bool = diesel::select(diesel::dsl::exists(
+            participants::table
+                .filter(participants::case_id.eq(case_id))
+                .filter(participants::email.eq(email)),
+        ))
+        .get_result(conn)?;
+        if exists {
+            return Ok(false);
+        }
+        diesel::insert_into(participants::table)
+            .values((
+                participants::case_id.eq(case_id),
+                participants::email.eq(email),
+                participants::name.eq(name),
+                participants::kind.eq(kind),
+                participants::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(true)
+    }
+}
+
+/// One entry of the case timeline.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = case_events)]
+pub struct CaseEvent {
+    /// Row id.
+    pub id: i64,
+    /// Case.
+    pub case_id: i64,
+    /// Staff member, if a person acted.
+    pub actor_id: Option<i64>,
+    /// Who, as shown (name, address or `system`).
+    pub actor_label: String,
+    /// What happened (`case_created`, `transition`, `delivery_failed`, …).
+    pub kind: String,
+    /// State before.
+    pub from_state: Option<String>,
+    /// State after.
+    pub to_state: Option<String>,
+    /// Human note.
+    pub note: Option<String>,
+    /// Structured details (JSON).
+    pub data: Option<String>,
+    /// When.
+    pub created_at: chrono::NaiveDateTime,
+}
+
+/// An event to record.
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent<'a> {
+    /// Staff member.
+    pub actor_id: Option<i64>,
+    /// Shown actor.
+    pub actor_label: &'a str,
+    /// Kind.
+    pub kind: &'a str,
+    /// From state.
+    pub from_state: Option<&'a str>,
+    /// To state.
+    pub to_state: Option<&'a str>,
+    /// Note.
+    pub note: Option<&'a str>,
+    /// JSON details.
+    pub data: Option<String>,
+    /// When (defaults to now).
+    pub at: Option<chrono::NaiveDateTime>,
+}
+
+impl CaseEvent {
+    /// Appends an event.
+    pub fn record(conn: &mut DbConn, case_id: i64, e: &NewEvent<'_>) -> QueryResult<usize> {
+        diesel::insert_into(case_events::table)
+            .values((
+                case_events::case_id.eq(case_id),
+                case_events::actor_id.eq(e.actor_id),
+                case_events::actor_label.eq(e.actor_label),
+                case_events::kind.eq(e.kind),
+                case_events::from_state.eq(e.from_state),
+                case_events::to_state.eq(e.to_state),
+                case_events::note.eq(e.note),
+                case_events::data.eq(e.data.as_deref()),
+                case_events::created_at.eq(e.at.unwrap_or_else(now)),
+            ))
+            .execute(conn)
+    }
+
+    /// The timeline, oldest first.
+    pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<CaseEvent>> {
+        case_events::table
+            .filter(case_events::case_id.eq(case_id))
+            .order((case_events::created_at.asc(), case_events::id.asc()))
+            .select(CaseEvent::as_select())
+            .load(conn)
+    }
+}

@@ -1,0 +1,9 @@
+//! Cases: numbers, the case record, participants, messages, and the pages that list and show them.
+
+pub mod messages;
+pub mod model;
+pub mod number;
+pub mod routes;
+
+pub use model::Case;
+pub use number::CaseNumber;

@@ -1,0 +1,185 @@
+//! The case record and its queries.
+
+use diesel::prelude::*;
+
+use crate::db::{DbConn, schema::cases};
+
+/// A stored case.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = cases)]
+pub struct Case {
+    /// Row id.
+    pub id: i64,
+    /// `CAS-NNNNN-XXXXXX`.
+    pub number: String,
+    /// Sequence part of the number.
+    pub seq: i64,
+    /// Title (subject without prefixes and tokens).
+    pub title: String,
+    /// Workflow state (stored form).
+    pub state: String,
+    /// Priority (stored form).
+    pub priority: String,
+    /// Customer's address.
+    pub customer_email: String,
+    /// Customer's display name.
+    pub customer_name: Option<String>,
+    /// Owner.
+    pub assignee_id: Option<i64>,
+    /// Team working the case (engineering queue).
+    pub team: Option<String>,
+    /// Language the customer writes in (`en`, `zh-CN`).
+    pub language: String,
+    /// Recorded problem definition.
+    pub problem_definition: Option<String>,
+    /// Recorded scope.
+    pub scope: Option<String>,
+    /// Resolution text.
+    pub resolution: Option<String>,
+    /// Set when opened with a token of another case by someone outside it.
+    pub duplicate_of_id: Option<i64>,
+    /// Set when merged into another case.
+    pub merged_into_id: Option<i64>,
+    /// Opened.
+    pub created_at: chrono::NaiveDateTime,
+    /// Last changed.
+    pub updated_at: chrono::NaiveDateTime,
+    /// Last message or event.
+    pub last_activity_at: chrono::NaiveDateTime,
+    /// Resolved or archived.
+    pub closed_at: Option<chrono::NaiveDateTime>,
+}
+
+/// Filters for the case list.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CaseFilter {
+    /// Only this state.
+    pub state: Option<String>,
+}
+
+impl Case {
+    /// Cases matching `filter`, most recently active first.
+    pub fn list(
+        conn: &mut DbConn,
+        filter: &CaseFilter,
+        limit: i64,
+        offset: i64,
+    ) -> QueryResult<Vec<Case>> {
+        let mut q = cases::table.select(Case::as_select()).into_boxed();
+        if let Some(s) = filter.state.as_deref().filter(|s| !s.is_empty()) {
+            q = q.filter(cases::state.eq(s.to_string()));
+        }
+        q.order((cases::last_activity_at.desc(), cases::id.desc()))
+            .limit(limit)
+            .offset(offset)
+            .load(conn)
+    }
+
+    /// Number of cases per state.
+    pub fn count_by_state(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+        cases::table
+            .group_by(cases::state)
+            .select((cases::state, diesel::dsl::count_star()))
+            .load(conn)
+    }
+
+    /// Finds a case by its number.
+    pub fn find_by_number(conn: &mut DbConn, number: &str) -> QueryResult<Option<Case>> {
+        cases::table
+            .filter(cases::number.eq(number))
+            .select(Case::as_select())
+            .first(conn)
+            .optional()
+    }
+}
+
+/// What is needed to open a case.
+#[derive(Debug, Clone)]
+pub struct NewCase<'a> {
+    /// A number to keep (imports); `None` allocates the next one.
+    pub number: Option<&'a super::CaseNumber>,
+    /// Title.
+    pub title: &'a str,
+    /// Initial state (stored form).
+    pub state: &'a str,
+    /// Priority (stored form).
+    pub priority: &'a str,
+    /// Customer address.
+    pub customer_email: &'a str,
+    /// Customer name.
+    pub customer_name: Option<&'a str>,
+    /// Customer's language.
+    pub language: &'a str,
+    /// Linked as a possible duplicate of this case.
+    pub duplicate_of_id: Option<i64>,
+    /// When the case began (the first message's time).
+    pub at: chrono::NaiveDateTime,
+}
+
+impl Case {
+    /// Opens a case, allocating the next sequence number unless one is given.
+    ///
+    /// Call inside a transaction; on PostgreSQL with several instances two writers may pick the
+    /// same sequence, which the unique index turns into an error the caller retries.
+    pub fn create(conn: &mut DbConn, new: &NewCase<'_>) -> QueryResult<Case> {
+        let number = match new.number {
+            Some(n) => n.clone(),
+            None => {
+                let max: Option<i64> = cases::table
+                    .select(diesel::dsl::max(cases::seq))
+                    .first(conn)?;
+                super::CaseNumber::generate(max.unwrap_or(0).max(0) as u64 + 1)
+            }
+        };
+        let seq = number.sequence().min(i64::MAX as u64) as i64;
+        diesel::insert_into(cases::table)
+            .values((
+                cases::number.eq(number.as_str()),
+                cases::seq.eq(seq),
+                cases::title.eq(new.title),
+                cases::state.eq(new.state),
+                cases::priority.eq(new.priority),
+                cases::customer_email.eq(new.customer_email),
+                cases::customer_name.eq(new.customer_name),
+                cases::language.eq(new.language),
+                cases::duplicate_of_id.eq(new.duplicate_of_id),
+                cases::created_at.eq(new.at),
+                cases::updated_at.eq(new.at),
+                cases::last_activity_at.eq(new.at),
+            ))
+            .execute(conn)?;
+        cases::table
+            .filter(cases::number.eq(number.as_str()))
+            .select(Case::as_select())
+            .first(conn)
+    }
+
+    /// Finds a case by id.
+    pub fn find_by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Case>> {
+        cases::table
+            .find(id)
+            .select(Case::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Records activity (a message or event) at `at`.
+    pub fn touch(conn: &mut DbConn, id: i64, at: chrono::NaiveDateTime) -> QueryResult<usize> {
+        diesel::update(cases::table.find(id))
+            .set((
+                cases::updated_at.eq(crate::db::now()),
+                cases::last_activity_at.eq(at),
+            ))
+            .execute(conn)
+    }
+
+    /// Changes the state.
+    pub fn set_state(conn: &mut DbConn, id: i64, state: &str) -> QueryResult<usize> {
+        diesel::update(cases::table.find(id))
+            .set((
+                cases::state.eq(state),
+                cases::updated_at.eq(crate::db::now()),
+            ))
+            .execute(conn)
+    }
+}

@@ -1,0 +1,495 @@
+//! Configuration: built-in defaults, then an optional `casebook.toml`, then `CASEBOOK_*` environment
+//! variables — each layer overriding the one before.
+//!
+//! Unknown keys and bad values are errors that name the key, so a typo never silently falls back
+//! to a default. Secrets are wrapped in [`SecretString`] and never printed (the `Debug` impl redacts).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::workflow::business_hours::BusinessCalendar;
+use crate::workflow::sla::SlaConfig;
+
+/// Environment variables that start with `CASEBOOK_` but are not configuration keys.
+const NON_CONFIG_ENV: &[&str] = &["CASEBOOK_CONFIG", "CASEBOOK_LOG"];
+/// Prefix of environment variables used only by the test-suite.
+const TEST_ENV_PREFIX: &str = "CASEBOOK_TEST_";
+
+/// Which database engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: one file, no server.
+    Sqlite,
+    /// A PostgreSQL server, for several app instances.
+    Postgres,
+}
+
+/// How outbound mail leaves Casebook.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP (loopback relays, tests).
+    None,
+    /// STARTTLS upgrade on the submission port (587).
+    #[default]
+    Starttls,
+    /// Implicit TLS (465).
+    Tls,
+}
+
+/// SMTP relay settings; absent means "write mail to the file outbox".
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Relay host name.
+    pub host: String,
+    /// Relay port (default 587).
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// Transport security.
+    #[serde(default)]
+    pub security: SmtpSecurity,
+    /// Login user, if the relay wants one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Login password (secret).
+    #[serde(default)]
+    pub password: Option<SecretString>,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+/// Everything Casebook reads at start.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `postgres://…` selects PostgreSQL; anything else is a SQLite file path.
+    pub database_url: String,
+    /// Blobs (raw mail, attachments), file outbox, generated secret key.
+    pub data_dir: PathBuf,
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// The URL people use to reach Casebook (links in mail, cookie `Secure` flag).
+    pub base_url: String,
+    /// Signs sessions, Message-IDs and upload links. Generated into the data dir when absent.
+    pub secret_key: Option<SecretString>,
+    /// Bearer token that authorises `POST /inbound/mail`; inbound HTTP is disabled when unset.
+    pub inbound_token: Option<SecretString>,
+    /// Mail domains of the support team (transcript import: whose messages are outbound).
+    pub support_domains: Vec<String>,
+    /// Address Casebook sends from.
+    pub mail_from: String,
+    /// Display name on outbound mail.
+    pub mail_from_name: String,
+    /// Largest raw message accepted, in bytes.
+    pub max_message_bytes: u64,
+    /// Largest single attachment accepted, in bytes.
+    pub max_attachment_bytes: u64,
+    /// Automatic mails per sender per day before further ones are ignored.
+    pub max_auto_mails_per_sender_per_day: u32,
+    /// Send an acknowledgement with the case number when a customer opens a case.
+    pub acknowledge_new_cases: bool,
+    /// How the case token looks in outbound subjects; `{number}` is replaced.
+    pub subject_token_format: String,
+    /// SMTP relay; `None` writes outbound mail as `.eml` files under the data dir.
+    pub smtp: Option<SmtpConfig>,
+    /// Diagnostics rules file that adds vendor strings to the built-in rules.
+    pub diagnostics_rules: Option<PathBuf>,
+    /// Working time for SLA clocks (`[business_hours]`).
+    pub business_hours: BusinessCalendar,
+    /// SLA targets per priority (`[sla]`, `[sla.normal]`, …).
+    pub sla: SlaConfig,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("data_dir", &self.data_dir)
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "inbound_token",
+                &self.inbound_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("smtp", &self.smtp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "./casebook-data/casebook.db".into(),
+            data_dir: PathBuf::from("./casebook-data"),
+            bind: "127.0.0.1:8080".into(),
+            base_url: "http://127.0.0.1:8080".into(),
+            secret_key: None,
+            inbound_token: None,
+            support_domains: Vec::new(),
+            mail_from: "support@casebook.invalid".into(),
+            mail_from_name: "Casebook Support".into(),
+            max_message_bytes: 25 * 1024 * 1024,
+            max_attachment_bytes: 20 * 1024 * 1024,
+            max_auto_mails_per_sender_per_day: 20,
+            acknowledge_new_cases: true,
+            subject_token_format: "[{number}]".into(),
+            smtp: None,
+            diagnostics_rules: None,
+            business_hours: BusinessCalendar::default(),
+            sla: SlaConfig::default(),
+        }
+    }
+}
+
+/// Hides the password part of a database URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => {
+                    format!("{}{user}:[redacted]{}", &url[..scheme_end + 3], &url[at..])
+                }
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Config {
+    /// Loads defaults → TOML file (`path`, else `CASEBOOK_CONFIG`, else `./casebook.toml` if present) →
+    /// the process environment.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("CASEBOOK_"))
+            .collect();
+        let file = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => match env.get("CASEBOOK_CONFIG") {
+                Some(p) => Some(PathBuf::from(p)),
+                None => Some(PathBuf::from("casebook.toml")).filter(|p| p.exists()),
+            },
+        };
+        let text = match &file {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("reading configuration file {}", p.display()))?,
+            ),
+            None => None,
+        };
+        Config::from_sources(text.as_deref(), &env)
+    }
+
+    /// Builds a configuration from TOML text and `CASEBOOK_*` variables (used by `load` and tests).
+    pub fn from_sources(
+        toml_text: Option<&str>,
+        env: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Config> {
+        let mut table = match toml_text {
+            Some(text) => {
+                toml::from_str::<toml::Table>(text).context("casebook.toml is not valid TOML")?
+            }
+            None => toml::Table::new(),
+        };
+        for (key, value) in env {
+            if NON_CONFIG_ENV.contains(&key.as_str()) || key.starts_with(TEST_ENV_PREFIX) {
+                continue;
+            }
+            let name = key["CASEBOOK_".len()..].to_ascii_lowercase();
+            set_env_value(&mut table, key, &name, value)?;
+        }
+        let config: Config =
+            Config::deserialize(toml::Value::Table(table)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.database_url.trim().is_empty() {
+            bail!("database_url (CASEBOOK_DATABASE_URL) must not be empty");
+        }
+        if self.bind.parse::<std::net::SocketAddr>().is_err() && !self.bind.contains(':') {
+            bail!(
+                "bind (CASEBOOK_BIND) must be host:port, got {:?}",
+                self.bind
+            );
+        }
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            bail!(
+                "base_url (CASEBOOK_BASE_URL) must start with http:// or https://, got {:?}",
+                self.base_url
+            );
+        }
+        if let Some(key) = &self.secret_key
+            && key.expose_secret().len() < 32
+        {
+            bail!("secret_key (CASEBOOK_SECRET_KEY) must be at least 32 characters");
+        }
+        if !self.subject_token_format.contains("{number}") {
+            bail!(
+                "subject_token_format must contain {{number}}, got {:?}",
+                self.subject_token_format
+            );
+        }
+        if self.max_message_bytes == 0 {
+            bail!("max_message_bytes must be greater than zero");
+        }
+        Ok(())
+    }
+
+    /// The database engine selected by `database_url`.
+    pub fn backend(&self) -> Backend {
+        backend_of(&self.database_url)
+    }
+
+    /// Whether cookies must carry `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+
+    /// `base_url` without a trailing slash, for building links.
+    pub fn base_url_trimmed(&self) -> &str {
+        self.base_url.trim_end_matches('/')
+    }
+
+    /// The signing secret; [`crate::startup::prepare`] fills it in before the app starts.
+    pub fn secret(&self) -> &str {
+        self.secret_key
+            .as_ref()
+            .map(|s| s.expose_secret())
+            .unwrap_or("")
+    }
+}
+
+/// `postgres://` and `postgresql://` select PostgreSQL; anything else is a SQLite path.
+pub fn backend_of(url: &str) -> Backend {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
+/// Keys whose values are lists, written comma-separated in the environment.
+const LIST_KEYS: &[&str] = &["support_domains"];
+/// Keys whose values are numbers.
+const INT_KEYS: &[&str] = &[
+    "max_message_bytes",
+    "max_attachment_bytes",
+    "max_auto_mails_per_sender_per_day",
+];
+/// Keys whose values are booleans.
+const BOOL_KEYS: &[&str] = &["acknowledge_new_cases"];
+/// Plain string keys settable from the environment.
+const STRING_KEYS: &[&str] = &[
+    "database_url",
+    "data_dir",
+    "bind",
+    "base_url",
+    "secret_key",
+    "inbound_token",
+    "mail_from",
+    "mail_from_name",
+    "subject_token_format",
+    "diagnostics_rules",
+];
+
+/// Applies one `CASEBOOK_*` variable onto the TOML table. `CASEBOOK_SMTP_HOST` sets `smtp.host`, and so on.
+fn set_env_value(
+    table: &mut toml::Table,
+    env_key: &str,
+    name: &str,
+    value: &str,
+) -> anyhow::Result<()> {
+    if let Some(sub) = name.strip_prefix("smtp_") {
+        let smtp = table
+            .entry("smtp")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .with_context(|| {
+                format!("{env_key}: [smtp] in the configuration file is not a table")
+            })?;
+        let v = match sub {
+            "port" => toml::Value::Integer(
+                value
+                    .parse()
+                    .with_context(|| format!("{env_key} must be a port number, got {value:?}"))?,
+            ),
+            "host" | "security" | "username" | "password" => toml::Value::String(value.to_string()),
+            _ => bail!("unknown configuration variable {env_key}"),
+        };
+        smtp.insert(sub.to_string(), v);
+        return Ok(());
+    }
+    let v = if LIST_KEYS.contains(&name) {
+        toml::Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        )
+    } else if INT_KEYS.contains(&name) {
+        toml::Value::Integer(
+            value
+                .trim()
+                .parse()
+                .with_context(|| format!("{env_key} must be a whole number, got {value:?}"))?,
+        )
+    } else if BOOL_KEYS.contains(&name) {
+        toml::Value::Boolean(match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => bail!("{env_key} must be true or false, got {value:?}"),
+        })
+    } else if STRING_KEYS.contains(&name) {
+        toml::Value::String(value.to_string())
+    } else {
+        bail!("unknown configuration variable {env_key}");
+    };
+    table.insert(name.to_string(), v);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_use_embedded_sqlite_under_the_data_dir() {
+        let c = Config::from_sources(None, &BTreeMap::new()).unwrap();
+        assert_eq!(c.backend(), Backend::Sqlite);
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./casebook-data"));
+    }
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        let file = "bind = \"0.0.0.0:9000\"\nbase_url = \"https://help.example.com\"\n";
+        let c = Config::from_sources(
+            Some(file),
+            &env(&[
+                ("CASEBOOK_BIND", "127.0.0.1:7000"),
+                ("CASEBOOK_SUPPORT_DOMAINS", "cmgos.com, example.com"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.bind, "127.0.0.1:7000");
+        assert!(c.is_https());
+        assert_eq!(c.support_domains, vec!["cmgos.com", "example.com"]);
+    }
+
+    #[test]
+    fn postgres_url_selects_postgres() {
+        let c = Config::from_sources(
+            None,
+            &env(&[("CASEBOOK_DATABASE_URL", "postgres://u:p@localhost/db")]),
+        )
+        .unwrap();
+        assert_eq!(c.backend(), Backend::Postgres);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key() {
+        let err = Config::from_sources(None, &env(&[("CASEBOOK_DATABSE_URL", "x")])).unwrap_err();
+        assert!(err.to_string().contains("CASEBOOK_DATABSE_URL"), "{err}");
+        let err = Config::from_sources(Some("bnid = \"x\""), &BTreeMap::new()).unwrap_err();
+        assert!(err.to_string().contains("bnid"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_errors_that_name_the_key() {
+        let err = Config::from_sources(None, &env(&[("CASEBOOK_MAX_MESSAGE_BYTES", "lots")]))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("CASEBOOK_MAX_MESSAGE_BYTES"),
+            "{err}"
+        );
+        let err = Config::from_sources(None, &env(&[("CASEBOOK_BASE_URL", "help.example.com")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("base_url"), "{err}");
+        let err =
+            Config::from_sources(None, &env(&[("CASEBOOK_SECRET_KEY", "short")])).unwrap_err();
+        assert!(err.to_string().contains("secret_key"), "{err}");
+        assert!(
+            !err.to_string().contains("short"),
+            "the secret itself must not be echoed: {err}"
+        );
+    }
+
+    #[test]
+    fn secrets_are_never_printed_by_debug() {
+        let c = Config::from_sources(
+            None,
+            &env(&[
+                (
+                    "CASEBOOK_SECRET_KEY",
+                    "0123456789abcdef0123456789abcdef-very-secret",
+                ),
+                ("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token"),
+                ("CASEBOOK_SMTP_HOST", "smtp.example.com"),
+                ("CASEBOOK_SMTP_PASSWORD", "smtp-secret"),
+                (
+                    "CASEBOOK_DATABASE_URL",
+                    "postgres://casebook:db-secret@db/casebook",
+                ),
+            ]),
+        )
+        .unwrap();
+        let printed = format!("{c:?}");
+        for secret in [
+            "very-secret",
+            "inbound-secret-token",
+            "smtp-secret",
+            "db-secret",
+        ] {
+            assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+        }
+        assert!(printed.contains("smtp.example.com"));
+    }
+
+    #[test]
+    fn test_and_control_variables_are_not_configuration() {
+        Config::from_sources(
+            None,
+            &env(&[
+                ("CASEBOOK_TEST_POSTGRES_URL", "postgres://x"),
+                ("CASEBOOK_CONFIG", "a.toml"),
+                ("CASEBOOK_LOG", "debug"),
+            ]),
+        )
+        .unwrap();
+    }
+}

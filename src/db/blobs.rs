@@ -1,0 +1,106 @@
+//! Content-addressed blob store: raw mail and attachments under `<data_dir>/blobs/ab/cd/<sha256>`.
+//!
+//! Blobs are written to a temporary file in the same folder, synced, then renamed into place, so a
+//! crash never leaves a half-written blob under its final name; writing the same content twice is a
+//! no-op. Raw mail is stored here *before* it is parsed, which is what makes "nothing is lost" true.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+
+/// The blob store rooted in the data dir.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+/// Lower-case hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl BlobStore {
+    /// A store under `data_dir/blobs`.
+    pub fn new(data_dir: &Path) -> Self {
+        BlobStore {
+            root: data_dir.join("blobs"),
+        }
+    }
+
+    fn path_for(&self, sha256: &str) -> anyhow::Result<PathBuf> {
+        anyhow::ensure!(
+            sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()),
+            "not a sha256 blob reference: {sha256:?}"
+        );
+        Ok(self
+            .root
+            .join(&sha256[0..2])
+            .join(&sha256[2..4])
+            .join(sha256))
+    }
+
+    /// Stores `bytes` durably and returns their sha256.
+    pub fn put(&self, bytes: &[u8]) -> anyhow::Result<String> {
+        let sha = sha256_hex(bytes);
+        let path = self.path_for(&sha)?;
+        if path.exists() {
+            return Ok(sha);
+        }
+        let dir = path.parent().context("blob path has a parent")?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating blob folder {}", dir.display()))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("creating a temporary blob in {}", dir.display()))?;
+        tmp.write_all(bytes).context("writing blob")?;
+        tmp.as_file().sync_all().context("syncing blob")?;
+        tmp.persist(&path)
+            .with_context(|| format!("moving blob into place at {}", path.display()))?;
+        Ok(sha)
+    }
+
+    /// Reads a blob back.
+    pub fn get(&self, sha256: &str) -> anyhow::Result<Vec<u8>> {
+        let path = self.path_for(sha256)?;
+        std::fs::read(&path).with_context(|| format!("reading blob {sha256}"))
+    }
+
+    /// Whether a blob exists.
+    pub fn contains(&self, sha256: &str) -> bool {
+        self.path_for(sha256).map(|p| p.exists()).unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_round_trip_and_are_addressed_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        let sha = store.put(b"hello").unwrap();
+        assert_eq!(sha, sha256_hex(b"hello"));
+        assert_eq!(
+            store.put(b"hello").unwrap(),
+            sha,
+            "same content, same reference"
+        );
+        assert_eq!(store.get(&sha).unwrap(), b"hello");
+        assert!(store.contains(&sha));
+        let leftovers: Vec<_> =
+            std::fs::read_dir(dir.path().join("blobs").join(&sha[0..2]).join(&sha[2..4]))
+                .unwrap()
+                .collect();
+        assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+    }
+
+    #[test]
+    fn malformed_references_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        assert!(store.get("../../etc/passwd").is_err());
+        assert!(!store.contains("zz"));
+    }
+}

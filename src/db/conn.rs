@@ -1,0 +1,80 @@
+//! One connection type for both backends (`#[derive(diesel::MultiConnection)]`), picked from the URL.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+
+use crate::config::{Backend, backend_of};
+
+/// A connection to whichever database the configuration names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    /// PostgreSQL, for several app instances.
+    Postgres(diesel::PgConnection),
+    /// The embedded default.
+    Sqlite(diesel::SqliteConnection),
+}
+
+impl DbConn {
+    /// Which engine this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Postgres(_) => Backend::Postgres,
+            DbConn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// A pool of [`DbConn`].
+pub type DbPool = Pool<ConnectionManager<DbConn>>;
+/// A connection checked out of the pool.
+pub type PooledConn = PooledConnection<ConnectionManager<DbConn>>;
+
+/// Pragmas every SQLite connection needs: WAL so readers never block the writer, enforced foreign
+/// keys, and a busy timeout so concurrent writers wait instead of failing with SQLITE_BUSY.
+#[derive(Debug, Clone, Copy)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        if let DbConn::Sqlite(c) = conn {
+            c.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                 PRAGMA busy_timeout = 10000;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens a pool for `url` (creating the SQLite file's folder when needed).
+pub fn connect_pool(url: &str) -> anyhow::Result<DbPool> {
+    let backend = backend_of(url);
+    if backend == Backend::Sqlite
+        && let Some(parent) = std::path::Path::new(url)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating the database folder {}", parent.display()))?;
+    }
+    let manager = ConnectionManager::<DbConn>::new(url);
+    let max_size = match backend {
+        Backend::Sqlite => 8,
+        Backend::Postgres => 16,
+    };
+    Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(15))
+        .connection_customizer(Box::new(SqlitePragmas))
+        .build(manager)
+        .with_context(|| {
+            format!(
+                "connecting to the database at {}",
+                crate::config::redact_url(url)
+            )
+        })
+}

@@ -1,0 +1,15 @@
+//! Casebook: support case management by email.
+//!
+//! See `docs/ARCHITECTURE.md` for the module map and how a request flows.
+
+pub mod auth;
+pub mod cases;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod i18n;
+pub mod mail;
+pub mod startup;
+pub mod web;
+pub mod workflow;

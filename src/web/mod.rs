@@ -1,0 +1,71 @@
+//! Shared page plumbing: application state, the page context every template gets, translations,
+//! CSRF and error-page middleware, static assets. Routes live with their feature (`auth::routes`,
+//! `cases::routes`, …) and are mounted in [`crate::startup`].
+
+pub mod catalog;
+pub mod csrf;
+pub mod errors;
+pub mod extract;
+pub mod page;
+pub mod statics;
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::config::Config;
+use crate::db::{DbConn, DbPool, blobs::BlobStore};
+use crate::error::{AppError, AppResult};
+
+pub use catalog::Catalog;
+pub use extract::CurrentUser;
+pub use page::Page;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database pool.
+    pub pool: DbPool,
+    /// Configuration (secret key filled in).
+    pub config: Arc<Config>,
+    /// Raw mail and attachments.
+    pub blobs: BlobStore,
+    /// Interface strings in every language.
+    pub catalog: Arc<Catalog>,
+}
+
+impl AppState {
+    /// Runs blocking database work on the blocking thread pool with a pooled connection.
+    pub async fn db<F, T>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("database pool")))?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// `/healthz`: 200 when the database answers, 503 otherwise.
+pub async fn healthz(state: web::Data<AppState>) -> actix_web::HttpResponse {
+    let ok = state
+        .db(|conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok(())
+        })
+        .await
+        .is_ok();
+    let body = serde_json::json!({"status": if ok { "ok" } else { "unavailable" }, "database": ok});
+    if ok {
+        actix_web::HttpResponse::Ok().json(body)
+    } else {
+        actix_web::HttpResponse::ServiceUnavailable().json(body)
+    }
+}

@@ -1,0 +1,119 @@
+//! The context every page template receives: language, translations, the signed-in user, the CSRF
+//! token for forms, and a one-time flash message.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_session::SessionExt;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+
+use super::extract::{CurrentUser, optional_user, request_lang};
+use super::{AppState, Catalog, csrf};
+use crate::auth::role::Role;
+use crate::error::AppError;
+use crate::i18n::Lang;
+
+const FLASH_KEY: &str = "flash";
+
+/// A one-time notice shown at the top of the next page.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Flash {
+    /// `ok` or `error`, for styling.
+    pub level: String,
+    /// The text, already in the reader's language.
+    pub text: String,
+}
+
+/// Everything the base layout needs.
+#[derive(Clone)]
+pub struct Page {
+    /// Reading language.
+    pub lang: Lang,
+    /// Signed-in user, if any.
+    pub user: Option<CurrentUser>,
+    /// Token every form posts back.
+    pub csrf: String,
+    /// One-time notice.
+    pub flash: Option<Flash>,
+    /// The path of this request (language switch returns here).
+    pub path: String,
+    catalog: Arc<Catalog>,
+}
+
+impl Page {
+    /// The interface string `key` in the page's language.
+    pub fn t<'a>(&'a self, key: &'a str) -> &'a str {
+        self.catalog.get(self.lang, key)
+    }
+
+    /// Whether the nav shows the Admin section.
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is(&[Role::Admin]))
+    }
+
+    /// Whether the signed-in user has one of `roles`.
+    pub fn user_is(&self, roles: &[Role]) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is(roles))
+    }
+
+    /// The `lang` attribute value.
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    /// The other language, for the switch.
+    pub fn other_lang(&self) -> Lang {
+        match self.lang {
+            Lang::En => Lang::ZhCn,
+            Lang::ZhCn => Lang::En,
+        }
+    }
+
+    /// Label of the other language in its own script.
+    pub fn other_lang_label(&self) -> &'static str {
+        match self.other_lang() {
+            Lang::En => "English",
+            Lang::ZhCn => "中文",
+        }
+    }
+}
+
+/// Stores a flash message for the next page.
+pub fn set_flash(req: &HttpRequest, level: &str, text: impl Into<String>) {
+    let _ = req.get_session().insert(
+        FLASH_KEY,
+        Flash {
+            level: level.into(),
+            text: text.into(),
+        },
+    );
+}
+
+impl FromRequest for Page {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))?
+                .clone();
+            let user = optional_user(&req).await?;
+            let session = req.get_session();
+            let lang = request_lang(&req, &session);
+            let csrf = csrf::session_token(&session);
+            let flash = session.remove_as::<Flash>(FLASH_KEY).and_then(Result::ok);
+            Ok(Page {
+                lang,
+                user,
+                csrf,
+                flash,
+                path: req.path().to_string(),
+                catalog: state.catalog.clone(),
+            })
+        })
+    }
+}

@@ -1,0 +1,289 @@
+//! Shared test harness: start the real app on port 0 against a fresh database of either backend,
+//! with a temporary data dir, and talk to it over HTTP like a browser would.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use casebook::auth::{Role, User, password};
+use casebook::config::Config;
+use casebook::db::DbPool;
+use casebook::startup;
+use diesel::Connection;
+use diesel::RunQueryDsl;
+use secrecy::SecretString;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+/// A password every test user gets.
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+/// Runs each listed test function once per backend, as `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::common::BackendKind::Sqlite).await
+                }
+                #[actix_web::test]
+                async fn postgres() {
+                    super::$name($crate::common::BackendKind::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// In CI (`CASEBOOK_TEST_REQUIRE_ALL=1`) a missing outside program is a failure, not a skip.
+pub fn require_all_or_skip(what: &str, why: &str) {
+    if std::env::var_os("CASEBOOK_TEST_REQUIRE_ALL").is_some() {
+        panic!("{what} is required here (CASEBOOK_TEST_REQUIRE_ALL is set) but {why}");
+    }
+}
+
+/// A fresh PostgreSQL database on the server named by `CASEBOOK_TEST_POSTGRES_URL`, dropped afterwards.
+pub struct PgTestDb {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgTestDb {
+    /// `None` (with a loud notice) when the variable is unset.
+    pub fn create() -> Option<PgTestDb> {
+        let Ok(admin_url) = std::env::var("CASEBOOK_TEST_POSTGRES_URL") else {
+            require_all_or_skip("PostgreSQL", "CASEBOOK_TEST_POSTGRES_URL is not set");
+            eprintln!(
+                "\n!!! SKIPPED PostgreSQL test: CASEBOOK_TEST_POSTGRES_URL is not set \
+                 (e.g. postgres://postgres@127.0.0.1:5432/postgres). .ci/run sets it. !!!\n"
+            );
+            return None;
+        };
+        let name = format!(
+            "casebook_test_{}",
+            &casebook::auth::tokens::random_token()
+                .to_lowercase()
+                .replace(['-', '_'], "")[..16]
+        );
+        let mut conn = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+            panic!("CASEBOOK_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {e}")
+        });
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("create test database");
+        let mut url = url::Url::parse(&admin_url).expect("CASEBOOK_TEST_POSTGRES_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        Some(PgTestDb {
+            admin_url,
+            name,
+            url: url.to_string(),
+        })
+    }
+}
+
+impl Drop for PgTestDb {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
+
+/// A database and data dir for one test, without a server (CLI and library tests).
+pub struct TestEnv {
+    pub backend: BackendKind,
+    pub database_url: String,
+    pub data_dir: tempfile::TempDir,
+    _pg: Option<PgTestDb>,
+}
+
+impl TestEnv {
+    /// `None` when the backend is not available here (PostgreSQL without the variable).
+    pub fn new(backend: BackendKind) -> Option<TestEnv> {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, pg) = match backend {
+            BackendKind::Sqlite => (
+                data_dir
+                    .path()
+                    .join("casebook.db")
+                    .to_string_lossy()
+                    .into_owned(),
+                None,
+            ),
+            BackendKind::Postgres => {
+                let pg = PgTestDb::create()?;
+                (pg.url.clone(), Some(pg))
+            }
+        };
+        Some(TestEnv {
+            backend,
+            database_url,
+            data_dir,
+            _pg: pg,
+        })
+    }
+
+    /// The `CASEBOOK_*` variables that point Casebook at this environment.
+    pub fn env_vars(&self) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        env.insert("CASEBOOK_DATABASE_URL".into(), self.database_url.clone());
+        env.insert(
+            "CASEBOOK_DATA_DIR".into(),
+            self.data_dir.path().to_string_lossy().into_owned(),
+        );
+        env
+    }
+
+    /// A configuration for this environment plus `extra` variables.
+    pub fn config(&self, extra: &[(&str, &str)]) -> Config {
+        let mut env = self.env_vars();
+        for (k, v) in extra {
+            env.insert(k.to_string(), v.to_string());
+        }
+        Config::from_sources(None, &env).expect("test configuration")
+    }
+}
+
+/// A running app.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: DbPool,
+    pub config: Arc<Config>,
+    pub setup_link: Option<String>,
+    pub env: Arc<TestEnv>,
+}
+
+/// Starts the app on a fresh database; `None` when the backend is unavailable (skipped loudly).
+pub async fn spawn_app(backend: BackendKind) -> Option<TestApp> {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Like [`spawn_app`], with extra `CASEBOOK_*` settings.
+pub async fn spawn_app_with(backend: BackendKind, extra: &[(&str, &str)]) -> Option<TestApp> {
+    let env = TestEnv::new(backend)?;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let port = listener.local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut settings: Vec<(&str, &str)> = vec![("CASEBOOK_BASE_URL", &base)];
+    settings.extend_from_slice(extra);
+    let config = env.config(&settings);
+    let prepared = startup::prepare(config).expect("prepare app");
+    let app = startup::build(&prepared, listener).expect("build app");
+    let setup_link = startup::setup_link(&prepared).expect("setup link");
+    actix_web::rt::spawn(app.server);
+    Some(TestApp {
+        address: base,
+        client: new_client(),
+        pool: prepared.pool.clone(),
+        config: prepared.config.clone(),
+        setup_link,
+        env: Arc::new(env),
+    })
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+/// The first `csrf_token` value in a page.
+pub fn csrf_from(html: &str) -> String {
+    let re = regex::Regex::new(r#"name="csrf_token" value="([^"]+)""#).unwrap();
+    re.captures(html)
+        .map(|c| c[1].to_string())
+        .expect("page has a csrf_token field")
+}
+
+impl TestApp {
+    /// A second browser on the same running app, with its own cookies.
+    pub fn another_browser(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            client: new_client(),
+            pool: self.pool.clone(),
+            config: self.config.clone(),
+            setup_link: None,
+            env: self.env.clone(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn conn(&self) -> casebook::db::PooledConn {
+        self.pool.get().expect("db connection")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let r = self.get(path).await;
+        let s = r.status().as_u16();
+        (s, r.text().await.unwrap())
+    }
+
+    /// A CSRF token for this client's session (taken from the login page, which every session can see).
+    pub async fn csrf(&self) -> String {
+        let (_, html) = self.get_text("/login").await;
+        if html.contains("csrf_token") {
+            return csrf_from(&html);
+        }
+        let (_, html) = self.get_text("/cases").await;
+        csrf_from(&html)
+    }
+
+    /// Posts a form, adding this session's CSRF token.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.client
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Creates an account directly in the database.
+    pub fn create_user(&self, email: &str, name: &str, role: Role) -> User {
+        let hash = password::hash_password(&SecretString::from(TEST_PASSWORD.to_string())).unwrap();
+        User::create(&mut self.conn(), email, name, role, &hash).unwrap()
+    }
+
+    /// Signs this client in.
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form("/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Creates an account with `role` and signs this client in as it.
+    pub async fn login_as(&self, role: Role) -> User {
+        let email = format!("{}@casebook.test", role.as_str());
+        let user = self.create_user(&email, &format!("Test {}", role.as_str()), role);
+        let r = self.login(&email, TEST_PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 303, "login as {role} failed");
+        user
+    }
+}
