@@ -7,6 +7,7 @@ pub mod cases;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod diagnostics;
 pub mod error;
 pub mod i18n;
 pub mod mail;
