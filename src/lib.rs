@@ -10,6 +10,7 @@ pub mod db;
 pub mod diagnostics;
 pub mod error;
 pub mod i18n;
+pub mod ingest;
 pub mod mail;
 pub mod startup;
 pub mod web;

@@ -1,0 +1,713 @@
+//! HTML bodies: sanitising for display, and turning into readable text with or without the quoted history.
+//!
+//! Both jobs start from one ammonia/html5ever pass, so malformed mail HTML (unclosed tags, stray `</div>`, Word
+//! markup) is repaired by a real HTML parser. The sanitiser keeps the few class/id/type values that mark quote
+//! containers, and its serialised output is well-formed with a tiny set of entities, so the text renderer is a
+//! small tokenizer over the sanitised HTML rather than a second parse.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+/// Image sources that are safe to load when the page is shown: attached parts and embedded data images.
+fn is_local_image(src: &str) -> bool {
+    let src = src.trim_start();
+    // Only the scheme and media type matter; a data URL can be megabytes long.
+    let head = src.get(..15).unwrap_or(src).to_ascii_lowercase();
+    head.starts_with("cid:")
+        || [
+            "data:image/png",
+            "data:image/jpeg",
+            "data:image/gif",
+            "data:image/webp",
+        ]
+        .iter()
+        .any(|prefix| head.starts_with(prefix))
+}
+
+/// CSS properties kept on `style`: presentation only. Nothing that takes a `url()` (background, list-style,
+/// content), so styles cannot load remote resources.
+const SAFE_STYLE_PROPERTIES: [&str; 14] = [
+    "color",
+    "background-color",
+    "font-weight",
+    "font-style",
+    "font-size",
+    "font-family",
+    "text-decoration",
+    "text-align",
+    "border",
+    "border-left",
+    "border-top",
+    "padding-left",
+    "margin-left",
+    "white-space",
+];
+
+/// Classes that mark quoted history (Gmail, Yahoo, Thunderbird, Outlook Web).
+const QUOTE_CLASSES: &[&str] = &[
+    "gmail_quote",
+    "gmail_quote_container",
+    "gmail_attr",
+    "yahoo_quoted",
+    "moz-cite-prefix",
+    "OutlookMessageHeader",
+];
+
+/// Outlook's ids for the start of the quoted original.
+const QUOTE_IDS: &[&str] = &["divRplyFwdMsg", "appendonsend"];
+
+fn display_builder(block_remote_images: bool) -> ammonia::Builder<'static> {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .add_tags(["font", "center"])
+        .add_generic_attributes(["dir", "style"])
+        .filter_style_properties(SAFE_STYLE_PROPERTIES.into_iter().collect())
+        .add_url_schemes(["cid", "data"])
+        .clean_content_tags(HashSet::from(["script", "style", "title"]))
+        .link_rel(Some("noopener noreferrer"))
+        // The markers of quoted history, kept (and nothing else of class/id) so the text renderer can find the
+        // quote in the sanitised HTML without parsing the original a second time.
+        .add_allowed_classes("div", QUOTE_CLASSES)
+        .add_allowed_classes("blockquote", QUOTE_CLASSES)
+        .add_tag_attribute_values("div", "id", QUOTE_IDS)
+        .add_tag_attribute_values("blockquote", "type", &["cite"])
+        .attribute_filter(
+            move |element, attribute, value| match (element, attribute) {
+                ("img", "src") if is_local_image(value) => Some(Cow::Borrowed(value)),
+                // Remote images are tracking pixels as often as content; the viewer can offer to load them from the
+                // original message.
+                ("img", "src") if block_remote_images => None,
+                ("img", "src") if value.trim_start().to_ascii_lowercase().starts_with("data:") => {
+                    None
+                }
+                (_, "href") if value.trim_start().to_ascii_lowercase().starts_with("data:") => None,
+                _ => Some(Cow::Borrowed(value)),
+            },
+        );
+    builder
+}
+
+static DISPLAY_BLOCKING_REMOTE: LazyLock<ammonia::Builder<'static>> =
+    LazyLock::new(|| display_builder(true));
+static DISPLAY_ALLOWING_REMOTE: LazyLock<ammonia::Builder<'static>> =
+    LazyLock::new(|| display_builder(false));
+
+/// Sanitises mail HTML for display: no scripts, styles sheets, event handlers or `javascript:` links; links get
+/// `rel="noopener noreferrer"`; `cid:` and data images stay; remote images are removed so opening a message does
+/// not tell the sender it was read.
+pub fn sanitise_html(html: &str) -> String {
+    DISPLAY_BLOCKING_REMOTE.clean(html).to_string()
+}
+
+/// As [`sanitise_html`], but keeps remote images, for when a person asks to load them.
+pub fn sanitise_html_allowing_remote_images(html: &str) -> String {
+    DISPLAY_ALLOWING_REMOTE.clean(html).to_string()
+}
+
+/// Sanitised HTML for display together with its two text renderings, from a single HTML parse.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SanitisedHtml {
+    /// As [`sanitise_html`] returns it.
+    pub html: String,
+    /// As [`html_to_text`] returns it: everything, quotes prefixed with `> `.
+    pub text: String,
+    /// As [`html_to_text_without_quotes`] returns it: only what the sender wrote in this message.
+    pub new_text: String,
+}
+
+/// Sanitises `html` and renders both texts from the sanitised markup: one html5ever parse instead of three, which
+/// matters because parsing dominates the cost of HTML mail.
+pub fn sanitise_html_with_text(html: &str) -> SanitisedHtml {
+    let html = sanitise_html(html);
+    let text = render(&html, false);
+    let new_text = render(&html, true);
+    SanitisedHtml {
+        html,
+        text,
+        new_text,
+    }
+}
+
+/// Readable text from HTML: block elements become line breaks, list items keep bullets (`• `, or `1. ` in
+/// ordered lists), blockquote lines are prefixed `> ` so quote stripping can see them, entities are decoded,
+/// scripts and styles dropped.
+pub fn html_to_text(html: &str) -> String {
+    render(&sanitise_html(html), false)
+}
+
+/// As [`html_to_text`], but without the quoted history: Gmail's `gmail_quote` containers, Outlook's
+/// `#divRplyFwdMsg`/`#appendonsend` and bordered `From:` header blocks (and everything after them, which is the
+/// quoted original), Thunderbird/Apple `blockquote type="cite"` and Yahoo's `yahoo_quoted`. This is the new text
+/// of an HTML-only reply.
+pub fn html_to_text_without_quotes(html: &str) -> String {
+    render(&sanitise_html(html), true)
+}
+
+/// Elements after which text continues on a new line.
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "li"
+            | "ul"
+            | "ol"
+            | "blockquote"
+            | "table"
+            | "tr"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "pre"
+            | "hr"
+            | "dd"
+            | "dt"
+            | "dl"
+            | "section"
+            | "article"
+            | "header"
+            | "footer"
+            | "center"
+    )
+}
+
+/// Elements html5ever serialises without an end tag.
+fn is_void(name: &str) -> bool {
+    matches!(
+        name,
+        "br" | "hr" | "img" | "wbr" | "col" | "area" | "input" | "meta" | "link" | "base"
+    )
+}
+
+/// What a quote-marking start tag means for the rest of the document.
+enum QuoteMark {
+    /// The element (and its content) is quoted history.
+    Container,
+    /// The element starts the quoted original; everything from here on is history.
+    RestOfDocument,
+}
+
+fn quote_mark(name: &str, attrs: &str, following: &str) -> Option<QuoteMark> {
+    let id = attribute(attrs, "id");
+    if matches!(id.as_deref(), Some("divRplyFwdMsg" | "appendonsend")) {
+        return Some(QuoteMark::RestOfDocument);
+    }
+    if let Some(class) = attribute(attrs, "class") {
+        if class
+            .split_whitespace()
+            .any(|c| c.starts_with("gmail_quote") || c == "yahoo_quoted" || c == "moz-cite-prefix")
+        {
+            return Some(QuoteMark::Container);
+        }
+        if class
+            .split_whitespace()
+            .any(|c| c == "OutlookMessageHeader")
+        {
+            return Some(QuoteMark::RestOfDocument);
+        }
+    }
+    if name == "blockquote" && attribute(attrs, "type").as_deref() == Some("cite") {
+        return Some(QuoteMark::Container);
+    }
+    if let Some(style) = attribute(attrs, "style") {
+        let compact: String = style
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if compact.contains("border-top:solid") && starts_with_header_label(following) {
+            return Some(QuoteMark::RestOfDocument);
+        }
+    }
+    None
+}
+
+/// Whether the text right after a tag is an Outlook quoted-header block (`From:` in the client's language).
+fn starts_with_header_label(following: &str) -> bool {
+    const LABELS: [&str; 8] = [
+        "From:",
+        "发件人:",
+        "发件人：",
+        "寄件者:",
+        "寄件者：",
+        "Von:",
+        "De :",
+        "De:",
+    ];
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in following.chars().take(600) {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+        if text.len() > 40 {
+            break;
+        }
+    }
+    let text = decode_entities(text.trim_start());
+    let text = text.trim_start();
+    LABELS.iter().any(|label| text.starts_with(label))
+}
+
+/// The decoded value of attribute `name` in a serialised start tag's attribute text.
+fn attribute<'a>(attrs: &'a str, name: &str) -> Option<Cow<'a, str>> {
+    let mut rest = attrs;
+    while let Some(pos) = rest.find(name) {
+        let before_ok = pos == 0 || rest.as_bytes()[pos - 1] == b' ';
+        let after = &rest[pos + name.len()..];
+        if before_ok && let Some(value) = after.strip_prefix("=\"") {
+            let end = value.find('"').unwrap_or(value.len());
+            return Some(decode_entities(&value[..end]));
+        }
+        rest = after;
+    }
+    None
+}
+
+/// Decodes the entities html5ever's serialiser emits (`&amp; &lt; &gt; &quot; &nbsp;`) and numeric references.
+fn decode_entities(s: &str) -> Cow<'_, str> {
+    if !s.contains('&') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = rest.find('&') {
+        out.push_str(&rest[..pos]);
+        rest = &rest[pos..];
+        let end = rest.find(';').filter(|e| *e <= 10);
+        let decoded = end.and_then(|e| {
+            let entity = &rest[1..e];
+            let c = match entity {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some(' '),
+                _ => entity
+                    .strip_prefix("#x")
+                    .or_else(|| entity.strip_prefix("#X"))
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                    .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
+                    .and_then(char::from_u32),
+            };
+            c.map(|c| (c, e))
+        });
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &rest[e + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Position of the `>` closing the tag that starts at `s[0] == '<'`, skipping quoted attribute values (the
+/// serialiser does not escape `>` inside them).
+fn tag_end(s: &str) -> Option<usize> {
+    let mut in_quotes = false;
+    for (i, b) in s.bytes().enumerate().skip(1) {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'>' if !in_quotes => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Builds the text line by line, so quote prefixes and bullets land at line starts.
+struct TextWriter {
+    out: String,
+    at_line_start: bool,
+    quote_depth: usize,
+    pre_depth: usize,
+    /// `None` for a bulleted list, `Some(next number)` for an ordered one.
+    lists: Vec<Option<u32>>,
+    cell_in_row: usize,
+}
+
+impl TextWriter {
+    fn line_break(&mut self) {
+        if !self.at_line_start {
+            self.out.push('\n');
+            self.at_line_start = true;
+        }
+    }
+
+    fn hard_break(&mut self) {
+        if self.at_line_start && self.quote_depth > 0 {
+            self.start_line();
+        }
+        self.out.push('\n');
+        self.at_line_start = true;
+    }
+
+    fn start_line(&mut self) {
+        if self.at_line_start {
+            for _ in 0..self.quote_depth {
+                self.out.push('>');
+            }
+            if self.quote_depth > 0 {
+                self.out.push(' ');
+            }
+            self.at_line_start = false;
+        }
+    }
+
+    fn text(&mut self, raw: &str) {
+        let text = decode_entities(raw);
+        if self.pre_depth > 0 {
+            for (i, line) in text.split('\n').enumerate() {
+                if i > 0 {
+                    self.hard_break();
+                }
+                if !line.is_empty() {
+                    self.start_line();
+                    self.out.push_str(line);
+                }
+            }
+            return;
+        }
+        let mut words = text.split_whitespace().peekable();
+        if words.peek().is_none() {
+            if !self.at_line_start && !text.is_empty() && !self.out.ends_with(' ') {
+                self.out.push(' ');
+            }
+            return;
+        }
+        if text.starts_with(char::is_whitespace) && !self.at_line_start && !self.out.ends_with(' ')
+        {
+            self.out.push(' ');
+        }
+        self.start_line();
+        let mut first = true;
+        for word in words {
+            if !first {
+                self.out.push(' ');
+            }
+            self.out.push_str(word);
+            first = false;
+        }
+        if text.ends_with(char::is_whitespace) {
+            self.out.push(' ');
+        }
+    }
+
+    fn finish(self) -> String {
+        let mut result = String::with_capacity(self.out.len());
+        let mut blank_run = 0;
+        for line in self.out.lines() {
+            let line = line.trim_end();
+            if line.is_empty() || line == ">" {
+                blank_run += 1;
+                if blank_run > 1 {
+                    continue;
+                }
+            } else {
+                blank_run = 0;
+            }
+            result.push_str(line);
+            result.push('\n');
+        }
+        result.trim_matches('\n').to_string()
+    }
+}
+
+fn render(normalised: &str, drop_quotes: bool) -> String {
+    let mut writer = TextWriter {
+        out: String::with_capacity(normalised.len() / 2),
+        at_line_start: true,
+        quote_depth: 0,
+        pre_depth: 0,
+        lists: Vec::new(),
+        cell_in_row: 0,
+    };
+    let mut open: Vec<&str> = Vec::new();
+    // Stack depth at which a dropped quote container was opened; text is skipped while inside it.
+    let mut dropping_from: Option<usize> = None;
+    let mut rest = normalised;
+    while !rest.is_empty() {
+        let Some(lt) = rest.find('<') else {
+            if dropping_from.is_none() {
+                writer.text(rest);
+            }
+            break;
+        };
+        if lt > 0 && dropping_from.is_none() {
+            writer.text(&rest[..lt]);
+        }
+        rest = &rest[lt..];
+        let Some(gt) = tag_end(rest) else { break };
+        let tag = &rest[1..gt];
+        rest = &rest[gt + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            let name = name.trim();
+            if let Some(pos) = open.iter().rposition(|n| *n == name) {
+                open.truncate(pos);
+            }
+            if dropping_from.is_some_and(|depth| open.len() < depth) {
+                dropping_from = None;
+            }
+            if dropping_from.is_none() {
+                end_element(&mut writer, name);
+            }
+            continue;
+        }
+        let (name, attrs) = tag.split_once(' ').unwrap_or((tag, ""));
+        if !is_void(name) {
+            open.push(name);
+        }
+        if dropping_from.is_some() {
+            continue;
+        }
+        if drop_quotes {
+            match quote_mark(name, attrs, rest) {
+                Some(QuoteMark::RestOfDocument) => break,
+                Some(QuoteMark::Container) if !is_void(name) => {
+                    dropping_from = Some(open.len());
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        start_element(&mut writer, name);
+    }
+    writer.finish()
+}
+
+fn start_element(writer: &mut TextWriter, name: &str) {
+    match name {
+        "br" => writer.hard_break(),
+        "blockquote" => {
+            writer.line_break();
+            writer.quote_depth += 1;
+        }
+        "pre" => {
+            writer.line_break();
+            writer.pre_depth += 1;
+        }
+        "ul" => {
+            writer.line_break();
+            writer.lists.push(None);
+        }
+        "ol" => {
+            writer.line_break();
+            writer.lists.push(Some(1));
+        }
+        "li" => {
+            writer.line_break();
+            writer.start_line();
+            let indent = writer.lists.len().saturating_sub(1);
+            for _ in 0..indent {
+                writer.out.push_str("  ");
+            }
+            match writer.lists.last_mut() {
+                Some(Some(n)) => {
+                    writer.out.push_str(&format!("{n}. "));
+                    *n += 1;
+                }
+                _ => writer.out.push_str("• "),
+            }
+        }
+        "tr" => {
+            writer.line_break();
+            writer.cell_in_row = 0;
+        }
+        "td" | "th" => {
+            if writer.cell_in_row > 0 {
+                writer.out.push('\t');
+            }
+            writer.cell_in_row += 1;
+        }
+        _ if is_block(name) => writer.line_break(),
+        _ => {}
+    }
+}
+
+fn end_element(writer: &mut TextWriter, name: &str) {
+    match name {
+        "blockquote" => {
+            writer.line_break();
+            writer.quote_depth = writer.quote_depth.saturating_sub(1);
+        }
+        "pre" => {
+            writer.line_break();
+            writer.pre_depth = writer.pre_depth.saturating_sub(1);
+        }
+        "ul" | "ol" => {
+            writer.lists.pop();
+            writer.line_break();
+        }
+        _ if is_block(name) => writer.line_break(),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitising_removes_active_content_and_keeps_safe_markup() {
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            (
+                "<p onclick=\"x()\">hi<script>alert(1)</script></p>",
+                &["<p>hi</p>"],
+                &["script", "onclick", "alert"],
+            ),
+            (
+                "<a href=\"javascript:alert(1)\">x</a>",
+                &[">x</a>"],
+                &["javascript"],
+            ),
+            (
+                "<a href=\"https://e.com\">x</a>",
+                &["rel=\"noopener noreferrer\"", "https://e.com"],
+                &[],
+            ),
+            (
+                "<img src=\"cid:image001.png@01D8\">",
+                &["src=\"cid:image001.png@01D8\""],
+                &[],
+            ),
+            (
+                "<img src=\"https://tracker.example/p.gif\">",
+                &["<img>"],
+                &["tracker"],
+            ),
+            (
+                "<style>p{}</style><title>t</title><p>x</p>",
+                &["<p>x</p>"],
+                &["p{}", "<title>"],
+            ),
+            (
+                "<p style=\"color:red;background:url(https://x/y)\">x</p>",
+                &["color:red"],
+                &["url("],
+            ),
+            (
+                "<a href=\"data:text/html,evil\">x</a>",
+                &[">x</a>"],
+                &["data:"],
+            ),
+        ];
+        for (html, present, absent) in cases {
+            let clean = sanitise_html(html);
+            for p in *present {
+                assert!(clean.contains(p), "{html} -> {clean} lacks {p}");
+            }
+            for a in *absent {
+                assert!(!clean.contains(a), "{html} -> {clean} has {a}");
+            }
+        }
+    }
+
+    #[test]
+    fn remote_images_can_be_allowed_on_request() {
+        let html = "<img src=\"https://example.com/logo.png\">";
+        assert!(
+            sanitise_html_allowing_remote_images(html).contains("https://example.com/logo.png")
+        );
+    }
+
+    #[test]
+    fn html_becomes_readable_text() {
+        let cases = [
+            ("<p>one</p><p>two</p>", "one\ntwo"),
+            ("a<br>b<br><br>c", "a\nb\n\nc"),
+            (
+                "<div>x &amp; y &lt;z&gt;&nbsp;w &#20320;&#x597D;</div>",
+                "x & y <z> w 你好",
+            ),
+            ("<ul><li>主板</li><li>型号</li></ul>", "• 主板\n• 型号"),
+            ("<ol><li>a</li><li>b</li></ol>", "1. a\n2. b"),
+            (
+                "<p>reply</p><blockquote><p>old</p><p>older</p></blockquote>",
+                "reply\n> old\n> older",
+            ),
+            (
+                "<blockquote>a<blockquote>b</blockquote></blockquote>",
+                "> a\n>> b",
+            ),
+            ("<script>var x;</script><style>p{}</style>text", "text"),
+            ("<pre>  keep\n  spacing</pre>", "  keep\n  spacing"),
+            (
+                "<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>",
+                "a\tb\nc",
+            ),
+            ("<b>bold</b> and <i>it</i>", "bold and it"),
+            ("<p>unclosed<div>nested", "unclosed\nnested"),
+        ];
+        for (html, expected) in cases {
+            assert_eq!(html_to_text(html), expected, "{html}");
+        }
+    }
+
+    #[test]
+    fn quote_containers_are_dropped_from_the_new_text() {
+        let cases = [
+            (
+                "<div>new</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">On x wrote:</div><blockquote class=\"gmail_quote\">old</blockquote></div>",
+                "new",
+            ),
+            (
+                "<p>new</p><div id=\"appendonsend\"></div><hr><div id=\"divRplyFwdMsg\">From: a</div><p>old</p>",
+                "new",
+            ),
+            (
+                "<p>new</p><div id=\"divRplyFwdMsg\"><b>发件人:</b> a</div><p>old</p>",
+                "new",
+            ),
+            (
+                "<p>new</p><div style=\"border:none;border-top:solid #E1E1E1 1.0pt\"><p><b>From:</b> a</p></div><p>old</p>",
+                "new",
+            ),
+            (
+                "<p>new</p><blockquote type=\"cite\">old</blockquote><p>after</p>",
+                "new\nafter",
+            ),
+            (
+                "<p>new</p><div style=\"border-top:solid 1px\">not a header</div>",
+                "new\nnot a header",
+            ),
+        ];
+        for (html, expected) in cases {
+            assert_eq!(html_to_text_without_quotes(html), expected, "{html}");
+        }
+    }
+
+    #[test]
+    fn one_parse_gives_html_and_both_texts() {
+        let all = sanitise_html_with_text(
+            "<p>new</p><blockquote type=\"cite\" onclick=\"x()\">old</blockquote>",
+        );
+        assert_eq!(
+            all.html,
+            "<p>new</p><blockquote type=\"cite\">old</blockquote>"
+        );
+        assert_eq!(all.text, "new\n> old");
+        assert_eq!(all.new_text, "new");
+    }
+
+    #[test]
+    fn only_quote_markers_survive_among_classes_and_ids() {
+        let html = "<div class=\"gmail_quote evil\" id=\"divRplyFwdMsg\">a</div><div id=\"main\" class=\"x\">b</div>";
+        assert_eq!(
+            sanitise_html(html),
+            "<div class=\"gmail_quote\" id=\"divRplyFwdMsg\">a</div><div class=\"\">b</div>"
+        );
+    }
+}
