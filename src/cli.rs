@@ -33,6 +33,54 @@ pub enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Import mail: .eml files, folders of them, mbox files, Maildirs, thread transcripts, or - for stdin.
+    Ingest {
+        /// Print a JSON summary instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Retry every message in the quarantine first.
+        #[arg(long)]
+        retry_quarantine: bool,
+        /// What to import.
+        paths: Vec<PathBuf>,
+    },
+    /// Deliver one message from stdin to a running Casebook (for an MTA pipe transport).
+    Mailgate {
+        /// Casebook's base URL, e.g. https://help.example.com.
+        #[arg(long)]
+        url: String,
+        /// File holding the inbound token (CASEBOOK_INBOUND_TOKEN of the server).
+        #[arg(long)]
+        token_file: PathBuf,
+        /// Seconds to wait for Casebook before telling the MTA to retry.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Read cases from the shell.
+    #[command(subcommand)]
+    Cases(CasesCommand),
+}
+
+/// `casebook cases …`.
+#[derive(Debug, Subcommand)]
+pub enum CasesCommand {
+    /// List cases, most recently active first.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Only this state (new, defined, scoped, investigating, waiting_on_customer, escalated, resolved, archived).
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Show one case with its messages and timeline.
+    Show {
+        /// The case number, e.g. CAS-06004-S8K5X3.
+        number: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `casebook user …`.
@@ -60,8 +108,25 @@ pub enum UserCommand {
 
 /// Runs a parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    // The mailgate runs on the mail server and needs no Casebook configuration at all.
+    if let Command::Mailgate {
+        url,
+        token_file,
+        timeout,
+    } = &cli.command
+    {
+        return Ok(crate::ingest::cli::run_mailgate(url, token_file, *timeout));
+    }
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
+        Command::Mailgate { .. } => Ok(crate::ingest::cli::EX_USAGE),
+        Command::Ingest {
+            json,
+            retry_quarantine,
+            paths,
+        } => crate::ingest::cli::run_ingest(config, &paths, json, retry_quarantine),
+        Command::Cases(CasesCommand::List { json, state }) => cases_list(config, json, state),
+        Command::Cases(CasesCommand::Show { number, json }) => cases_show(config, &number, json),
         Command::Serve => serve(config).await,
         Command::Migrate => {
             let prepared = startup::prepare(config)?;
@@ -172,6 +237,72 @@ fn user_list(config: Config, json: bool) -> anyhow::Result<i32> {
                 u.name
             )?;
         }
+    }
+    Ok(0)
+}
+
+fn cases_list(config: Config, json: bool, state: Option<String>) -> anyhow::Result<i32> {
+    let prepared = startup::prepare(config)?;
+    let mut conn = prepared
+        .pool
+        .get()
+        .context("opening a database connection")?;
+    let filter = crate::cases::model::CaseFilter { state };
+    let cases = crate::cases::views::list(&mut conn, &filter, i64::MAX, 0)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::json!({ "cases": cases }))?;
+    } else if cases.is_empty() {
+        writeln!(out, "no cases")?;
+    } else {
+        for c in cases {
+            writeln!(
+                out,
+                "{}  {:<20} {:<8} {:>4} msgs  {}  {}",
+                c.number, c.state, c.priority, c.messages, c.customer, c.title
+            )?;
+        }
+    }
+    Ok(0)
+}
+
+fn cases_show(config: Config, number: &str, json: bool) -> anyhow::Result<i32> {
+    let number = crate::cases::CaseNumber::parse(number)?;
+    let prepared = startup::prepare(config)?;
+    let mut conn = prepared
+        .pool
+        .get()
+        .context("opening a database connection")?;
+    let Some(case) = crate::cases::views::detail(&mut conn, number.as_str())? else {
+        eprintln!("error: no case {number}");
+        return Ok(1);
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&case)?)?;
+        return Ok(0);
+    }
+    writeln!(
+        out,
+        "{}  {}\nstate: {}  priority: {}  customer: {}",
+        case.number, case.title, case.state, case.priority, case.customer.email
+    )?;
+    for m in &case.messages {
+        let who = m.from_name.clone().unwrap_or_else(|| m.from.clone());
+        writeln!(
+            out,
+            "\n--- {} · {} · {} ({})\n{}",
+            m.date, who, m.direction, m.thread_method, m.new_text
+        )?;
+    }
+    writeln!(out, "\ntimeline:")?;
+    for e in &case.events {
+        let change = match (&e.from, &e.to) {
+            (Some(f), Some(t)) => format!(" {f} → {t}"),
+            (None, Some(t)) => format!(" → {t}"),
+            _ => String::new(),
+        };
+        writeln!(out, "  {} {} {}{change}", e.at, e.actor, e.kind)?;
     }
     Ok(0)
 }

@@ -145,11 +145,36 @@ pub struct NewMessage {
     pub created_at: chrono::NaiveDateTime,
 }
 
+/// Removes NUL characters, which PostgreSQL text cannot hold (broken mail does contain them).
+pub fn strip_nul(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        std::borrow::Cow::Owned(s.replace('\0', ""))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 impl NewMessage {
     /// Inserts and returns the row id.
     pub fn insert(&self, conn: &mut DbConn) -> QueryResult<i64> {
+        let fix = |s: &String| strip_nul(s).into_owned();
+        let fix_opt = |s: &Option<String>| s.as_deref().map(|v| strip_nul(v).into_owned());
+        let row = NewMessage {
+            message_id: fix_opt(&self.message_id),
+            in_reply_to: fix_opt(&self.in_reply_to),
+            references_ids: fix(&self.references_ids),
+            from_email: fix(&self.from_email),
+            from_name: fix_opt(&self.from_name),
+            to_addrs: fix(&self.to_addrs),
+            cc_addrs: fix(&self.cc_addrs),
+            subject: fix(&self.subject),
+            body_text: fix(&self.body_text),
+            new_text: fix(&self.new_text),
+            body_html: fix_opt(&self.body_html),
+            ..self.clone()
+        };
         diesel::insert_into(messages::table)
-            .values(self)
+            .values(&row)
             .execute(conn)?;
         messages::table
             .filter(messages::case_id.eq(self.case_id))
@@ -213,11 +238,11 @@ impl Attachment {
             .values((
                 attachments::message_id.eq(message_row),
                 attachments::case_id.eq(case_id),
-                attachments::filename.eq(filename),
-                attachments::content_type.eq(content_type),
+                attachments::filename.eq(strip_nul(filename)),
+                attachments::content_type.eq(strip_nul(content_type)),
                 attachments::size.eq(size),
                 attachments::sha256.eq(sha256),
-                attachments::content_id.eq(content_id),
+                attachments::content_id.eq(content_id.map(strip_nul)),
                 attachments::inline.eq(inline),
                 attachments::created_at.eq(now()),
             ))
@@ -273,8 +298,8 @@ impl Participant {
         diesel::insert_into(participants::table)
             .values((
                 participants::case_id.eq(case_id),
-                participants::email.eq(email),
-                participants::name.eq(name),
+                participants::email.eq(strip_nul(email)),
+                participants::name.eq(name.map(strip_nul)),
                 participants::kind.eq(kind),
                 participants::created_at.eq(now()),
             ))
@@ -337,11 +362,11 @@ impl CaseEvent {
             .values((
                 case_events::case_id.eq(case_id),
                 case_events::actor_id.eq(e.actor_id),
-                case_events::actor_label.eq(e.actor_label),
+                case_events::actor_label.eq(strip_nul(e.actor_label)),
                 case_events::kind.eq(e.kind),
                 case_events::from_state.eq(e.from_state),
                 case_events::to_state.eq(e.to_state),
-                case_events::note.eq(e.note),
+                case_events::note.eq(e.note.map(strip_nul)),
                 case_events::data.eq(e.data.as_deref()),
                 case_events::created_at.eq(e.at.unwrap_or_else(now)),
             ))

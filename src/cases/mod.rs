@@ -4,6 +4,7 @@ pub mod messages;
 pub mod model;
 pub mod number;
 pub mod routes;
+pub mod views;
 
 pub use model::Case;
 pub use number::CaseNumber;

@@ -60,6 +60,50 @@ impl BlobStore {
         Ok(sha)
     }
 
+    /// Stores `bytes` without syncing; call [`BlobStore::sync`] before anything refers to the blob.
+    ///
+    /// Bulk ingest writes thousands of blobs per second; one filesystem sync per batch instead of
+    /// one `fsync` per file keeps "stored before referenced" true at a fraction of the cost.
+    pub fn put_unsynced(&self, bytes: &[u8]) -> anyhow::Result<String> {
+        let sha = sha256_hex(bytes);
+        let path = self.path_for(&sha)?;
+        if path.exists() {
+            return Ok(sha);
+        }
+        let dir = path.parent().context("blob path has a parent")?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating blob folder {}", dir.display()))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("creating a temporary blob in {}", dir.display()))?;
+        tmp.write_all(bytes).context("writing blob")?;
+        tmp.persist(&path)
+            .with_context(|| format!("moving blob into place at {}", path.display()))?;
+        Ok(sha)
+    }
+
+    /// Flushes every blob written so far to disk (the whole filesystem holding the store).
+    pub fn sync(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.root)
+            .with_context(|| format!("creating {}", self.root.display()))?;
+        let dir = std::fs::File::open(&self.root)
+            .with_context(|| format!("opening {}", self.root.display()))?;
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: `dir` is an open file descriptor for the duration of the call.
+            if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+                return Err(std::io::Error::last_os_error()).context("syncing the blob store");
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            // SAFETY: `sync` takes no arguments and cannot fail.
+            unsafe { libc::sync() };
+            drop(dir);
+        }
+        Ok(())
+    }
+
     /// Reads a blob back.
     pub fn get(&self, sha256: &str) -> anyhow::Result<Vec<u8>> {
         let path = self.path_for(sha256)?;

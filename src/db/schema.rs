@@ -180,6 +180,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ingest_log (id) {
+        id -> BigInt,
+        raw_sha256 -> Text,
+        source -> Text,
+        outcome -> Text,
+        reason -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        from_email -> Nullable<Text>,
+        case_id -> Nullable<BigInt>,
+        auto -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(cases -> users (assignee_id));
@@ -201,4 +216,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_events,
     outbox,
     quarantine,
+    ingest_log,
 );

@@ -5,11 +5,16 @@
 //! (`quote`) and commits one message per transaction.
 
 pub mod charset;
+pub mod cli;
 pub mod html;
 pub mod loops;
 pub mod parse;
+pub mod pipeline;
+pub mod quarantine;
 pub mod quote;
+pub mod routes;
 pub mod sources;
 pub mod structured;
 pub mod subject;
 pub mod thread;
+pub mod transcript_import;

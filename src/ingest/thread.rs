@@ -57,6 +57,9 @@ pub struct ThreadInput<'a> {
     pub subject: &'a str,
     /// Sender address, lower case.
     pub from_email: &'a str,
+    /// The sender is support staff (an account or a support domain): staff forward and copy
+    /// customer mail into the support mailbox, and may use any case's token.
+    pub sender_is_staff: bool,
 }
 
 /// The verdict.
@@ -186,8 +189,9 @@ fn domain_of(email: &str) -> &str {
     email.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
 }
 
-/// Rule c (and d). The token is accepted only from a participant of that case or from the
-/// customer's own organisation: anyone can type a case number into a subject.
+/// Rule c (and d). The token is accepted only from a participant of that case, from the
+/// customer's own organisation (not a shared webmail domain), or from staff: anyone can type a
+/// case number into a subject.
 fn by_subject_token(conn: &mut DbConn, mail: &ThreadInput<'_>) -> QueryResult<TokenMatch> {
     let Some(number) = super::subject::find_case_token(mail.subject) else {
         return Ok(TokenMatch::NoToken);
@@ -210,7 +214,7 @@ fn by_subject_token(conn: &mut DbConn, mail: &ThreadInput<'_>) -> QueryResult<To
     let same_org = !from_domain.is_empty()
         && from_domain.eq_ignore_ascii_case(domain_of(&customer))
         && !SHARED_MAIL_DOMAINS.contains(&from_domain.to_ascii_lowercase().as_str());
-    if is_participant || same_org {
+    if is_participant || same_org || mail.sender_is_staff {
         Ok(TokenMatch::Accepted(case_id))
     } else {
         Ok(TokenMatch::Foreign(Some(case_id)))

@@ -50,6 +50,25 @@ pub fn require_all_or_skip(what: &str, why: &str) {
     }
 }
 
+/// Like [`both_backends!`] for synchronous tests (CLI and library work without a server).
+#[macro_export]
+macro_rules! both_backends_sync {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name($crate::common::BackendKind::Sqlite)
+                }
+                #[test]
+                fn postgres() {
+                    super::$name($crate::common::BackendKind::Postgres)
+                }
+            }
+        )*
+    };
+}
+
 /// A fresh PostgreSQL database on the server named by `CASEBOOK_TEST_POSTGRES_URL`, dropped afterwards.
 pub struct PgTestDb {
     admin_url: String,

@@ -1,0 +1,226 @@
+//! The JSON shapes of cases, shared by `casebook cases … --json` and the HTTP API.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::messages::{Attachment, CaseEvent, Message};
+use super::model::{Case, CaseFilter};
+use crate::db::DbConn;
+use crate::db::schema::messages;
+
+fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A row of `cases list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseListItem {
+    /// Case number.
+    pub number: String,
+    /// Title.
+    pub title: String,
+    /// State.
+    pub state: String,
+    /// Priority.
+    pub priority: String,
+    /// Customer address.
+    pub customer: String,
+    /// Message count (notes included).
+    pub messages: i64,
+    /// Last activity, RFC 3339 UTC.
+    pub updated_at: String,
+}
+
+/// The customer of a case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerJson {
+    /// Display name.
+    pub name: Option<String>,
+    /// Address.
+    pub email: String,
+}
+
+/// An attachment in `cases show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachmentJson {
+    /// File name.
+    pub filename: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// Blob reference.
+    pub sha256: String,
+}
+
+/// A message in `cases show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageJson {
+    /// Message-ID.
+    pub message_id: Option<String>,
+    /// inbound / outbound / note.
+    pub direction: String,
+    /// Sender address.
+    pub from: String,
+    /// Sender name.
+    pub from_name: Option<String>,
+    /// To addresses.
+    pub to: Vec<String>,
+    /// Cc addresses.
+    pub cc: Vec<String>,
+    /// Subject.
+    pub subject: String,
+    /// Date, RFC 3339 UTC.
+    pub date: String,
+    /// Full text.
+    pub body_text: String,
+    /// What the sender wrote this time.
+    pub new_text: String,
+    /// Automatic mail.
+    pub auto: bool,
+    /// Threading rule that placed it.
+    pub thread_method: String,
+    /// Attachments.
+    pub attachments: Vec<AttachmentJson>,
+}
+
+/// A timeline entry in `cases show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventJson {
+    /// Kind.
+    pub kind: String,
+    /// Who.
+    pub actor: String,
+    /// From state.
+    pub from: Option<String>,
+    /// To state.
+    pub to: Option<String>,
+    /// Note.
+    pub note: Option<String>,
+    /// When, RFC 3339 UTC.
+    pub at: String,
+}
+
+/// `cases show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseDetail {
+    /// Case number.
+    pub number: String,
+    /// Title.
+    pub title: String,
+    /// State.
+    pub state: String,
+    /// Priority.
+    pub priority: String,
+    /// Customer.
+    pub customer: CustomerJson,
+    /// Opened.
+    pub created_at: String,
+    /// Last activity.
+    pub updated_at: String,
+    /// Messages, oldest first.
+    pub messages: Vec<MessageJson>,
+    /// Timeline, oldest first.
+    pub events: Vec<EventJson>,
+}
+
+fn split_addrs(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Cases for the list, most recent first.
+pub fn list(
+    conn: &mut DbConn,
+    filter: &CaseFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<CaseListItem>> {
+    let cases = Case::list(conn, filter, limit, offset)?;
+    let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
+    let counts: HashMap<i64, i64> = messages::table
+        .filter(messages::case_id.eq_any(&ids))
+        .group_by(messages::case_id)
+        .select((messages::case_id, diesel::dsl::count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(cases
+        .into_iter()
+        .map(|c| CaseListItem {
+            messages: counts.get(&c.id).copied().unwrap_or(0),
+            updated_at: rfc3339(c.last_activity_at),
+            number: c.number,
+            title: c.title,
+            state: c.state,
+            priority: c.priority,
+            customer: c.customer_email,
+        })
+        .collect())
+}
+
+/// One case with its thread and timeline.
+pub fn detail(conn: &mut DbConn, number: &str) -> QueryResult<Option<CaseDetail>> {
+    let Some(case) = Case::find_by_number(conn, number)? else {
+        return Ok(None);
+    };
+    let attachments = Attachment::for_case(conn, case.id)?;
+    let messages = Message::for_case(conn, case.id)?
+        .into_iter()
+        .map(|m| MessageJson {
+            attachments: attachments
+                .iter()
+                .filter(|a| a.message_id == m.id)
+                .map(|a| AttachmentJson {
+                    filename: a.filename.clone(),
+                    content_type: a.content_type.clone(),
+                    size: a.size,
+                    sha256: a.sha256.clone(),
+                })
+                .collect(),
+            date: rfc3339(m.date()),
+            message_id: m.message_id,
+            direction: m.direction,
+            from: m.from_email,
+            from_name: m.from_name,
+            to: split_addrs(&m.to_addrs),
+            cc: split_addrs(&m.cc_addrs),
+            subject: m.subject,
+            body_text: m.body_text,
+            new_text: m.new_text,
+            auto: m.auto,
+            thread_method: m.thread_method,
+        })
+        .collect();
+    let events = CaseEvent::for_case(conn, case.id)?
+        .into_iter()
+        .map(|e| EventJson {
+            kind: e.kind,
+            actor: e.actor_label,
+            from: e.from_state,
+            to: e.to_state,
+            note: e.note,
+            at: rfc3339(e.created_at),
+        })
+        .collect();
+    Ok(Some(CaseDetail {
+        number: case.number,
+        title: case.title,
+        state: case.state,
+        priority: case.priority,
+        customer: CustomerJson {
+            name: case.customer_name,
+            email: case.customer_email,
+        },
+        created_at: rfc3339(case.created_at),
+        updated_at: rfc3339(case.last_activity_at),
+        messages,
+        events,
+    }))
+}

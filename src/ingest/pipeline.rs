@@ -1,0 +1,816 @@
+//! The ingest pipeline: raw bytes in, one message on the right case out — or a deliberate, recorded
+//! decision not to (duplicate, automatic mail, quarantine). Nothing is ever dropped silently.
+//!
+//! Order of work for a batch of raw messages:
+//! 1. **Store raw first**: every message's bytes go to the blob store, and the blob files are synced
+//!    to disk before any database row refers to them.
+//! 2. **Parse** (in parallel on the available cores); a parse failure or a broken limit goes to the
+//!    quarantine with the reason.
+//! 3. In one database transaction, per message in arrival order: **deduplicate** (Message-ID, else
+//!    content hash), screen **automatic mail** (auto-replies, bulk, bounces; a daily cap per sender),
+//!    **thread** ([`super::thread`]), then store the message, its attachments, participants and events.
+//!    Every decision is written to `ingest_log`.
+//!
+//! Whole messages are committed together, so a crash never leaves half a message.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::loops::AutoKind;
+use super::parse::{ParsedMail, parse_mail};
+use super::quote::extract_new_text;
+use super::thread::{ThreadDecision, ThreadInput, ThreadMethod, thread};
+use crate::cases::messages::{
+    Attachment, CaseEvent, INBOUND, Message, NOTE, NewEvent, NewMessage, OUTBOUND, Participant,
+};
+use crate::cases::model::{Case, NewCase};
+use crate::config::Config;
+use crate::db::blobs::BlobStore;
+use crate::db::schema::{cases, ingest_log, quarantine, users};
+use crate::db::{DbConn, now};
+
+/// What happened to one message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// A new case was opened.
+    Created {
+        /// Its number.
+        case: String,
+    },
+    /// The message was added to an existing case.
+    Appended {
+        /// The case.
+        case: String,
+    },
+    /// Already stored (same Message-ID or same bytes); nothing added.
+    Duplicate {
+        /// The case holding the earlier copy.
+        case: Option<String>,
+    },
+    /// Deliberately not stored on a case (automatic mail that matches no case, over the daily cap…).
+    Ignored {
+        /// Why.
+        reason: String,
+    },
+    /// Kept in quarantine for an admin (raw bytes stored; retry possible).
+    Quarantined {
+        /// Quarantine row.
+        id: i64,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// The case touched, if any.
+    pub fn case(&self) -> Option<&str> {
+        match self {
+            Outcome::Created { case } | Outcome::Appended { case } => Some(case),
+            Outcome::Duplicate { case } => case.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn log_label(&self) -> &'static str {
+        match self {
+            Outcome::Created { .. } => "created",
+            Outcome::Appended { .. } => "appended",
+            Outcome::Duplicate { .. } => "duplicate",
+            Outcome::Ignored { .. } => "ignored",
+            Outcome::Quarantined { .. } => "quarantined",
+        }
+    }
+}
+
+/// Counts for a run, as printed by `casebook ingest --json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Messages seen.
+    pub processed: u64,
+    /// New cases.
+    pub created: u64,
+    /// Messages added to existing cases.
+    pub appended: u64,
+    /// Already stored.
+    pub duplicates: u64,
+    /// Deliberately not stored on a case.
+    pub ignored: u64,
+    /// Sent to quarantine.
+    pub quarantined: u64,
+    /// Case numbers touched, in first-touch order.
+    pub cases: Vec<String>,
+}
+
+impl Summary {
+    /// Adds one outcome.
+    pub fn add(&mut self, o: &Outcome) {
+        self.processed += 1;
+        match o {
+            Outcome::Created { .. } => self.created += 1,
+            Outcome::Appended { .. } => self.appended += 1,
+            Outcome::Duplicate { .. } => self.duplicates += 1,
+            Outcome::Ignored { .. } => self.ignored += 1,
+            Outcome::Quarantined { .. } => self.quarantined += 1,
+        }
+        if let Some(c) = o.case()
+            && !self.cases.iter().any(|x| x == c)
+        {
+            self.cases.push(c.to_string());
+        }
+    }
+}
+
+/// One raw message handed to the pipeline.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// Where it came from (file, `mbox#N`, `http`, `stdin`), for the quarantine page.
+    pub origin: String,
+    /// The bytes exactly as received.
+    pub bytes: Vec<u8>,
+}
+
+/// The pipeline with its settings.
+pub struct Ingestor<'a> {
+    config: &'a Config,
+    blobs: &'a BlobStore,
+    secret: Vec<u8>,
+    staff: StaffDirectory,
+}
+
+/// Who counts as staff: accounts (by address and display name) and the support domains.
+#[derive(Debug, Clone, Default)]
+pub struct StaffDirectory {
+    by_email: HashMap<String, (i64, String)>,
+    by_name: HashMap<String, (i64, String)>,
+    domains: Vec<String>,
+}
+
+impl StaffDirectory {
+    /// Loads accounts from the database.
+    pub fn load(conn: &mut DbConn, support_domains: &[String]) -> QueryResult<Self> {
+        let rows: Vec<(i64, String, String)> = users::table
+            .select((users::id, users::email, users::name))
+            .load(conn)?;
+        let mut dir = StaffDirectory {
+            domains: support_domains
+                .iter()
+                .map(|d| d.trim().trim_start_matches('@').to_lowercase())
+                .collect(),
+            ..Default::default()
+        };
+        for (id, email, name) in rows {
+            dir.by_name
+                .insert(name.trim().to_lowercase(), (id, email.clone()));
+            dir.by_email.insert(email.to_lowercase(), (id, email));
+        }
+        Ok(dir)
+    }
+
+    /// The staff account an address or display name belongs to: `(user id, email)`.
+    pub fn account(&self, email: Option<&str>, name: Option<&str>) -> Option<(i64, String)> {
+        email
+            .and_then(|e| self.by_email.get(&e.trim().to_lowercase()))
+            .or_else(|| name.and_then(|n| self.by_name.get(&n.trim().to_lowercase())))
+            .cloned()
+    }
+
+    /// Whether an address is in one of the support team's domains.
+    pub fn is_support_domain(&self, email: &str) -> bool {
+        let domain = email
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_lowercase())
+            .unwrap_or_default();
+        !domain.is_empty() && self.domains.contains(&domain)
+    }
+
+    /// Whether the sender is staff.
+    pub fn is_staff(&self, email: Option<&str>, name: Option<&str>) -> bool {
+        self.account(email, name).is_some() || email.is_some_and(|e| self.is_support_domain(e))
+    }
+}
+
+/// A message that parsed and passed the limits, ready to be placed.
+struct Prepared {
+    origin: String,
+    raw_sha: String,
+    mail: ParsedMail,
+    attachment_shas: Vec<String>,
+}
+
+enum Stage {
+    Ready(Box<Prepared>),
+    Quarantine {
+        origin: String,
+        raw_sha: String,
+        reason: String,
+    },
+}
+
+/// Human-readable MiB for limit messages.
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Whether the text is mostly written in Chinese (the case language decides mail templates).
+pub fn detect_language(text: &str) -> &'static str {
+    let cjk = text
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .take(4)
+        .count();
+    if cjk >= 2 { "zh-CN" } else { "en" }
+}
+
+impl<'a> Ingestor<'a> {
+    /// A pipeline for `config`; loads the staff directory from the database.
+    pub fn new(
+        conn: &mut DbConn,
+        config: &'a Config,
+        blobs: &'a BlobStore,
+    ) -> anyhow::Result<Self> {
+        let staff = StaffDirectory::load(conn, &config.support_domains)
+            .context("loading staff accounts")?;
+        Ok(Ingestor {
+            config,
+            blobs,
+            secret: config.secret().as_bytes().to_vec(),
+            staff,
+        })
+    }
+
+    /// Who counts as staff.
+    pub fn staff(&self) -> &StaffDirectory {
+        &self.staff
+    }
+
+    /// Ingests a batch: raw bytes stored and synced first, then parsed in parallel, then placed in
+    /// one transaction in arrival order. Returns one outcome per input, in order.
+    pub fn ingest_batch(
+        &self,
+        conn: &mut DbConn,
+        items: Vec<Incoming>,
+    ) -> anyhow::Result<Vec<Outcome>> {
+        let staged = self.stage(items)?;
+        self.place_all(conn, staged)
+    }
+
+    /// Steps 1 and 2: store raw bytes and attachments (synced), parse, check limits.
+    fn stage(&self, items: Vec<Incoming>) -> anyhow::Result<Vec<Stage>> {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8);
+        let chunk = items.len().div_ceil(threads).max(1);
+        let results: Vec<anyhow::Result<Vec<Stage>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = items
+                .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().map(|item| self.stage_one(item)).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a parser thread panicked")))
+                })
+                .collect()
+        });
+        let mut staged = Vec::with_capacity(items.len());
+        for r in results {
+            staged.extend(r?);
+        }
+        // The database will refer to these blobs: make them durable first.
+        self.blobs.sync().context("syncing stored mail to disk")?;
+        Ok(staged)
+    }
+
+    fn stage_one(&self, item: &Incoming) -> anyhow::Result<Stage> {
+        let raw_sha = self
+            .blobs
+            .put_unsynced(&item.bytes)
+            .with_context(|| format!("storing raw mail from {}", item.origin))?;
+        let quarantine = |reason: String| Stage::Quarantine {
+            origin: item.origin.clone(),
+            raw_sha: raw_sha.clone(),
+            reason,
+        };
+        let size = item.bytes.len() as u64;
+        if size > self.config.max_message_bytes {
+            return Ok(quarantine(format!(
+                "message is {}, over the limit max_message_bytes ({})",
+                mib(size),
+                mib(self.config.max_message_bytes)
+            )));
+        }
+        let mail = match parse_mail(&item.bytes) {
+            Ok(m) => m,
+            Err(e) => return Ok(quarantine(format!("cannot parse as mail: {e}"))),
+        };
+        if let Some(big) = mail
+            .attachments
+            .iter()
+            .find(|a| a.data.len() as u64 > self.config.max_attachment_bytes)
+        {
+            return Ok(quarantine(format!(
+                "attachment {:?} is {}, over the limit max_attachment_bytes ({})",
+                big.filename,
+                mib(big.data.len() as u64),
+                mib(self.config.max_attachment_bytes)
+            )));
+        }
+        let mut attachment_shas = Vec::with_capacity(mail.attachments.len());
+        for a in &mail.attachments {
+            attachment_shas.push(
+                self.blobs
+                    .put_unsynced(&a.data)
+                    .context("storing an attachment")?,
+            );
+        }
+        Ok(Stage::Ready(Box::new(Prepared {
+            origin: item.origin.clone(),
+            raw_sha,
+            mail,
+            attachment_shas,
+        })))
+    }
+
+    fn place_all(&self, conn: &mut DbConn, staged: Vec<Stage>) -> anyhow::Result<Vec<Outcome>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                staged
+                    .iter()
+                    .map(|s| self.place_one(conn, s))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            match result {
+                Ok(outcomes) => return Ok(outcomes),
+                // Two instances allocating the same case sequence: the loser retries.
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) if attempt < 5 => {
+                    continue;
+                }
+                Err(e) => return Err(anyhow::Error::new(e).context("storing ingested mail")),
+            }
+        }
+    }
+
+    fn place_one(&self, conn: &mut DbConn, stage: &Stage) -> QueryResult<Outcome> {
+        match stage {
+            Stage::Quarantine {
+                origin,
+                raw_sha,
+                reason,
+            } => {
+                let id = quarantine_insert(conn, raw_sha, origin, reason)?;
+                let outcome = Outcome::Quarantined {
+                    id,
+                    reason: reason.clone(),
+                };
+                log(conn, raw_sha, origin, &outcome, None, None, None, false)?;
+                Ok(outcome)
+            }
+            Stage::Ready(p) => {
+                let outcome = self.place(conn, p)?;
+                let case_id = match outcome.case() {
+                    Some(n) => Case::find_by_number(conn, n)?.map(|c| c.id),
+                    None => None,
+                };
+                let from = p.mail.from.as_ref().map(|m| m.email.as_str());
+                let auto = !p.mail.auto.is_human();
+                log(
+                    conn,
+                    &p.raw_sha,
+                    &p.origin,
+                    &outcome,
+                    p.mail.message_id.as_deref(),
+                    from,
+                    case_id,
+                    auto,
+                )?;
+                Ok(outcome)
+            }
+        }
+    }
+
+    /// Step 3 for one parsed message.
+    fn place(&self, conn: &mut DbConn, p: &Prepared) -> QueryResult<Outcome> {
+        let mail = &p.mail;
+        // Deduplicate: the Message-ID, else the exact bytes.
+        let existing = match &mail.message_id {
+            Some(id) => Message::exists_message_id(conn, id)?,
+            None => Message::exists_content_hash(conn, &mail.content_hash)?,
+        };
+        if let Some(case_id) = existing {
+            let case = Case::find_by_id(conn, case_id)?.map(|c| c.number);
+            return Ok(Outcome::Duplicate { case });
+        }
+        let from_email = mail
+            .from
+            .as_ref()
+            .map(|m| m.email.clone())
+            .unwrap_or_default();
+        let from_name = mail.from.as_ref().and_then(|m| m.name.clone());
+        let staff = self.staff.account(Some(&from_email), from_name.as_deref());
+        let is_staff = staff.is_some() || self.staff.is_support_domain(&from_email);
+        let input = ThreadInput {
+            in_reply_to: &mail.in_reply_to,
+            references: &mail.references,
+            subject: &mail.subject,
+            from_email: &from_email,
+            sender_is_staff: is_staff,
+        };
+
+        match &mail.auto {
+            AutoKind::Bounce {
+                original_message_ids,
+                reason,
+            } => {
+                return self.place_bounce(conn, p, original_message_ids, reason, &input);
+            }
+            AutoKind::AutoReply { reason } | AutoKind::Bulk { reason } => {
+                if self.over_daily_auto_cap(conn, &from_email)? {
+                    return Ok(Outcome::Ignored {
+                        reason: format!(
+                            "more than {} automatic mails from {from_email} today",
+                            self.config.max_auto_mails_per_sender_per_day
+                        ),
+                    });
+                }
+                let decision = thread(conn, &self.secret, &input)?;
+                return match decision.case_id {
+                    // An auto-reply on a known case is kept (folded), but never counts as the customer writing.
+                    Some(case_id) => {
+                        let number = self.store_message(
+                            conn,
+                            p,
+                            case_id,
+                            INBOUND,
+                            true,
+                            decision.method,
+                            None,
+                        )?;
+                        Ok(Outcome::Appended { case: number })
+                    }
+                    None => Ok(Outcome::Ignored {
+                        reason: format!("automatic mail never opens a case ({reason})"),
+                    }),
+                };
+            }
+            AutoKind::Human => {}
+        }
+
+        let decision = thread(conn, &self.secret, &input)?;
+        match decision.case_id {
+            Some(case_id) => {
+                let direction = if is_staff {
+                    self.staff_direction(mail)
+                } else {
+                    INBOUND
+                };
+                let number = self.store_message(
+                    conn,
+                    p,
+                    case_id,
+                    direction,
+                    false,
+                    decision.method,
+                    staff.map(|s| s.0),
+                )?;
+                if direction == INBOUND {
+                    self.add_cc_participants(conn, case_id, mail)?;
+                    customer_wrote(conn, case_id, mail_time(mail))?;
+                }
+                Ok(Outcome::Appended { case: number })
+            }
+            None => {
+                let number =
+                    self.open_case(conn, p, &decision, &from_email, from_name.as_deref())?;
+                Ok(Outcome::Created { case: number })
+            }
+        }
+    }
+
+    /// Staff mail that reaches the support mailbox: a reply sent to the customer (copying support)
+    /// is outbound; a forward to the support mailbox alone is an internal note.
+    fn staff_direction(&self, mail: &ParsedMail) -> &'static str {
+        let to_outside = mail
+            .to
+            .iter()
+            .chain(&mail.cc)
+            .any(|m| !self.staff.is_staff(Some(&m.email), None));
+        if to_outside { OUTBOUND } else { NOTE }
+    }
+
+    fn over_daily_auto_cap(&self, conn: &mut DbConn, from: &str) -> QueryResult<bool> {
+        let since = now() - chrono::Duration::days(1);
+        let count: i64 = ingest_log::table
+            .filter(ingest_log::from_email.eq(from))
+            .filter(ingest_log::auto.eq(true))
+            .filter(ingest_log::created_at.gt(since))
+            .count()
+            .get_result(conn)?;
+        Ok(count >= i64::from(self.config.max_auto_mails_per_sender_per_day))
+    }
+
+    fn place_bounce(
+        &self,
+        conn: &mut DbConn,
+        p: &Prepared,
+        originals: &[String],
+        reason: &str,
+        input: &ThreadInput<'_>,
+    ) -> QueryResult<Outcome> {
+        // The bounced message is one of ours: find its case by the original Message-ID, else thread normally.
+        let mut case_id = None;
+        for id in originals {
+            if let Some(c) = Message::exists_message_id(conn, id)? {
+                case_id = Some(c);
+                break;
+            }
+            if let Some(n) = crate::mail::message_id::verify(&self.secret, id)
+                && let Some(c) = Case::find_by_number(conn, n.as_str())?
+            {
+                case_id = Some(c.id);
+                break;
+            }
+        }
+        if case_id.is_none() {
+            case_id = thread(conn, &self.secret, input)?.case_id;
+        }
+        // Delivery reports come from mailer daemons, never participants; the token in their subject
+        // was written by us into the mail that bounced.
+        if case_id.is_none()
+            && let Some(n) = super::subject::find_case_token(&p.mail.subject)
+        {
+            case_id = Case::find_by_number(conn, n.as_str())?.map(|c| c.id);
+        }
+        let Some(case_id) = case_id else {
+            return Ok(Outcome::Ignored {
+                reason: format!("delivery failure for no known case ({reason})"),
+            });
+        };
+        let number = self.store_message(
+            conn,
+            p,
+            case_id,
+            INBOUND,
+            true,
+            ThreadMethod::KnownMessageId,
+            None,
+        )?;
+        let data =
+            serde_json::json!({ "original_message_ids": originals, "reason": reason }).to_string();
+        let note = format!("{} — {}", p.mail.subject, reason);
+        CaseEvent::record(
+            conn,
+            case_id,
+            &NewEvent {
+                actor_label: "system",
+                kind: "delivery_failed",
+                note: Some(&note),
+                data: Some(data),
+                ..Default::default()
+            },
+        )?;
+        Ok(Outcome::Appended { case: number })
+    }
+
+    fn open_case(
+        &self,
+        conn: &mut DbConn,
+        p: &Prepared,
+        decision: &ThreadDecision,
+        from_email: &str,
+        from_name: Option<&str>,
+    ) -> QueryResult<String> {
+        let mail = &p.mail;
+        let at = mail_time(mail);
+        let title = mail.title();
+        let language = detect_language(&format!("{} {}", mail.subject, mail.body_text));
+        let case = Case::create(
+            conn,
+            &NewCase {
+                number: None,
+                title: &title,
+                state: "new",
+                priority: "normal",
+                customer_email: from_email,
+                customer_name: from_name,
+                language,
+                duplicate_of_id: decision.possible_duplicate_of,
+                at: at.naive_utc(),
+            },
+        )?;
+        Participant::add(conn, case.id, from_email, from_name, "customer")?;
+        self.add_cc_participants(conn, case.id, mail)?;
+        CaseEvent::record(
+            conn,
+            case.id,
+            &NewEvent {
+                actor_label: from_email,
+                kind: "case_created",
+                to_state: Some("new"),
+                note: Some(&mail.subject),
+                at: Some(at.naive_utc()),
+                ..Default::default()
+            },
+        )?;
+        if let Some(dup) = decision.possible_duplicate_of {
+            let other: String = cases::table.find(dup).select(cases::number).first(conn)?;
+            let note = format!("subject names {other}, but {from_email} is not on that case");
+            let data = serde_json::json!({ "case": other }).to_string();
+            CaseEvent::record(
+                conn,
+                case.id,
+                &NewEvent {
+                    actor_label: "system",
+                    kind: "possible_duplicate",
+                    note: Some(&note),
+                    data: Some(data),
+                    ..Default::default()
+                },
+            )?;
+        }
+        self.store_message(conn, p, case.id, INBOUND, false, decision.method, None)?;
+        Ok(case.number)
+    }
+
+    /// CC'd people (and other To recipients) who are not staff become participants.
+    fn add_cc_participants(
+        &self,
+        conn: &mut DbConn,
+        case_id: i64,
+        mail: &ParsedMail,
+    ) -> QueryResult<()> {
+        for m in mail.to.iter().chain(&mail.cc) {
+            if !m.email.is_empty()
+                && !self.staff.is_staff(Some(&m.email), None)
+                && m.email != self.config.mail_from
+            {
+                Participant::add(conn, case_id, &m.email, m.name.as_deref(), "cc")?;
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn store_message(
+        &self,
+        conn: &mut DbConn,
+        p: &Prepared,
+        case_id: i64,
+        direction: &str,
+        auto: bool,
+        method: ThreadMethod,
+        author_id: Option<i64>,
+    ) -> QueryResult<String> {
+        let mail = &p.mail;
+        let received = now();
+        // HTML-only mail: the HTML's own quote containers are the better guide to what is new.
+        let new_text = match &mail.html_new_text {
+            Some(t) if !t.trim().is_empty() => t.clone(),
+            _ => extract_new_text(&mail.body_text),
+        };
+        let join = |list: &[super::parse::Mailbox]| {
+            list.iter()
+                .map(|m| m.email.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let row = NewMessage {
+            case_id,
+            direction: direction.to_string(),
+            message_id: mail.message_id.clone(),
+            in_reply_to: mail.in_reply_to.first().cloned(),
+            references_ids: mail.references.join(" "),
+            from_email: mail
+                .from
+                .as_ref()
+                .map(|m| m.email.clone())
+                .unwrap_or_default(),
+            from_name: mail.from.as_ref().and_then(|m| m.name.clone()),
+            to_addrs: join(&mail.to),
+            cc_addrs: join(&mail.cc),
+            subject: mail.subject.clone(),
+            sent_at: mail.date.map(|d| d.naive_utc()),
+            received_at: received,
+            body_text: mail.body_text.clone(),
+            new_text,
+            body_html: mail.body_html.clone(),
+            auto,
+            thread_method: method.as_str().to_string(),
+            raw_sha256: Some(p.raw_sha.clone()),
+            content_hash: mail.content_hash.clone(),
+            author_id,
+            created_at: received,
+        };
+        let message_row = row.insert(conn)?;
+        for (a, sha) in mail.attachments.iter().zip(&p.attachment_shas) {
+            Attachment::insert(
+                conn,
+                message_row,
+                case_id,
+                &a.filename,
+                &a.content_type,
+                a.data.len() as i64,
+                sha,
+                a.content_id.as_deref(),
+                a.inline,
+            )?;
+        }
+        Case::touch(conn, case_id, mail_time(mail).naive_utc())?;
+        cases::table.find(case_id).select(cases::number).first(conn)
+    }
+}
+
+/// The message's own time, else now.
+fn mail_time(mail: &ParsedMail) -> DateTime<Utc> {
+    mail.date
+        .filter(|d| *d <= Utc::now() + chrono::Duration::days(1))
+        .unwrap_or_else(Utc::now)
+}
+
+/// A customer message arrived on a case: an archived or resolved case reopens (the event says why).
+fn customer_wrote(conn: &mut DbConn, case_id: i64, _at: DateTime<Utc>) -> QueryResult<()> {
+    let state: String = cases::table
+        .find(case_id)
+        .select(cases::state)
+        .first(conn)?;
+    if state == "archived" || state == "resolved" {
+        Case::set_state(conn, case_id, "investigating")?;
+        CaseEvent::record(
+            conn,
+            case_id,
+            &NewEvent {
+                actor_label: "system",
+                kind: "reopened",
+                from_state: Some(&state),
+                to_state: Some("investigating"),
+                note: Some("the customer wrote again"),
+                ..Default::default()
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn quarantine_insert(
+    conn: &mut DbConn,
+    raw_sha: &str,
+    origin: &str,
+    reason: &str,
+) -> QueryResult<i64> {
+    let at = now();
+    diesel::insert_into(quarantine::table)
+        .values((
+            quarantine::raw_sha256.eq(raw_sha),
+            quarantine::source.eq(crate::cases::messages::strip_nul(origin)),
+            quarantine::error.eq(reason),
+            quarantine::status.eq("open"),
+            quarantine::attempts.eq(1),
+            quarantine::received_at.eq(at),
+        ))
+        .execute(conn)?;
+    quarantine::table
+        .filter(quarantine::raw_sha256.eq(raw_sha))
+        .order(quarantine::id.desc())
+        .select(quarantine::id)
+        .first(conn)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn log(
+    conn: &mut DbConn,
+    raw_sha: &str,
+    origin: &str,
+    outcome: &Outcome,
+    message_id: Option<&str>,
+    from: Option<&str>,
+    case_id: Option<i64>,
+    auto: bool,
+) -> QueryResult<usize> {
+    let reason = match outcome {
+        Outcome::Ignored { reason } | Outcome::Quarantined { reason, .. } => Some(reason.as_str()),
+        _ => None,
+    };
+    diesel::insert_into(ingest_log::table)
+        .values((
+            ingest_log::raw_sha256.eq(raw_sha),
+            ingest_log::source.eq(crate::cases::messages::strip_nul(origin)),
+            ingest_log::outcome.eq(outcome.log_label()),
+            ingest_log::reason.eq(reason),
+            ingest_log::message_id.eq(message_id.map(crate::cases::messages::strip_nul)),
+            ingest_log::from_email.eq(from.map(crate::cases::messages::strip_nul)),
+            ingest_log::case_id.eq(case_id),
+            ingest_log::auto.eq(auto),
+            ingest_log::created_at.eq(now()),
+        ))
+        .execute(conn)
+}

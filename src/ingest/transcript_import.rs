@@ -1,0 +1,296 @@
+//! Importing an exported thread transcript (`邮件主题：…`, `====第N封邮件====`) as one case.
+//!
+//! The case keeps the number from the subject (e.g. `CAS-06004-S8K5X3`); each block becomes a
+//! message with its sender and time as given. A block is outbound when its sender is a staff
+//! account (address or display name) or in a support domain. Structured messages Casebook itself
+//! would send — problem definition and scope, escalation notices, the archive summary — are
+//! recognised and recorded as the workflow events they were, at the messages' times.
+
+use anyhow::Context;
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::pipeline::{Outcome, StaffDirectory, detect_language};
+use super::quote::extract_new_text;
+use super::sources::transcript::Transcript;
+use super::structured::{Structured, recognise};
+use super::subject::clean_title;
+use super::thread::ThreadMethod;
+use crate::cases::CaseNumber;
+use crate::cases::messages::{
+    CaseEvent, INBOUND, Message, NewEvent, NewMessage, OUTBOUND, Participant,
+};
+use crate::cases::model::{Case, NewCase};
+use crate::db::schema::cases;
+use crate::db::{DbConn, now};
+
+/// Priority named by the transcript's subject tags (`|普通事件|`), default normal.
+fn priority_from_subject(subject: &str) -> &'static str {
+    if subject.contains("紧急事件") || subject.to_ascii_lowercase().contains("urgent") {
+        "urgent"
+    } else {
+        "normal"
+    }
+}
+
+fn content_hash(
+    number: &str,
+    index: u32,
+    at: &chrono::DateTime<chrono::Utc>,
+    body: &str,
+) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("transcript\n{number}\n{index}\n{}\n", at.to_rfc3339()).as_bytes());
+    h.update(body.as_bytes());
+    format!("transcript:{}", hex::encode(h.finalize()))
+}
+
+/// Imports `transcript` (whose raw bytes are already in the blob store as `raw_sha`).
+pub fn import(
+    conn: &mut DbConn,
+    staff: &StaffDirectory,
+    transcript: &Transcript,
+    raw_sha: &str,
+) -> anyhow::Result<Outcome> {
+    anyhow::ensure!(
+        !transcript.messages.is_empty(),
+        "the transcript has no messages"
+    );
+    let number = transcript
+        .case_number()
+        .unwrap_or_else(|| CaseNumber::generate(0));
+    conn.transaction::<_, anyhow::Error, _>(|conn| {
+        if let Some(existing) = Case::find_by_number(conn, number.as_str())? {
+            let first = &transcript.messages[0];
+            let hash = content_hash(number.as_str(), first.index, &first.sent_at, &first.body);
+            if Message::exists_content_hash(conn, &hash)?.is_some() {
+                return Ok(Outcome::Duplicate {
+                    case: Some(existing.number),
+                });
+            }
+            anyhow::bail!(
+                "case {number} already exists and holds other messages; not importing over it"
+            );
+        }
+        let number = if transcript.case_number().is_some() {
+            number.clone()
+        } else {
+            let max: Option<i64> = cases::table
+                .select(diesel::dsl::max(cases::seq))
+                .first(conn)?;
+            CaseNumber::generate(max.unwrap_or(0).max(0) as u64 + 1)
+        };
+        let is_outbound = |m: &super::sources::transcript::TranscriptMessage| {
+            staff.is_staff(m.sender_email.as_deref(), Some(&m.sender))
+        };
+        let customer = transcript
+            .messages
+            .iter()
+            .find(|m| !is_outbound(m) && m.sender_email.is_some());
+        let customer_email = customer
+            .and_then(|m| m.sender_email.clone())
+            .unwrap_or_default();
+        let first_at = transcript.messages[0].sent_at;
+        let all_text: String = transcript
+            .messages
+            .iter()
+            .map(|m| m.body.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let case = Case::create(
+            conn,
+            &NewCase {
+                number: Some(&number),
+                title: &clean_title(&transcript.subject),
+                state: "new",
+                priority: priority_from_subject(&transcript.subject),
+                customer_email: &customer_email,
+                customer_name: None,
+                language: detect_language(&all_text),
+                duplicate_of_id: None,
+                at: first_at.naive_utc(),
+            },
+        )
+        .with_context(|| format!("creating case {number}"))?;
+        CaseEvent::record(
+            conn,
+            case.id,
+            &NewEvent {
+                actor_label: "import",
+                kind: "case_created",
+                to_state: Some("new"),
+                note: Some("imported from a thread transcript"),
+                at: Some(first_at.naive_utc()),
+                ..Default::default()
+            },
+        )?;
+        let mut state = "new".to_string();
+        for m in &transcript.messages {
+            let outbound = is_outbound(m);
+            let account = staff.account(m.sender_email.as_deref(), Some(&m.sender));
+            let from_email = m
+                .sender_email
+                .clone()
+                .or_else(|| account.as_ref().map(|a| a.1.clone()))
+                .unwrap_or_default();
+            if !outbound && !from_email.is_empty() {
+                let kind = if from_email.eq_ignore_ascii_case(&customer_email) {
+                    "customer"
+                } else {
+                    "cc"
+                };
+                Participant::add(conn, case.id, &from_email.to_lowercase(), None, kind)?;
+            }
+            let at = m.sent_at.naive_utc();
+            NewMessage {
+                case_id: case.id,
+                direction: if outbound { OUTBOUND } else { INBOUND }.to_string(),
+                message_id: None,
+                in_reply_to: None,
+                references_ids: String::new(),
+                from_email,
+                from_name: Some(m.sender.clone()),
+                to_addrs: String::new(),
+                cc_addrs: String::new(),
+                subject: transcript.subject.clone(),
+                sent_at: Some(at),
+                received_at: at,
+                body_text: m.body.clone(),
+                new_text: extract_new_text(&m.body),
+                body_html: None,
+                auto: false,
+                thread_method: ThreadMethod::Transcript.as_str().to_string(),
+                raw_sha256: Some(raw_sha.to_string()),
+                content_hash: content_hash(number.as_str(), m.index, &m.sent_at, &m.body),
+                author_id: account.map(|a| a.0),
+                created_at: now(),
+            }
+            .insert(conn)?;
+            if outbound {
+                record_structured(conn, case.id, &m.sender, &mut state, &m.body, at)?;
+            }
+        }
+        let last_at = transcript
+            .messages
+            .iter()
+            .map(|m| m.sent_at)
+            .max()
+            .unwrap_or(first_at);
+        Case::touch(conn, case.id, last_at.naive_utc())?;
+        Ok(Outcome::Created {
+            case: number.to_string(),
+        })
+    })
+}
+
+/// Records the workflow events a staff message stands for, moving `state` along.
+fn record_structured(
+    conn: &mut DbConn,
+    case_id: i64,
+    actor: &str,
+    state: &mut String,
+    body: &str,
+    at: chrono::NaiveDateTime,
+) -> anyhow::Result<()> {
+    for s in recognise(body) {
+        let (to, note, field): (&str, String, Option<(&str, String)>) = match s {
+            Structured::ProblemDefinition { definition, scope } => {
+                move_to(
+                    conn,
+                    case_id,
+                    actor,
+                    state,
+                    "defined",
+                    &definition,
+                    at,
+                    Some(("problem_definition", definition.clone())),
+                )?;
+                match scope {
+                    Some(scope) => ("scoped", scope.clone(), Some(("scope", scope))),
+                    None => continue,
+                }
+            }
+            Structured::ProblemScope { scope } => ("scoped", scope.clone(), Some(("scope", scope))),
+            Structured::Escalation { note } => ("escalated", note, None),
+            Structured::Resolution { resolution } => (
+                "resolved",
+                resolution.clone(),
+                Some(("resolution", resolution)),
+            ),
+            Structured::ArchiveSummary { summary } => ("archived", summary, None),
+        };
+        move_to(conn, case_id, actor, state, to, &note, at, field)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn move_to(
+    conn: &mut DbConn,
+    case_id: i64,
+    actor: &str,
+    state: &mut String,
+    to: &str,
+    note: &str,
+    at: chrono::NaiveDateTime,
+    field: Option<(&str, String)>,
+) -> anyhow::Result<()> {
+    let kind = if to == "archived" {
+        "summary_written"
+    } else {
+        "transition"
+    };
+    let data =
+        serde_json::json!({ "imported": true, "summary": (to == "archived").then_some(note) })
+            .to_string();
+    CaseEvent::record(
+        conn,
+        case_id,
+        &NewEvent {
+            actor_label: actor,
+            kind: "transition",
+            from_state: Some(state),
+            to_state: Some(to),
+            note: Some(note),
+            data: Some(data),
+            at: Some(at),
+            ..Default::default()
+        },
+    )?;
+    if kind == "summary_written" {
+        CaseEvent::record(
+            conn,
+            case_id,
+            &NewEvent {
+                actor_label: actor,
+                kind,
+                note: Some(note),
+                at: Some(at),
+                ..Default::default()
+            },
+        )?;
+    }
+    let target = cases::table.find(case_id);
+    match field {
+        Some(("problem_definition", v)) => diesel::update(target)
+            .set(cases::problem_definition.eq(v))
+            .execute(conn)?,
+        Some(("scope", v)) => diesel::update(target)
+            .set(cases::scope.eq(v))
+            .execute(conn)?,
+        Some(("resolution", v)) => diesel::update(target)
+            .set(cases::resolution.eq(v))
+            .execute(conn)?,
+        _ => 0,
+    };
+    let closed = if to == "archived" || to == "resolved" {
+        Some(at)
+    } else {
+        None
+    };
+    diesel::update(target)
+        .set((cases::state.eq(to), cases::closed_at.eq(closed)))
+        .execute(conn)?;
+    *state = to.to_string();
+    Ok(())
+}

@@ -1,0 +1,782 @@
+//! Ingest end to end: the seed transcript, the fixture corpus (every threading rule, charset,
+//! automatic mail, bounce, duplicate and broken input), the CLI, HTTP inbound and the mailgate.
+//! Every database test runs on SQLite and PostgreSQL.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use casebook::auth::Role;
+use casebook::cases::Case;
+use casebook::cases::messages::{CaseEvent, Message, NewMessage};
+use casebook::ingest::pipeline::{Incoming, Ingestor, Outcome};
+use common::{BackendKind, TestEnv, spawn_app_with};
+
+const SEED: &str = "CAS-06004-S8K5X3";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn casebook(
+    env: &TestEnv,
+    extra: &[(&str, &str)],
+    args: &[&str],
+    stdin: Option<&[u8]>,
+) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_casebook"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env.env_vars() {
+        cmd.env(k, v);
+    }
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run casebook");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+fn seed_transcript_imports_as_one_case_with_its_history(backend: BackendKind) {
+    let Some(env) = TestEnv::new(backend) else {
+        return;
+    };
+    let extra = [("CASEBOOK_SUPPORT_DOMAINS", "cmgos.com")];
+    let (code, _, err) = casebook(&env, &extra, &["migrate"], None);
+    assert_eq!(code, 0, "{err}");
+    // Wang Binbin signs with a display name only: the agent account makes those blocks outbound.
+    let pool = casebook::db::connect_pool(&env.database_url).unwrap();
+    let hash = casebook::auth::password::hash_password(&"x".repeat(12).into()).unwrap();
+    casebook::auth::User::create(
+        &mut pool.get().unwrap(),
+        "wangbb@cmgos.com",
+        "Wang Binbin",
+        Role::Agent,
+        &hash,
+    )
+    .unwrap();
+
+    let transcript = fixtures().join("transcripts/seed-thread.txt");
+    let (code, out, err) = casebook(
+        &env,
+        &extra,
+        &["ingest", "--json", transcript.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    assert_eq!(v["processed"], 1);
+    assert_eq!(v["created"], 1);
+    assert_eq!(v["cases"], serde_json::json!([SEED]));
+
+    let (code, out, err) = casebook(
+        &env,
+        &extra,
+        &["cases", "show", "cas-06004-s8k5x3", "--json"],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let case = json(&out);
+    assert_eq!(case["number"], SEED);
+    assert_eq!(case["title"], "CMGE版本激活失败问题");
+    assert_eq!(case["priority"], "normal", "普通事件 in the subject tags");
+    assert_eq!(case["customer"]["email"], "chenhui.zd@centerm.com");
+    let messages = case["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 21);
+    assert_eq!(messages[0]["from_name"], "Wang Binbin");
+    assert_eq!(messages[0]["from"], "wangbb@cmgos.com");
+    assert_eq!(messages[0]["direction"], "outbound");
+    assert_eq!(messages[0]["date"], "2022-04-07T14:05:29Z");
+    assert!(
+        messages[0]["body_text"]
+            .as_str()
+            .unwrap()
+            .starts_with("陈女士，您好：")
+    );
+    assert_eq!(messages[1]["from"], "chenhui.zd@centerm.com");
+    assert_eq!(messages[1]["direction"], "inbound");
+    assert_eq!(messages[17]["from_name"], "张坚亮");
+    assert_eq!(messages[20]["date"], "2022-05-06T10:58:00Z");
+    assert!(messages.iter().all(|m| m["thread_method"] == "transcript"));
+    let dates: Vec<&str> = messages
+        .iter()
+        .map(|m| m["date"].as_str().unwrap())
+        .collect();
+    let mut sorted = dates.clone();
+    sorted.sort();
+    assert_eq!(dates, sorted, "messages in order");
+
+    // The structured mails became the workflow's events, at the mails' times.
+    let transitions: Vec<(String, String)> = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "transition")
+        .map(|e| {
+            (
+                e["to"].as_str().unwrap().to_string(),
+                e["at"].as_str().unwrap()[..10].to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("defined", "2022-04-07"),
+        ("scoped", "2022-04-07"),
+        ("escalated", "2022-04-22"),
+        ("archived", "2022-05-06"),
+    ];
+    assert_eq!(
+        transitions,
+        expected
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .to_vec()
+    );
+    assert_eq!(case["state"], "archived");
+    let archive = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["to"] == "archived")
+        .unwrap();
+    assert!(
+        archive["note"].as_str().unwrap().contains("问题进展"),
+        "the archive summary is kept"
+    );
+
+    // Importing again changes nothing.
+    let (code, out, _) = casebook(
+        &env,
+        &extra,
+        &["ingest", "--json", transcript.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert_eq!(json(&out)["duplicates"], 1);
+}
+
+/// Imports the seed, records one outbound mail of ours (so its bounce can be matched), then feeds
+/// every fixture in name order, one at a time as mail arrives.
+fn corpus_outcomes(env: &TestEnv) -> (casebook::db::DbPool, HashMap<String, Outcome>) {
+    let config = env.config(&[
+        ("CASEBOOK_SUPPORT_DOMAINS", "cmgos.com"),
+        ("CASEBOOK_SECRET_KEY", &"k".repeat(40)),
+    ]);
+    let prepared = casebook::startup::prepare(config.clone()).unwrap();
+    let mut conn = prepared.pool.get().unwrap();
+    let hash = casebook::auth::password::hash_password(&"x".repeat(12).into()).unwrap();
+    casebook::auth::User::create(
+        &mut conn,
+        "wangbb@cmgos.com",
+        "Wang Binbin",
+        Role::Agent,
+        &hash,
+    )
+    .unwrap();
+    let ingestor = Ingestor::new(&mut conn, &prepared.config, &prepared.blobs).unwrap();
+    let text = std::fs::read_to_string(fixtures().join("transcripts/seed-thread.txt")).unwrap();
+    let transcript = casebook::ingest::sources::transcript::parse_transcript(&text).unwrap();
+    casebook::ingest::transcript_import::import(
+        &mut conn,
+        ingestor.staff(),
+        &transcript,
+        &"0".repeat(64),
+    )
+    .unwrap();
+    let seed = Case::find_by_number(&mut conn, SEED).unwrap().unwrap();
+    let at = casebook::db::now();
+    NewMessage {
+        case_id: seed.id,
+        direction: "outbound".into(),
+        message_id: Some("casebook.CAS-06004-S8K5X3.77@cmgos.com".into()),
+        in_reply_to: None,
+        references_ids: String::new(),
+        from_email: "support@cmgos.com".into(),
+        from_name: None,
+        to_addrs: "chenhui.zd@centerm.com".into(),
+        cc_addrs: String::new(),
+        subject: "Re: [CAS-06004-S8K5X3] reply".into(),
+        sent_at: Some(at),
+        received_at: at,
+        body_text: "reply".into(),
+        new_text: "reply".into(),
+        body_html: None,
+        auto: false,
+        thread_method: "composed".into(),
+        raw_sha256: None,
+        content_hash: "our-reply-77".into(),
+        author_id: None,
+        created_at: at,
+    }
+    .insert(&mut conn)
+    .unwrap();
+
+    let mut names: Vec<String> = std::fs::read_dir(fixtures().join("mail"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".eml") || n.ends_with(".bin") || n.ends_with(".txt"))
+        .collect();
+    names.sort();
+    let mut outcomes = HashMap::new();
+    for name in names {
+        let bytes = std::fs::read(fixtures().join("mail").join(&name)).unwrap();
+        let mut o = ingestor
+            .ingest_batch(
+                &mut conn,
+                vec![Incoming {
+                    origin: name.clone(),
+                    bytes,
+                }],
+            )
+            .unwrap();
+        outcomes.insert(name, o.pop().unwrap());
+    }
+    // The same bytes twice (no Message-ID) are a duplicate the second time.
+    let again = std::fs::read(fixtures().join("mail/31-no-message-id.eml")).unwrap();
+    let o = ingestor
+        .ingest_batch(
+            &mut conn,
+            vec![Incoming {
+                origin: "again".into(),
+                bytes: again,
+            }],
+        )
+        .unwrap();
+    outcomes.insert("31-again".into(), o[0].clone());
+    drop(conn);
+    (prepared.pool, outcomes)
+}
+
+fn fixture_corpus_lands_on_the_right_cases(backend: BackendKind) {
+    let Some(env) = TestEnv::new(backend) else {
+        return;
+    };
+    let (pool, o) = corpus_outcomes(&env);
+    let mut conn = pool.get().unwrap();
+    let appended_to_seed = |name: &str| {
+        assert_eq!(o[name], Outcome::Appended { case: SEED.into() }, "{name}");
+    };
+    let created = |name: &str| -> String {
+        match &o[name] {
+            Outcome::Created { case } => case.clone(),
+            other => panic!("{name}: expected a new case, got {other:?}"),
+        }
+    };
+
+    let case_a = created("01-utf8-new-case.eml");
+    for name in [
+        "02-gb2312-with-gbk-only-chars.eml",
+        "03-gbk-quoted-printable.eml",
+        "04-gb18030-four-byte.eml",
+        "05-big5.eml",
+        "06-shift-jis.eml",
+        "07-iso-2022-jp.eml",
+        "08-ks-c-5601-cp949.eml",
+        "09-utf8-qp-q-subject.eml",
+        "11-raw-big5-undeclared.eml",
+        "12-raw-shift-jis-undeclared.eml",
+        "19-split-encoded-words.eml",
+        "31-no-message-id.eml",
+        "32-no-date.eml",
+    ] {
+        created(name);
+    }
+    // Titles are decoded, never mojibake.
+    let title_of = |conn: &mut casebook::db::PooledConn, name: &str| {
+        let n = created(name);
+        Case::find_by_number(conn, &n).unwrap().unwrap().title
+    };
+    assert_eq!(
+        title_of(&mut conn, "02-gb2312-with-gbk-only-chars.eml"),
+        "朱镕基与陶喆：激活失败"
+    );
+    assert_eq!(
+        title_of(&mut conn, "06-shift-jis.eml"),
+        "ライセンス認証エラー"
+    );
+    assert_eq!(
+        title_of(&mut conn, "19-split-encoded-words.eml"),
+        "激活失败问题"
+    );
+
+    // Rule c: the token from a participant (and the customer's colleague by domain), in every form.
+    for name in [
+        "10-raw-gbk-undeclared.eml",
+        "14-token-fullwidth-brackets.eml",
+        "15-token-bare-lowercase.eml",
+    ] {
+        appended_to_seed(name);
+    }
+    // The archived seed case was reopened by the customer's mail (file 10 came first).
+    let seed = Case::find_by_number(&mut conn, SEED).unwrap().unwrap();
+    assert_eq!(seed.state, "investigating");
+    let events = CaseEvent::for_case(&mut conn, seed.id).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "reopened" && e.from_state.as_deref() == Some("archived"))
+    );
+
+    // Rule b: References only (no In-Reply-To) finds case A.
+    assert_eq!(
+        o["13-references-only-reply.eml"],
+        Outcome::Appended {
+            case: case_a.clone()
+        }
+    );
+    let a = Case::find_by_number(&mut conn, &case_a).unwrap().unwrap();
+    let a_msgs = Message::for_case(&mut conn, a.id).unwrap();
+    assert_eq!(a_msgs.last().unwrap().thread_method, "known_message_id");
+
+    // Staff mail: a reply copying support is outbound; a forward to support alone is a note.
+    appended_to_seed("16-seed-subject-transcript-tags.eml");
+    appended_to_seed("17-forwarded-by-colleague.eml");
+    let seed_msgs = Message::for_case(&mut conn, seed.id).unwrap();
+    let fwd = seed_msgs
+        .iter()
+        .find(|m| m.from_email == "lilei@cmgos.com")
+        .unwrap();
+    assert_eq!(fwd.direction, "note");
+    assert_eq!(
+        seed.customer_email, "chenhui.zd@centerm.com",
+        "a colleague's forward does not change the customer"
+    );
+
+    // Rule d: a stranger's stolen token opens a new case, linked as a possible duplicate.
+    for name in ["18-stranger-stolen-token.eml", "40-html-only-gmail.eml"] {
+        let n = created(name);
+        let c = Case::find_by_number(&mut conn, &n).unwrap().unwrap();
+        assert_eq!(c.duplicate_of_id, Some(seed.id), "{name}");
+        let ev = CaseEvent::for_case(&mut conn, c.id).unwrap();
+        assert!(ev.iter().any(|e| e.kind == "possible_duplicate"), "{name}");
+    }
+
+    // Auto-replies on a case are kept but folded; elsewhere they never open a case.
+    for name in [
+        "20-autoreply-auto-submitted.eml",
+        "21-autoreply-x-autoreply.eml",
+        "22-autoreply-precedence.eml",
+        "23-autoreply-outlook.eml",
+    ] {
+        appended_to_seed(name);
+    }
+    let autos = Message::for_case(&mut conn, seed.id)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.auto)
+        .count();
+    assert!(autos >= 4);
+    for name in ["24-autoreply-x-autorespond.eml", "25-bulk-list.eml"] {
+        assert!(
+            matches!(o[name], Outcome::Ignored { .. }),
+            "{name}: {:?}",
+            o[name]
+        );
+    }
+
+    // Bounces land on the case of the mail that bounced, as a delivery failure.
+    appended_to_seed("26-bounce-dsn.eml");
+    appended_to_seed("27-bounce-headers-only.eml");
+    let failures = CaseEvent::for_case(&mut conn, seed.id)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "delivery_failed")
+        .count();
+    assert_eq!(failures, 2);
+
+    // Duplicates add nothing.
+    appended_to_seed("30-duplicate-a.eml");
+    assert_eq!(
+        o["30-duplicate-b.eml"],
+        Outcome::Duplicate {
+            case: Some(SEED.into())
+        }
+    );
+    assert!(matches!(o["31-again"], Outcome::Duplicate { .. }));
+
+    // HTML-only mail keeps only what is new; attachments are stored.
+    for name in [
+        "41-html-only-outlook.eml",
+        "42-html-only-outlook-desktop.eml",
+        "50-attachment.eml",
+        "51-inline-cid-image.eml",
+        "52-attachment-raw-gbk-filename.eml",
+    ] {
+        appended_to_seed(name);
+    }
+    let msgs = Message::for_case(&mut conn, seed.id).unwrap();
+    assert!(
+        msgs.iter()
+            .any(|m| m.new_text == "王女士，日志已上传 & 请查收。")
+    );
+    assert!(
+        msgs.iter().all(|m| !m.body_text.contains('\u{fffd}')),
+        "no replacement characters"
+    );
+    let atts = casebook::cases::messages::Attachment::for_case(&mut conn, seed.id).unwrap();
+    let names: Vec<&str> = atts.iter().map(|a| a.filename.as_str()).collect();
+    assert!(names.contains(&"日志CMGE_Log.zip"), "{names:?}");
+    assert!(names.contains(&"系统信息.txt"), "{names:?}");
+    assert!(atts.iter().any(|a| a.inline && a.content_id.is_some()));
+
+    // Broken input is quarantined with a reason, never lost.
+    for name in [
+        "90-garbage.bin",
+        "91-text-without-headers.txt",
+        "92-empty.eml",
+    ] {
+        assert!(
+            matches!(o[name], Outcome::Quarantined { .. }),
+            "{name}: {:?}",
+            o[name]
+        );
+    }
+    let q = casebook::ingest::quarantine::Quarantined::list(&mut conn, true).unwrap();
+    assert_eq!(q.len(), 3);
+    assert!(q.iter().all(|e| !e.error.is_empty()));
+}
+
+fn robustness_corpus_is_stored_or_quarantined_never_lost(backend: BackendKind) {
+    let Some(env) = TestEnv::new(backend) else {
+        return;
+    };
+    let prepared = casebook::startup::prepare(env.config(&[])).unwrap();
+    let mut conn = prepared.pool.get().unwrap();
+    let ingestor = Ingestor::new(&mut conn, &prepared.config, &prepared.blobs).unwrap();
+    let mut files = Vec::new();
+    collect(&fixtures().join("mail/robustness"), &mut files);
+    assert!(files.len() > 50, "corpus present");
+    let items: Vec<Incoming> = files
+        .iter()
+        .map(|f| Incoming {
+            origin: f.display().to_string(),
+            bytes: std::fs::read(f).unwrap(),
+        })
+        .collect();
+    let n = items.len();
+    let outcomes = ingestor.ingest_batch(&mut conn, items).unwrap();
+    assert_eq!(outcomes.len(), n);
+    use diesel::prelude::*;
+    let logged: i64 = casebook::db::schema::ingest_log::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(logged as usize, n, "every message has a recorded outcome");
+    for (f, o) in files.iter().zip(&outcomes) {
+        if let Outcome::Quarantined { reason, .. } = o {
+            assert!(!reason.is_empty(), "{}", f.display());
+        }
+    }
+    assert!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Created { .. } | Outcome::Appended { .. }))
+            .count()
+            > n / 2
+    );
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn cli_reads_mbox_maildir_and_stdin_and_reports_quarantine_with_exit_1(backend: BackendKind) {
+    let Some(env) = TestEnv::new(backend) else {
+        return;
+    };
+    let mbox = fixtures().join("mbox/escaped-from.mbox");
+    let (code, out, err) = casebook(
+        &env,
+        &[],
+        &["ingest", "--json", mbox.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    assert!(v["processed"].as_u64().unwrap() >= 2, "{v}");
+
+    let maildir = tempfile::tempdir().unwrap();
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir(maildir.path().join(sub)).unwrap();
+    }
+    std::fs::copy(
+        fixtures().join("mail/03-gbk-quoted-printable.eml"),
+        maildir.path().join("new/1.host"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures().join("mail/05-big5.eml"),
+        maildir.path().join("cur/2.host:2,S"),
+    )
+    .unwrap();
+    let (code, out, err) = casebook(
+        &env,
+        &[],
+        &["ingest", "--json", maildir.path().to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["created"], 2);
+
+    let raw = std::fs::read(fixtures().join("mail/09-utf8-qp-q-subject.eml")).unwrap();
+    let (code, out, _) = casebook(&env, &[], &["ingest", "--json", "-"], Some(&raw));
+    assert_eq!(code, 0);
+    assert_eq!(json(&out)["created"], 1);
+
+    // A message over the limit is quarantined (exit 1), then released once the limit is raised.
+    let big = std::fs::read(fixtures().join("mail/50-attachment.eml")).unwrap();
+    let limit = [("CASEBOOK_MAX_MESSAGE_BYTES", "200")];
+    let (code, out, _) = casebook(&env, &limit, &["ingest", "--json", "-"], Some(&big));
+    assert_eq!(code, 1);
+    assert_eq!(json(&out)["quarantined"], 1);
+    let (code, out, err) = casebook(&env, &limit, &["ingest", "--retry-quarantine"], None);
+    assert_eq!(code, 1, "still over the limit");
+    assert!(err.contains("max_message_bytes"), "{err}");
+    assert!(out.contains("1 quarantined"), "{out}");
+    let (code, out, err) = casebook(&env, &[], &["ingest", "--json", "--retry-quarantine"], None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["quarantined"], 0);
+
+    let (code, _, err) = casebook(&env, &[], &["ingest", "/no/such/file.eml"], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("/no/such/file.eml"), "{err}");
+    let (code, _, _) = casebook(&env, &[], &["ingest"], None);
+    assert_eq!(code, 2);
+
+    let (code, out, _) = casebook(&env, &[], &["cases", "list", "--json"], None);
+    assert_eq!(code, 0);
+    let cases = json(&out)["cases"].as_array().unwrap().clone();
+    assert!(cases.len() >= 5);
+    for key in [
+        "number",
+        "title",
+        "state",
+        "priority",
+        "customer",
+        "messages",
+        "updated_at",
+    ] {
+        assert!(cases[0].get(key).is_some(), "{key} missing");
+    }
+}
+
+both_backends_sync!(
+    seed_transcript_imports_as_one_case_with_its_history,
+    fixture_corpus_lands_on_the_right_cases,
+    robustness_corpus_is_stored_or_quarantined_never_lost,
+    cli_reads_mbox_maildir_and_stdin_and_reports_quarantine_with_exit_1,
+);
+
+both_backends!(
+    http_inbound_stores_mail_and_the_case_page_shows_the_thread,
+    mailgate_delivers_and_tells_the_mta_when_to_retry
+);
+
+async fn http_inbound_stores_mail_and_the_case_page_shows_the_thread(backend: BackendKind) {
+    let Some(app) = spawn_app_with(
+        backend,
+        &[
+            ("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token"),
+            ("CASEBOOK_MAX_MESSAGE_BYTES", "100000"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let url = app.url("/inbound/mail");
+    let raw = std::fs::read(fixtures().join("mail/01-utf8-new-case.eml")).unwrap();
+    let r = app
+        .client
+        .post(&url)
+        .body(raw.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401, "no token");
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth("wrong")
+        .body(raw.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth("inbound-secret-token")
+        .body(Vec::<u8>::new())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth("inbound-secret-token")
+        .body(vec![b'a'; 200_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_message_bytes")
+    );
+
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth("inbound-secret-token")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["outcome"], "created");
+    let number = v["case"].as_str().unwrap().to_string();
+
+    let attached = std::fs::read(fixtures().join("mail/50-attachment.eml")).unwrap();
+    let with_token = String::from_utf8_lossy(&attached).replace("CAS-06004-S8K5X3", &number);
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth("inbound-secret-token")
+        .body(with_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+
+    app.login_as(Role::Agent).await;
+    let (status, html) = app.get_text("/cases").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&number));
+    assert!(html.contains("CMGE版本激活失败问题"));
+    let (status, html) = app.get_text(&format!("/cases/{number}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("陈慧"), "sender shown");
+    assert!(html.contains("日志CMGE_Log.zip"), "attachment listed");
+    let re = regex::Regex::new(&format!(r#"/cases/{number}/attachments/(\d+)"#)).unwrap();
+    let href = re
+        .find(&html)
+        .expect("attachment link")
+        .as_str()
+        .to_string();
+    let r = app.get(&href).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+}
+
+async fn mailgate_delivers_and_tells_the_mta_when_to_retry(backend: BackendKind) {
+    let Some(app) = spawn_app_with(
+        backend,
+        &[("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token")],
+    )
+    .await
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "inbound-secret-token\n").unwrap();
+    let bad_token = dir.path().join("bad");
+    std::fs::write(&bad_token, "nope\n").unwrap();
+    let raw = std::fs::read(fixtures().join("mail/03-gbk-quoted-printable.eml")).unwrap();
+    let gate = |url: String, token: PathBuf, input: Vec<u8>| {
+        tokio::task::spawn_blocking(move || {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_casebook"))
+                .args([
+                    "mailgate",
+                    "--url",
+                    &url,
+                    "--token-file",
+                    token.to_str().unwrap(),
+                    "--timeout",
+                    "10",
+                ])
+                .env_clear()
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(&input).unwrap();
+            child.wait_with_output().unwrap().status.code().unwrap()
+        })
+    };
+    assert_eq!(
+        gate(app.address.clone(), token_file.clone(), raw.clone())
+            .await
+            .unwrap(),
+        0,
+        "delivered"
+    );
+    assert_eq!(
+        gate(app.address.clone(), bad_token, raw.clone())
+            .await
+            .unwrap(),
+        75,
+        "wrong token: retry, never bounce"
+    );
+    assert_eq!(
+        gate(app.address.clone(), token_file.clone(), Vec::new())
+            .await
+            .unwrap(),
+        65,
+        "empty message refused"
+    );
+    assert_eq!(
+        gate("http://127.0.0.1:9".into(), token_file, raw)
+            .await
+            .unwrap(),
+        75,
+        "unreachable: retry"
+    );
+    let cases = casebook::cases::views::list(&mut app.conn(), &Default::default(), 10, 0).unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].title, "主板序列号异常");
+}
