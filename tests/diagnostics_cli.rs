@@ -57,7 +57,12 @@ fn seed_before_and_after_give_json_with_verdicts_findings_and_drift() {
             }
         }
     }
-    assert!(snapshots[0]["source"].as_str().unwrap().ends_with("seed-before-console.txt"));
+    assert!(
+        snapshots[0]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("seed-before-console.txt")
+    );
     assert_eq!(snapshots[0]["verdict"], "unknown");
     assert_eq!(snapshots[1]["verdict"], "virtual");
     let codes: Vec<&str> = snapshots[0]["findings"]
@@ -144,7 +149,10 @@ fn garbage_of_every_kind_never_panics() {
         ("truncated.zip", b"PK\x03\x04\x14\x00\x00\x00".to_vec()),
         ("bom-only.txt", vec![0xFF, 0xFE]),
         ("lonely-header.txt", b"SerialNumber\r\n".to_vec()),
-        ("invalid-utf8.txt", vec![0xC3, 0x28, 0xA0, 0xA1, b'\n', 0xE2, 0x82]),
+        (
+            "invalid-utf8.txt",
+            vec![0xC3, 0x28, 0xA0, 0xA1, b'\n', 0xE2, 0x82],
+        ),
     ];
     for (name, bytes) in &inputs {
         let p = dir.path().join(name);
@@ -173,7 +181,11 @@ fn usage_errors_exit_2() {
 
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.toml");
-    std::fs::write(&rules, "[[vm_signature]]\nplatform = \"X\"\nstrength = \"sure\"\n").unwrap();
+    std::fs::write(
+        &rules,
+        "[[vm_signature]]\nplatform = \"X\"\nstrength = \"sure\"\n",
+    )
+    .unwrap();
     let bad_rules = diagnose(&[
         "--rules",
         rules.to_str().unwrap(),
@@ -183,7 +195,11 @@ fn usage_errors_exit_2() {
     let err = text(&bad_rules.stderr);
     assert!(err.contains("rules.toml"), "names the file: {err}");
 
-    let missing_rules = diagnose(&["--rules", "/no/rules.toml", &path("physical-hp-console.txt")]);
+    let missing_rules = diagnose(&[
+        "--rules",
+        "/no/rules.toml",
+        &path("physical-hp-console.txt"),
+    ]);
     assert_eq!(missing_rules.status.code(), Some(2));
     assert!(text(&missing_rules.stderr).contains("/no/rules.toml"));
 }
