@@ -741,7 +741,6 @@ async fn mail_attachments_are_analysed_only_when_they_are_diagnostics(backend: B
             "a bomb that does not look like diagnostics is skipped"
         ),
     }
-    drop(attach);
     assert_eq!(SnapshotRow::count_for_case(&mut conn, case.id).unwrap(), 1);
 }
 

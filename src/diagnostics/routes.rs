@@ -703,7 +703,7 @@ struct PublicPage {
 }
 
 enum LinkLookup {
-    Active(UploadLink, Case),
+    Active(Box<(UploadLink, Case)>),
     Gone,
     Unknown,
 }
@@ -719,7 +719,7 @@ async fn lookup_link(state: &AppState, token: String) -> AppResult<LinkLookup> {
                 return Ok(LinkLookup::Gone);
             }
             match Case::find_by_id(conn, link.case_id)? {
-                Some(case) => Ok(LinkLookup::Active(link, case)),
+                Some(case) => Ok(LinkLookup::Active(Box::new((link, case)))),
                 None => Ok(LinkLookup::Unknown),
             }
         })
@@ -766,9 +766,10 @@ async fn public_form(
 ) -> AppResult<HttpResponse> {
     let token = path.into_inner();
     let lookup = lookup_link(&state, token.clone()).await?;
-    let LinkLookup::Active(link, case) = lookup else {
+    let LinkLookup::Active(found) = lookup else {
         return closed_link(&state, &page, &lookup);
     };
+    let (link, case) = *found;
     let mut view = public_page(&state, &page, "form", &token);
     view.case_number = case.number;
     view.expires_at = fmt_time(link.expires_at);
@@ -790,9 +791,10 @@ async fn public_upload(
     let token = path.into_inner();
     // The link is checked before the body is read: a dead link costs no upload.
     let lookup = lookup_link(&state, token.clone()).await?;
-    let LinkLookup::Active(link, case) = lookup else {
+    let LinkLookup::Active(found) = lookup else {
         return closed_link(&state, &page, &lookup);
     };
+    let (link, case) = *found;
     let form = read_form(&req, payload, &state.config)
         .await
         .map_err(upload_error)?;
