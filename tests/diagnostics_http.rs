@@ -529,6 +529,20 @@ async fn revoked_expired_and_unknown_links_are_refused(backend: BackendKind) {
         0
     );
 
+    // Used up: a link takes a bounded number of uploads.
+    let busy = create_link(&app, &case, "7").await;
+    diesel::sql_query(format!(
+        "UPDATE upload_links SET uses = {} WHERE revoked_at IS NULL AND expires_at > created_at",
+        casebook::diagnostics::links::MAX_UPLOADS
+    ))
+    .execute(&mut app.conn())
+    .unwrap();
+    let (status, page) = customer.get_text(&busy).await;
+    assert_eq!(status, 410);
+    assert!(page.contains("upload limit"), "{page}");
+    let (_, html) = app.get_text(&format!("/cases/{}", case.number)).await;
+    assert!(html.contains(">Upload limit reached<"));
+
     // Unknown or malformed tokens.
     let (status, page) = customer
         .get_text("/upload/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")

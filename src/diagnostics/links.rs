@@ -17,6 +17,9 @@ use crate::db::{DbConn, now};
 pub const DEFAULT_DAYS: u32 = 7;
 /// Longest validity an agent may choose.
 pub const MAX_DAYS: u32 = 90;
+/// Uploads (form submissions) one link accepts: plenty for a customer collecting logs, and a bound
+/// on what a leaked link can make the server store.
+pub const MAX_UPLOADS: i32 = 50;
 
 /// A link's validity in whole days, 1 to [`MAX_DAYS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +65,8 @@ pub enum LinkStatus {
     Expired,
     /// Revoked by staff.
     Revoked,
+    /// [`MAX_UPLOADS`] reached.
+    UsedUp,
 }
 
 impl LinkStatus {
@@ -71,6 +76,7 @@ impl LinkStatus {
             LinkStatus::Active => "active",
             LinkStatus::Expired => "expired",
             LinkStatus::Revoked => "revoked",
+            LinkStatus::UsedUp => "used_up",
         }
     }
 }
@@ -187,6 +193,8 @@ impl UploadLink {
             LinkStatus::Revoked
         } else if at >= self.expires_at {
             LinkStatus::Expired
+        } else if self.uses >= MAX_UPLOADS {
+            LinkStatus::UsedUp
         } else {
             LinkStatus::Active
         }
@@ -253,6 +261,9 @@ mod tests {
             last_used_at: None,
         };
         assert_eq!(link.status(at), LinkStatus::Active);
+        link.uses = MAX_UPLOADS;
+        assert_eq!(link.status(at), LinkStatus::UsedUp);
+        link.uses = 1;
         assert_eq!(
             link.status(at + chrono::Duration::days(1)),
             LinkStatus::Expired

@@ -3,21 +3,21 @@
 //! it, and the public customer upload page behind an upload link.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::Rules;
 use super::links::{DEFAULT_DAYS, LinkStatus, MAX_DAYS, UploadLink, ValidityDays};
 use super::report::{ReportView, build_view};
 use super::store::{
-    self, Origin, RelatedCase, SnapshotRow, StoreError, Via, analysis_for_case, attach,
+    self, Origin, RelatedCase, SnapshotRow, StoreError, Via, analysis_for_case, attach, rules_for,
+    upload_limits,
 };
 use super::upload::{self, Form, UploadError};
-use super::{DiagnosticsError, Limits, Rules};
 use crate::auth::{Role, User};
 use crate::cases::messages::{CaseEvent, NewEvent};
 use crate::cases::{Case, CaseNumber};
@@ -76,33 +76,9 @@ async fn stylesheet() -> HttpResponse {
         .body(STYLESHEET)
 }
 
-/// The rules for this configuration: built-in plus `diagnostics_rules`, loaded once per file.
-pub fn rules_for(config: &Config) -> Result<Arc<Rules>, DiagnosticsError> {
-    static CACHE: OnceLock<Mutex<HashMap<Option<PathBuf>, Arc<Rules>>>> = OnceLock::new();
-    let key = config.diagnostics_rules.clone();
-    let cache = CACHE.get_or_init(Default::default);
-    // A poisoned lock only means another thread panicked while inserting; the map is still valid.
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(rules) = cache.get(&key) {
-        return Ok(rules.clone());
-    }
-    let rules = Arc::new(Rules::load_with_override(key.as_deref())?);
-    cache.insert(key, rules.clone());
-    Ok(rules)
-}
-
 fn rules(state: &AppState) -> AppResult<Arc<Rules>> {
     rules_for(&state.config)
         .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("loading diagnostics rules")))
-}
-
-/// The engine's limits for uploads: the defaults, with no single file above the attachment limit.
-pub fn upload_limits(config: &Config) -> Limits {
-    let defaults = Limits::default();
-    Limits {
-        max_file_bytes: defaults.max_file_bytes.min(config.max_attachment_bytes),
-        ..defaults
-    }
 }
 
 /// Interface strings in one fixed language (the report's, or each half of a bilingual page).
@@ -371,7 +347,8 @@ pub async fn case_panel(state: &AppState, page: &Page, case_id: i64) -> AppResul
     let (rows, analysis, related, links, users) = state
         .db(move |conn| {
             let rows = SnapshotRow::for_case(conn, case_id)?;
-            let analysis = analysis_for_case(conn, case_id, &rules)?;
+            // From the same rows, so the panel's sections line up with them.
+            let analysis = store::analysis_of_rows(&rows, &rules)?;
             let related = store::related_cases(conn, case_id)?;
             let links = UploadLink::for_case(conn, case_id)?;
             let mut users = HashMap::new();

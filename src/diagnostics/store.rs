@@ -5,7 +5,9 @@
 //! bytes) leaves nothing behind; the raw bytes go to the blob store and one row records the
 //! serialized [`Snapshot`] with normalised identity columns for linking cases.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -16,6 +18,7 @@ use super::{
     analyse_set, looks_like_diagnostics, report,
 };
 use crate::cases::Case;
+use crate::config::Config;
 use crate::db::blobs::BlobStore;
 use crate::db::{DbConn, now};
 use crate::error::AppError;
@@ -185,6 +188,30 @@ impl From<StoreError> for AppError {
     }
 }
 
+/// The rules for this configuration: built-in plus `diagnostics_rules`, loaded once per file.
+pub fn rules_for(config: &Config) -> Result<Arc<Rules>, DiagnosticsError> {
+    static CACHE: OnceLock<Mutex<HashMap<Option<PathBuf>, Arc<Rules>>>> = OnceLock::new();
+    let key = config.diagnostics_rules.clone();
+    let cache = CACHE.get_or_init(Default::default);
+    // A poisoned lock only means another thread panicked while inserting; the map is still valid.
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(rules) = cache.get(&key) {
+        return Ok(rules.clone());
+    }
+    let rules = Arc::new(Rules::load_with_override(key.as_deref())?);
+    cache.insert(key, rules.clone());
+    Ok(rules)
+}
+
+/// The engine's limits for uploads: the defaults, with no single file above the attachment limit.
+pub fn upload_limits(config: &Config) -> Limits {
+    let defaults = Limits::default();
+    Limits {
+        max_file_bytes: defaults.max_file_bytes.min(config.max_attachment_bytes),
+        ..defaults
+    }
+}
+
 /// Identity values shorter than this are too common to link cases by ("1", "A").
 const MIN_KEY_CHARS: usize = 4;
 
@@ -300,7 +327,12 @@ pub fn analysis_for_case(
     case_id: i64,
     rules: &Rules,
 ) -> Result<Analysis, StoreError> {
-    let snapshots = SnapshotRow::for_case(conn, case_id)?
+    analysis_of_rows(&SnapshotRow::for_case(conn, case_id)?, rules)
+}
+
+/// The analysis of these snapshot rows, in their order, with the findings across them.
+pub fn analysis_of_rows(rows: &[SnapshotRow], rules: &Rules) -> Result<Analysis, StoreError> {
+    let snapshots = rows
         .iter()
         .map(SnapshotRow::snapshot)
         .collect::<Result<Vec<_>, _>>()?;
