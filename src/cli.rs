@@ -1,4 +1,4 @@
-//! The command line: `casebook serve | migrate | user add | user list`.
+//! The command line: `casebook serve | migrate | user add | user list | diagnose`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -59,6 +59,9 @@ pub enum Command {
     /// Read cases from the shell.
     #[command(subcommand)]
     Cases(CasesCommand),
+    /// Analyse activation diagnostics (wmic, systeminfo, PowerShell output, zip bundles, folders)
+    /// without a server or database: one snapshot per path, oldest first.
+    Diagnose(DiagnoseArgs),
 }
 
 /// `casebook cases …`.
@@ -81,6 +84,23 @@ pub enum CasesCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `casebook diagnose …`.
+#[derive(Debug, clap::Args)]
+pub struct DiagnoseArgs {
+    /// Print JSON instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+    /// Report language: en or zh-CN.
+    #[arg(long, default_value = "en")]
+    pub lang: crate::i18n::Lang,
+    /// A rules file adding to the built-in rules (default: the `diagnostics_rules` setting).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Files, zip bundles or folders; each is one snapshot.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 /// `casebook user …`.
@@ -138,7 +158,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             user_add(config, &email, &name, role)
         }
         Command::User(UserCommand::List { json }) => user_list(config, json),
+        Command::Diagnose(args) => Ok(diagnose(&config, &args)),
     }
+}
+
+/// `casebook diagnose`: exit 0 when every input was analysed, 1 when one was refused, 2 on usage
+/// errors (no paths, an invalid rules file).
+fn diagnose(config: &Config, args: &DiagnoseArgs) -> i32 {
+    use crate::diagnostics::{Limits, Rules, cli};
+    let rules_path = args
+        .rules
+        .as_deref()
+        .or(config.diagnostics_rules.as_deref());
+    let rules = match Rules::load_with_override(rules_path) {
+        Ok(rules) => rules,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return cli::EXIT_USAGE;
+        }
+    };
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    cli::run_with(
+        &args.paths,
+        args.json,
+        args.lang,
+        &rules,
+        &Limits::default(),
+        &mut stdout.lock(),
+        &mut stderr.lock(),
+    )
 }
 
 async fn serve(config: Config) -> anyhow::Result<i32> {

@@ -128,6 +128,8 @@ struct ShowPage {
     participants: Vec<Participant>,
     thread: Vec<ThreadItem>,
     events: Vec<EventItem>,
+    /// Diagnostics panel (`templates/diagnostics/case_panel.html`).
+    diagnostics: crate::diagnostics::routes::CasePanel,
 }
 
 /// Human-readable byte count.
@@ -171,6 +173,7 @@ async fn show(
             ))
         })
         .await?;
+    let diagnostics = crate::diagnostics::routes::case_panel(&state, &page, case.id).await?;
     let thread = messages
         .into_iter()
         .map(|m| {
@@ -220,6 +223,7 @@ async fn show(
         participants,
         thread,
         events,
+        diagnostics,
     }
     .render()?;
     Ok(HttpResponse::Ok()

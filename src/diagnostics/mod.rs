@@ -9,6 +9,10 @@
 //! Flow: bytes → [`bundle`] (zip/folder, within [`Limits`]) → `decode` (UTF-8/UTF-16/GBK) →
 //! `reader` (console segments; `wmic`, `systeminfo`, `powershell` parsers) → [`Fingerprint`] →
 //! [`findings`] (verdict + findings) → [`analyse_set`] (drift across snapshots) → [`report`].
+//!
+//! On cases: [`store`] keeps each analysed input as a snapshot (raw bytes in the blob store) and
+//! links cases that saw the same device; [`links`] are the customers' upload links; [`routes`] the
+//! case panel, the report pages and the public upload page; [`upload`] reads multipart uploads.
 
 mod bundle;
 mod classes;
@@ -16,11 +20,16 @@ pub mod cli;
 mod decode;
 pub mod findings;
 pub mod fingerprint;
+pub mod links;
 mod powershell;
 mod reader;
 pub mod report;
+pub mod routes;
 pub mod rules;
+mod schema;
+pub mod store;
 mod systeminfo;
+pub mod upload;
 mod wmic;
 
 use std::collections::BTreeMap;

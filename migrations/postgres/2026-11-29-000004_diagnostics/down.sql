@@ -1,0 +1,2 @@
+DROP TABLE diagnostic_snapshots;
+DROP TABLE upload_links;

@@ -1,0 +1,827 @@
+//! Diagnostics pages: the panel on the case page (upload, verdicts, fingerprint table, findings,
+//! related cases, upload links), the printable report (HTML and plain text), the request to send
+//! it, and the public customer upload page behind an upload link.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::Rules;
+use super::links::{DEFAULT_DAYS, LinkStatus, MAX_DAYS, UploadLink, ValidityDays};
+use super::report::{ReportView, build_view};
+use super::store::{
+    self, Origin, RelatedCase, SnapshotRow, StoreError, Via, analysis_for_case, attach, rules_for,
+    upload_limits,
+};
+use super::upload::{self, Form, UploadError};
+use crate::auth::{Role, User};
+use crate::cases::messages::{CaseEvent, NewEvent};
+use crate::cases::{Case, CaseNumber};
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::web::page::set_flash;
+use crate::web::{AppState, Catalog, CurrentUser, Page};
+
+/// Mounts this feature's routes.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/diagnostics/diagnostics.css", web::get().to(stylesheet))
+        .route(
+            "/cases/{number}/diagnostics",
+            web::post().to(upload_on_case),
+        )
+        .route(
+            "/cases/{number}/diagnostics/report",
+            web::get().to(report_page),
+        )
+        .route(
+            "/cases/{number}/diagnostics/report.txt",
+            web::get().to(report_text),
+        )
+        .route(
+            "/cases/{number}/diagnostics/report/send",
+            web::post().to(send_report),
+        )
+        .route("/cases/{number}/upload-links", web::post().to(create_link))
+        .route(
+            "/cases/{number}/upload-links/{id}/revoke",
+            web::post().to(revoke_link),
+        )
+        .route("/upload/{token}", web::get().to(public_form))
+        .route("/upload/{token}", web::post().to(public_upload));
+}
+
+/// Who may see diagnostics and reports: every staff role.
+const READERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
+/// Who may upload, create or revoke links and ask for the report to be sent: the roles that talk
+/// to customers. Engineers read the evidence but leave customer contact to support.
+const WRITERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
+/// Files accepted in one upload.
+const MAX_FILES_PER_UPLOAD: usize = 20;
+/// The configuration key that bounds an upload, named in refusals.
+const UPLOAD_LIMIT_KEY: &str = "max_attachment_bytes";
+
+const STYLESHEET: &str = include_str!("diagnostics.css");
+
+/// `GET /diagnostics/diagnostics.css`: the panel's, report's and upload page's styles, including
+/// the print stylesheet (pages allow only same-origin styles, so they cannot be inline).
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(STYLESHEET)
+}
+
+fn rules(state: &AppState) -> AppResult<Arc<Rules>> {
+    rules_for(&state.config)
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("loading diagnostics rules")))
+}
+
+/// Interface strings in one fixed language (the report's, or each half of a bilingual page).
+pub struct Tr {
+    lang: Lang,
+    catalog: Arc<Catalog>,
+}
+
+impl Tr {
+    fn new(lang: Lang, catalog: &Arc<Catalog>) -> Tr {
+        Tr {
+            lang,
+            catalog: catalog.clone(),
+        }
+    }
+
+    /// The string `key`.
+    pub fn t<'a>(&'a self, key: &'a str) -> &'a str {
+        self.catalog.get(self.lang, key)
+    }
+
+    /// The `lang` attribute value.
+    pub fn code(&self) -> &'static str {
+        self.lang.code()
+    }
+}
+
+fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}
+
+fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+fn fmt_time(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+async fn load_case(state: &AppState, number: String) -> AppResult<Case> {
+    let number = CaseNumber::parse(&number).map_err(|_| AppError::NotFound)?;
+    state
+        .db(move |conn| Case::find_by_number(conn, number.as_str())?.ok_or(AppError::NotFound))
+        .await
+}
+
+fn upload_error(error: UploadError) -> AppError {
+    match error {
+        UploadError::TooLarge { .. } => AppError::PayloadTooLarge(error.to_string()),
+        other => AppError::BadRequest(other.to_string()),
+    }
+}
+
+async fn read_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    config: &Config,
+) -> Result<Form, UploadError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = upload::read_body(payload, config.max_attachment_bytes, UPLOAD_LIMIT_KEY).await?;
+    upload::parse(&content_type, &body, MAX_FILES_PER_UPLOAD)
+}
+
+/// What happened to each file of an upload.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// (source, verdict) of stored snapshots.
+    stored: Vec<(String, String)>,
+    /// (source, reason) of refused files; nothing of them was stored.
+    refused: Vec<(String, String)>,
+}
+
+impl Outcome {
+    fn event_data(&self) -> String {
+        serde_json::json!({
+            "snapshots": self.stored.iter().map(|(s, v)| serde_json::json!({"source": s, "verdict": v})).collect::<Vec<_>>(),
+            "refused": self.refused.iter().map(|(s, r)| serde_json::json!({"source": s, "reason": r})).collect::<Vec<_>>(),
+        })
+        .to_string()
+    }
+
+    fn note(&self) -> String {
+        self.stored
+            .iter()
+            .map(|(s, v)| format!("{s}: {v}"))
+            .chain(self.refused.iter().map(|(s, r)| format!("{s}: {r}")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Analyses and stores every file; refusals are collected, other failures abort.
+async fn store_files(
+    state: &AppState,
+    case_id: i64,
+    files: Vec<upload::UploadedFile>,
+    origin: Origin,
+    event: (&'static str, Option<i64>, String),
+) -> AppResult<Outcome> {
+    let rules = rules(state)?;
+    let limits = upload_limits(&state.config);
+    let blobs = state.blobs.clone();
+    state
+        .db(move |conn| {
+            let mut outcome = Outcome::default();
+            for file in &files {
+                match attach(
+                    conn,
+                    &blobs,
+                    &rules,
+                    &limits,
+                    case_id,
+                    &file.filename,
+                    &file.bytes,
+                    &origin,
+                ) {
+                    Ok(row) => outcome.stored.push((file.filename.clone(), row.verdict)),
+                    Err(StoreError::Refused(e)) => {
+                        outcome.refused.push((file.filename.clone(), e.to_string()))
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            if let Some(link) = origin.upload_link_id {
+                UploadLink::record_use(conn, link)?;
+            }
+            let (kind, actor_id, actor_label) = event;
+            let note = outcome.note();
+            CaseEvent::record(
+                conn,
+                case_id,
+                &NewEvent {
+                    actor_id,
+                    actor_label: &actor_label,
+                    kind,
+                    note: Some(&note),
+                    data: Some(outcome.event_data()),
+                    ..Default::default()
+                },
+            )?;
+            Ok(outcome)
+        })
+        .await
+}
+
+/// `POST /cases/{number}/diagnostics` (multipart `files`): analyse and store uploads.
+async fn upload_on_case(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    user.require(WRITERS)?;
+    let case = load_case(&state, path.into_inner()).await?;
+    let back = format!("/cases/{}#diagnostics", case.number);
+    let form = read_form(&req, payload, &state.config)
+        .await
+        .map_err(upload_error)?;
+    if form.files.is_empty() {
+        set_flash(&req, "error", page.t("diagnostics.flash.no_files"));
+        return Ok(redirect(&back));
+    }
+    let outcome = store_files(
+        &state,
+        case.id,
+        form.files,
+        Origin::page(user.id),
+        ("diagnostics_uploaded", Some(user.id), user.name.clone()),
+    )
+    .await?;
+    let mut parts = Vec::new();
+    if !outcome.stored.is_empty() {
+        let names: Vec<&str> = outcome.stored.iter().map(|(s, _)| s.as_str()).collect();
+        parts.push(format!(
+            "{} {}",
+            page.t("diagnostics.flash.analysed"),
+            names.join(", ")
+        ));
+    }
+    if !outcome.refused.is_empty() {
+        let reasons: Vec<String> = outcome
+            .refused
+            .iter()
+            .map(|(_, reason)| reason.clone())
+            .collect();
+        parts.push(format!(
+            "{} {}",
+            page.t("diagnostics.flash.refused"),
+            reasons.join("; ")
+        ));
+    }
+    let level = if outcome.refused.is_empty() {
+        "ok"
+    } else {
+        "error"
+    };
+    set_flash(&req, level, parts.join(" "));
+    Ok(redirect(&back))
+}
+
+/// One snapshot in the panel: the report section plus how and when it arrived.
+pub struct PanelSnapshot {
+    /// Row id.
+    pub id: i64,
+    /// The interface-string key naming the channel (`diagnostics.via.mail`…).
+    pub via_key: String,
+    /// When stored.
+    pub at: String,
+    /// Staff member who uploaded it.
+    pub by: Option<String>,
+    /// The report section (verdict, evidence, findings, files) in the page's language.
+    pub section: super::report::SnapshotSection,
+}
+
+/// An upload link as listed on the case.
+pub struct LinkItem {
+    /// Row id.
+    pub id: i64,
+    /// `active`, `expired`, `revoked` (for CSS classes).
+    pub status: &'static str,
+    /// The interface-string key of the status.
+    pub status_key: String,
+    /// Created.
+    pub created_at: String,
+    /// Expires.
+    pub expires_at: String,
+    /// Uploads made.
+    pub uses: i32,
+}
+
+/// What the diagnostics panel on the case page shows.
+pub struct CasePanel {
+    /// Snapshots, oldest first.
+    pub snapshots: Vec<PanelSnapshot>,
+    /// The whole analysis as the report shows it (fingerprint table, cross-snapshot findings).
+    pub view: ReportView,
+    /// Other cases that saw the same device.
+    pub related: Vec<RelatedCase>,
+    /// Upload links, newest first.
+    pub links: Vec<LinkItem>,
+    /// Whether the reader may upload and manage links.
+    pub can_write: bool,
+    /// The upload size limit, for the form's hint.
+    pub max_upload: String,
+    /// Default link validity in days.
+    pub default_days: u32,
+    /// Longest link validity in days.
+    pub max_days: u32,
+}
+
+/// Loads the panel for the case page (`cases::routes::show` calls this).
+pub async fn case_panel(state: &AppState, page: &Page, case_id: i64) -> AppResult<CasePanel> {
+    let rules = rules(state)?;
+    let lang = page.lang;
+    let (rows, analysis, related, links, users) = state
+        .db(move |conn| {
+            let rows = SnapshotRow::for_case(conn, case_id)?;
+            // From the same rows, so the panel's sections line up with them.
+            let analysis = store::analysis_of_rows(&rows, &rules)?;
+            let related = store::related_cases(conn, case_id)?;
+            let links = UploadLink::for_case(conn, case_id)?;
+            let mut users = HashMap::new();
+            for id in rows.iter().filter_map(|r| r.uploaded_by) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = users.entry(id)
+                    && let Some(u) = User::find_by_id(conn, id)?
+                {
+                    slot.insert(u.name);
+                }
+            }
+            Ok((rows, analysis, related, links, users))
+        })
+        .await?;
+    let view = build_view(&analysis, lang);
+    let snapshots = rows
+        .iter()
+        .zip(view.snapshots.iter().cloned())
+        .map(|(row, section)| PanelSnapshot {
+            id: row.id,
+            via_key: format!(
+                "diagnostics.via.{}",
+                Via::parse(&row.via).map_or("page", Via::as_str)
+            ),
+            at: fmt_time(row.created_at),
+            by: row.uploaded_by.and_then(|id| users.get(&id).cloned()),
+            section,
+        })
+        .collect();
+    let at = crate::db::now();
+    let links = links
+        .iter()
+        .map(|l| LinkItem {
+            id: l.id,
+            status: l.status(at).as_str(),
+            status_key: format!("diagnostics.links.status.{}", l.status(at).as_str()),
+            created_at: fmt_time(l.created_at),
+            expires_at: fmt_time(l.expires_at),
+            uses: l.uses,
+        })
+        .collect();
+    Ok(CasePanel {
+        snapshots,
+        view,
+        related,
+        links,
+        can_write: page.user_is(WRITERS),
+        max_upload: crate::cases::routes::human_size(
+            i64::try_from(state.config.max_attachment_bytes).unwrap_or(i64::MAX),
+        ),
+        default_days: DEFAULT_DAYS,
+        max_days: MAX_DAYS,
+    })
+}
+
+/// `?lang=en|zh-CN` on the report.
+#[derive(Debug, Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+fn report_lang(query: &LangQuery, page: &Page) -> Lang {
+    query
+        .lang
+        .as_deref()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(page.lang)
+}
+
+#[derive(Template)]
+#[template(path = "diagnostics/report.html")]
+struct ReportPage {
+    tr: Tr,
+    case: Case,
+    view: ReportView,
+    generated: String,
+    other_lang: &'static str,
+    other_lang_label: &'static str,
+}
+
+async fn case_analysis(state: &AppState, number: String) -> AppResult<(Case, super::Analysis)> {
+    let case = load_case(state, number).await?;
+    let rules = rules(state)?;
+    let case_id = case.id;
+    let analysis = state
+        .db(move |conn| Ok(analysis_for_case(conn, case_id, &rules)?))
+        .await?;
+    Ok((case, analysis))
+}
+
+/// `GET /cases/{number}/diagnostics/report`: the printable report, in `?lang=` or the page language.
+async fn report_page(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<LangQuery>,
+) -> AppResult<HttpResponse> {
+    user.require(READERS)?;
+    let lang = report_lang(&query, &page);
+    let (case, analysis) = case_analysis(&state, path.into_inner()).await?;
+    let (other_lang, other_lang_label) = match lang {
+        Lang::En => (Lang::ZhCn.code(), "中文"),
+        Lang::ZhCn => (Lang::En.code(), "English"),
+    };
+    let body = ReportPage {
+        tr: Tr::new(lang, &state.catalog),
+        view: build_view(&analysis, lang),
+        case,
+        generated: fmt_time(crate::db::now()),
+        other_lang,
+        other_lang_label,
+    }
+    .render()?;
+    Ok(html(actix_web::http::StatusCode::OK, body))
+}
+
+/// `GET /cases/{number}/diagnostics/report.txt`: the same report as plain text.
+async fn report_text(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<LangQuery>,
+) -> AppResult<HttpResponse> {
+    user.require(READERS)?;
+    let lang = report_lang(&query, &page);
+    let (case, analysis) = case_analysis(&state, path.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(store::report_text_for(&case, &analysis, lang)))
+}
+
+/// The send form: the report's language (default: the customer's).
+#[derive(Debug, Deserialize)]
+struct SendForm {
+    lang: Option<String>,
+}
+
+/// `POST /cases/{number}/diagnostics/report/send`: records `report_send_requested` with the
+/// plain-text report; the outbound mail module turns that event into a message to the customer.
+async fn send_report(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<SendForm>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    user.require(WRITERS)?;
+    let case = load_case(&state, path.into_inner()).await?;
+    let back = format!("/cases/{}#diagnostics", case.number);
+    let lang = form
+        .lang
+        .as_deref()
+        .filter(|l| !l.is_empty())
+        .or(Some(case.language.as_str()))
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_default();
+    let rules = rules(&state)?;
+    let case_id = case.id;
+    let actor = user.name.clone();
+    let sent = state
+        .db(move |conn| {
+            let Some(text) = store::report_mail_text(conn, case_id, &rules, lang)? else {
+                return Ok(false);
+            };
+            let note = lang.code();
+            CaseEvent::record(
+                conn,
+                case_id,
+                &NewEvent {
+                    actor_id: Some(user.id),
+                    actor_label: &actor,
+                    kind: "report_send_requested",
+                    note: Some(note),
+                    data: Some(serde_json::json!({"lang": lang.code(), "text": text}).to_string()),
+                    ..Default::default()
+                },
+            )?;
+            Ok(true)
+        })
+        .await?;
+    if sent {
+        set_flash(&req, "ok", page.t("diagnostics.flash.send_requested"));
+    } else {
+        set_flash(&req, "error", page.t("diagnostics.flash.nothing_to_send"));
+    }
+    Ok(redirect(&back))
+}
+
+/// The link form: validity in days.
+#[derive(Debug, Deserialize)]
+struct LinkForm {
+    days: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "diagnostics/link_created.html")]
+struct LinkCreatedPage {
+    page: Page,
+    case: Case,
+    url: String,
+    expires_at: String,
+}
+
+/// `POST /cases/{number}/upload-links`: creates a link and shows it once.
+async fn create_link(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<LinkForm>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    user.require(WRITERS)?;
+    let case = load_case(&state, path.into_inner()).await?;
+    let validity = match ValidityDays::parse(form.days.as_deref().unwrap_or("")) {
+        Ok(v) => v,
+        Err(_) => {
+            set_flash(
+                &req,
+                "error",
+                page.t("diagnostics.links.invalid_days")
+                    .replace("{max}", &MAX_DAYS.to_string()),
+            );
+            return Ok(redirect(&format!("/cases/{}#upload-links", case.number)));
+        }
+    };
+    let secret = state.config.secret().to_string();
+    let case_id = case.id;
+    let actor = user.name.clone();
+    let (link, token) = state
+        .db(move |conn| {
+            let (link, token) =
+                UploadLink::create(conn, &secret, case_id, Some(user.id), validity)?;
+            let note = format!("→ {}", fmt_time(link.expires_at));
+            CaseEvent::record(
+                conn,
+                case_id,
+                &NewEvent {
+                    actor_id: Some(user.id),
+                    actor_label: &actor,
+                    kind: "upload_link_created",
+                    note: Some(&note),
+                    data: Some(
+                        serde_json::json!({"link_id": link.id, "expires_at": link.expires_at})
+                            .to_string(),
+                    ),
+                    ..Default::default()
+                },
+            )?;
+            Ok((link, token))
+        })
+        .await?;
+    let body = LinkCreatedPage {
+        url: UploadLink::url(state.config.base_url_trimmed(), &token),
+        expires_at: fmt_time(link.expires_at),
+        page,
+        case,
+    }
+    .render()?;
+    // The token is in this page only: keep it out of caches.
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+/// `POST /cases/{number}/upload-links/{id}/revoke`.
+async fn revoke_link(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    user.require(WRITERS)?;
+    let (number, id) = path.into_inner();
+    let case = load_case(&state, number).await?;
+    let case_id = case.id;
+    let actor = user.name.clone();
+    let revoked = state
+        .db(move |conn| {
+            let revoked = UploadLink::revoke(conn, case_id, id)?;
+            if revoked {
+                CaseEvent::record(
+                    conn,
+                    case_id,
+                    &NewEvent {
+                        actor_id: Some(user.id),
+                        actor_label: &actor,
+                        kind: "upload_link_revoked",
+                        data: Some(serde_json::json!({"link_id": id}).to_string()),
+                        ..Default::default()
+                    },
+                )?;
+            }
+            Ok(revoked)
+        })
+        .await?;
+    if !revoked {
+        return Err(AppError::NotFound);
+    }
+    set_flash(&req, "ok", page.t("diagnostics.links.revoked_flash"));
+    Ok(redirect(&format!("/cases/{}#upload-links", case.number)))
+}
+
+/// One file's result on the public page.
+struct PublicResult {
+    name: String,
+    ok: bool,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "diagnostics/public_upload.html")]
+struct PublicPage {
+    en: Tr,
+    zh: Tr,
+    /// `form`, `done`, `gone` or `not_found`.
+    mode: &'static str,
+    csrf: String,
+    token: String,
+    case_number: String,
+    expires_at: String,
+    max_upload: String,
+    results: Vec<PublicResult>,
+    no_files: bool,
+}
+
+enum LinkLookup {
+    Active(Box<(UploadLink, Case)>),
+    Gone,
+    Unknown,
+}
+
+async fn lookup_link(state: &AppState, token: String) -> AppResult<LinkLookup> {
+    let secret = state.config.secret().to_string();
+    state
+        .db(move |conn| {
+            let Some(link) = UploadLink::find_by_token(conn, &secret, &token)? else {
+                return Ok(LinkLookup::Unknown);
+            };
+            if link.status(crate::db::now()) != LinkStatus::Active {
+                return Ok(LinkLookup::Gone);
+            }
+            match Case::find_by_id(conn, link.case_id)? {
+                Some(case) => Ok(LinkLookup::Active(Box::new((link, case)))),
+                None => Ok(LinkLookup::Unknown),
+            }
+        })
+        .await
+}
+
+fn public_page(state: &AppState, page: &Page, mode: &'static str, token: &str) -> PublicPage {
+    PublicPage {
+        en: Tr::new(Lang::En, &state.catalog),
+        zh: Tr::new(Lang::ZhCn, &state.catalog),
+        mode,
+        csrf: page.csrf.clone(),
+        token: token.to_string(),
+        case_number: String::new(),
+        expires_at: String::new(),
+        max_upload: crate::cases::routes::human_size(
+            i64::try_from(state.config.max_attachment_bytes).unwrap_or(i64::MAX),
+        ),
+        results: Vec::new(),
+        no_files: false,
+    }
+}
+
+/// The answer for a link that does not (or no longer) accept uploads.
+fn closed_link(state: &AppState, page: &Page, lookup: &LinkLookup) -> AppResult<HttpResponse> {
+    let (mode, status) = match lookup {
+        LinkLookup::Gone => ("gone", actix_web::http::StatusCode::GONE),
+        _ => ("not_found", actix_web::http::StatusCode::NOT_FOUND),
+    };
+    Ok(html(status, public_page(state, page, mode, "").render()?))
+}
+
+/// `GET /upload/{token}`: the customer's upload form; no account needed, the token is the key.
+///
+/// CSRF: the form keeps the ordinary session check rather than exempting `/upload/`. Visiting this
+/// page starts an anonymous cookie session that holds only the CSRF token, and the multipart form
+/// names it in its query string (`web::csrf`). The token in the URL is what authorises an upload;
+/// the CSRF check additionally stops another site from making a visitor's browser post files
+/// through a link it has learned, and costs the customer nothing.
+async fn public_form(
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let token = path.into_inner();
+    let lookup = lookup_link(&state, token.clone()).await?;
+    let LinkLookup::Active(found) = lookup else {
+        return closed_link(&state, &page, &lookup);
+    };
+    let (link, case) = *found;
+    let mut view = public_page(&state, &page, "form", &token);
+    view.case_number = case.number;
+    view.expires_at = fmt_time(link.expires_at);
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(view.render()?))
+}
+
+/// `POST /upload/{token}` (multipart `files`): stores and analyses the customer's files and
+/// records `customer_uploaded` on the case.
+async fn public_upload(
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let token = path.into_inner();
+    // The link is checked before the body is read: a dead link costs no upload.
+    let lookup = lookup_link(&state, token.clone()).await?;
+    let LinkLookup::Active(found) = lookup else {
+        return closed_link(&state, &page, &lookup);
+    };
+    let (link, case) = *found;
+    let form = read_form(&req, payload, &state.config)
+        .await
+        .map_err(upload_error)?;
+    let mut view = public_page(&state, &page, "form", &token);
+    view.case_number = case.number.clone();
+    view.expires_at = fmt_time(link.expires_at);
+    if form.files.is_empty() {
+        view.no_files = true;
+        return Ok(html(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            view.render()?,
+        ));
+    }
+    let origin = Origin {
+        via: Via::UploadLink,
+        uploaded_by: None,
+        attachment_id: None,
+        upload_link_id: Some(link.id),
+    };
+    let actor = format!("{} (upload link)", case.customer_email);
+    let outcome = store_files(
+        &state,
+        case.id,
+        form.files,
+        origin,
+        ("customer_uploaded", None, actor),
+    )
+    .await?;
+    view.mode = "done";
+    view.results = outcome
+        .stored
+        .into_iter()
+        .map(|(name, _)| PublicResult {
+            name,
+            ok: true,
+            reason: String::new(),
+        })
+        .chain(
+            outcome
+                .refused
+                .into_iter()
+                .map(|(name, reason)| PublicResult {
+                    name,
+                    ok: false,
+                    reason,
+                }),
+        )
+        .collect();
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(view.render()?))
+}
