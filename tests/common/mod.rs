@@ -2,6 +2,8 @@
 //! with a temporary data dir, and talk to it over HTTP like a browser would.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::sync::Arc;
