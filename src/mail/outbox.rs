@@ -204,6 +204,7 @@ struct ThreadRow<'a> {
     body: &'a str,
     auto: bool,
     author_id: Option<i64>,
+    attachments: &'a [OutgoingAttachment],
 }
 
 /// Stores the blobs (raw mail, attachments) — outside any transaction work, they are idempotent —
@@ -216,8 +217,8 @@ fn enqueue(
     kind: MailKind,
     composed: &Composed,
     thread_row: Option<ThreadRow<'_>>,
-    attachments: &[OutgoingAttachment],
 ) -> anyhow::Result<QueuedMail> {
+    let attachments = thread_row.as_ref().map(|r| r.attachments).unwrap_or(&[]);
     let raw_sha = blobs
         .put(&composed.raw)
         .context("storing the outgoing mail")?;
@@ -352,8 +353,8 @@ pub fn queue_reply(
                 body,
                 auto: false,
                 author_id: Some(author.id),
+                attachments,
             }),
-            attachments,
         )?;
         on_reply_queued(conn, case.id, now()).context("recording the reply on the case")?;
         Ok(queued)
@@ -405,8 +406,8 @@ pub fn queue_acknowledgement(
             body: &body,
             auto: true,
             author_id: None,
+            attachments: &[],
         }),
-        &[],
     )
 }
 
@@ -450,8 +451,8 @@ pub fn queue_customer_mail(
             body,
             auto: false,
             author_id: None,
+            attachments: &[],
         }),
-        &[],
     )
 }
 
@@ -489,7 +490,6 @@ pub fn queue_notification(
         MailKind::Notification,
         &composed,
         None,
-        &[],
     )
 }
 
