@@ -26,6 +26,7 @@ both_backends!(
     a_reply_that_looks_like_it_carries_a_password_needs_confirmation,
     notes_are_never_mailed_and_engineers_may_note_but_not_reply,
     canned_responses_prefill_the_reply_and_admins_manage_them,
+    outbox_flush_delivers_due_mail_from_the_command_line,
 );
 
 const CUSTOMER: &str = "chenhui.zd@centerm.example";
@@ -719,4 +720,54 @@ async fn canned_responses_prefill_the_reply_and_admins_manage_them(backend: Back
     let (status, page) = admin.get_text("/admin/canned").await;
     assert_eq!(status, 200);
     assert!(page.contains("收集日志") && page.contains("Collect logs"));
+}
+
+async fn outbox_flush_delivers_due_mail_from_the_command_line(backend: BackendKind) {
+    let smtp = TestSmtp::start();
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let agent = app.create_user("agent@casebook.test", "Wang Binbin", Role::Agent);
+    let (case, _) = open_case(&app, "zh-CN");
+    let queued = outbox::queue_reply(
+        &mut app.conn(),
+        &blobs(&app),
+        &app.config,
+        &case,
+        &outbox::Author {
+            id: agent.id,
+            name: &agent.name,
+        },
+        "日志已收到，我们正在分析。",
+        &[],
+        &[],
+    )
+    .unwrap();
+
+    let port = smtp.port.to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_casebook"))
+        .args(["outbox", "flush"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(app.env.env_vars())
+        .env("CASEBOOK_SMTP_HOST", "127.0.0.1")
+        .env("CASEBOOK_SMTP_PORT", &port)
+        .env("CASEBOOK_SMTP_SECURITY", "none")
+        .output()
+        .expect("run casebook outbox flush");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("sent 1"), "{stdout}");
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        received[0].parsed().message_id(),
+        Some(queued.message_id.as_str())
+    );
+    assert_eq!(outbox_rows(&app, &case)[0].status, "sent");
 }

@@ -378,6 +378,111 @@ mod tests {
         );
     }
 
+    fn case(language: &str) -> Case {
+        let at = chrono::NaiveDate::from_ymd_opt(2022, 4, 7)
+            .unwrap()
+            .and_hms_opt(14, 5, 29)
+            .unwrap();
+        Case {
+            id: 1,
+            number: "CAS-06004-S8K5X3".into(),
+            seq: 6004,
+            title: "CMGE版本激活失败问题".into(),
+            state: "new".into(),
+            priority: "normal".into(),
+            customer_email: "chenhui.zd@centerm.example".into(),
+            customer_name: Some("陈女士".into()),
+            assignee_id: None,
+            team: None,
+            language: language.into(),
+            problem_definition: None,
+            scope: None,
+            resolution: None,
+            duplicate_of_id: None,
+            merged_into_id: None,
+            created_at: at,
+            updated_at: at,
+            last_activity_at: at,
+            closed_at: None,
+        }
+    }
+
+    fn draft<'a>(case: &'a Case, kind: MailKind, references: Vec<String>) -> Draft<'a> {
+        Draft {
+            kind,
+            case: Some(case),
+            to: vec![(case.customer_email.clone(), case.customer_name.clone())],
+            cc: vec![
+                "Chenhui.ZD@centerm.example".into(),
+                "boss@centerm.example".into(),
+            ],
+            subject: "Re: x".into(),
+            body: "您好",
+            signature: Some("王彬彬"),
+            in_reply_to: references.last().cloned(),
+            references,
+            attachments: &[],
+            lang: case_lang(case),
+        }
+    }
+
+    fn raw_header(raw: &[u8], name: &str) -> Option<String> {
+        let text = String::from_utf8_lossy(raw).replace("\r\n ", " ");
+        text.lines()
+            .take_while(|l| !l.is_empty())
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_string))
+    }
+
+    #[test]
+    fn subjects_carry_the_configured_token() {
+        let cfg = Config {
+            subject_token_format: "[案例号: {number} ]".into(),
+            ..Config::default()
+        };
+        let c = case("zh-CN");
+        assert_eq!(
+            reply_subject(&cfg, &c),
+            "Re: [案例号: CAS-06004-S8K5X3 ] CMGE版本激活失败问题"
+        );
+        assert_eq!(
+            customer_subject(&cfg, &c, SubjectKind::DiagnosticsReport).unwrap(),
+            "[案例号: CAS-06004-S8K5X3 ] 激活诊断报告 · CMGE版本激活失败问题"
+        );
+    }
+
+    #[test]
+    fn references_keep_the_newest_twenty_and_automatic_headers_only_on_automatic_mail() {
+        let cfg = Config::default();
+        let c = case("en");
+        let refs: Vec<String> = (1..=25).map(|i| format!("m{i}@example.com")).collect();
+        let reply = compose(&cfg, &draft(&c, MailKind::Reply, refs)).unwrap();
+        assert_eq!(reply.references.len(), MAX_REFERENCES);
+        assert_eq!(reply.references[0], "m6@example.com");
+        assert_eq!(reply.in_reply_to.as_deref(), Some("m25@example.com"));
+        assert_eq!(
+            reply.cc,
+            vec!["boss@centerm.example"],
+            "the customer is not copied to themselves"
+        );
+        assert!(raw_header(&reply.raw, "Auto-Submitted").is_none());
+        assert_eq!(
+            raw_header(&reply.raw, LOOP_HEADER).as_deref(),
+            Some("127.0.0.1")
+        );
+        assert!(message_id::verify(b"", &reply.message_id).is_some());
+        let ack = compose(&cfg, &draft(&c, MailKind::Acknowledgement, Vec::new())).unwrap();
+        assert_eq!(
+            raw_header(&ack.raw, "Auto-Submitted").as_deref(),
+            Some("auto-replied")
+        );
+        assert_eq!(
+            raw_header(&ack.raw, "X-Auto-Response-Suppress").as_deref(),
+            Some("All")
+        );
+        assert!(raw_header(&ack.raw, "In-Reply-To").is_none());
+        assert_ne!(ack.message_id, reply.message_id);
+    }
+
     #[test]
     fn paragraphs_split_on_blank_lines() {
         assert_eq!(paragraphs("a\nb\n\n\nc\n"), vec![vec!["a", "b"], vec!["c"]]);
