@@ -27,6 +27,7 @@ both_backends!(
     notes_are_never_mailed_and_engineers_may_note_but_not_reply,
     canned_responses_prefill_the_reply_and_admins_manage_them,
     outbox_flush_delivers_due_mail_from_the_command_line,
+    a_mail_that_cannot_be_sent_is_given_up_visibly,
 );
 
 const CUSTOMER: &str = "chenhui.zd@centerm.example";
@@ -770,4 +771,45 @@ async fn outbox_flush_delivers_due_mail_from_the_command_line(backend: BackendKi
         Some(queued.message_id.as_str())
     );
     assert_eq!(outbox_rows(&app, &case)[0].status, "sent");
+}
+
+async fn a_mail_that_cannot_be_sent_is_given_up_visibly(backend: BackendKind) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.login_as(Role::Admin).await;
+    let (case, _) = open_case(&app, "en");
+    let r = post_reply(&app, &case.number, &[("body", "Lost in storage")], &[]).await;
+    assert_eq!(r.status().as_u16(), 303);
+    let row = outbox_rows(&app, &case).remove(0);
+    let sha = &row.raw_sha256;
+    std::fs::remove_file(
+        app.config
+            .data_dir
+            .join("blobs")
+            .join(&sha[0..2])
+            .join(&sha[2..4])
+            .join(sha),
+    )
+    .unwrap();
+    assert_eq!(
+        flush(&app).await,
+        SendReport {
+            sent: 0,
+            retrying: 0,
+            failed: 1
+        }
+    );
+    let row = outbox_rows(&app, &case).remove(0);
+    assert_eq!(row.status, "failed");
+    assert!(row.last_error.unwrap().contains("unreadable"));
+    let events = CaseEvent::for_case(&mut app.conn(), case.id).unwrap();
+    assert!(events.iter().any(|e| e.kind == "delivery_failed"));
+    let (_, page) = app.get_text("/admin/outbox").await;
+    assert!(page.contains("outbox-failed"), "{page}");
+    let (_, page) = app.get_text(&format!("/cases/{}", case.number)).await;
+    assert!(
+        page.contains("Delivery failed"),
+        "the case timeline shows it"
+    );
 }

@@ -141,6 +141,7 @@ mod tests {
             ("passwd=s3cr3t!", "password"),
             ("pwd : abc123", "password"),
             ("口令 = 888888", "password"),
+            ("登录密码：abc123", "password"),
             ("API key: 9f8e7d6c5b4a", "api_key"),
             ("api_key=abcdef123456", "api_key"),
             ("token: eyJhbGciOiJIUzI1NiJ9", "bearer_token"),

@@ -249,18 +249,22 @@ impl Sender {
                     let Some(row) = claim(conn, id)? else {
                         return Ok(None);
                     };
-                    let raw = blobs
-                        .get(&row.raw_sha256)
-                        .with_context(|| format!("reading the stored mail {}", row.message_id))?;
+                    let raw = blobs.get(&row.raw_sha256);
                     Ok(Some((row, raw)))
                 })
-                .await;
+                .await?;
             let (row, raw) = match claimed {
-                Ok(Some(v)) => v,
-                Ok(None) => continue,
-                Err(e) => {
-                    // The row stays claimed and is retried after the lease expires.
-                    tracing::error!(outbox_id = id, error = %format!("{e:#}"), "could not prepare a mail for sending");
+                None => continue,
+                Some((row, Ok(raw))) => (row, raw),
+                Some((row, Err(e))) => {
+                    // Without its stored bytes the mail can never be sent as queued: give it up
+                    // visibly rather than retrying for ever.
+                    let message = format!("the stored mail is unreadable: {e:#}");
+                    self.blocking(move |conn, _| {
+                        Ok(mark_failed_attempt(conn, &row, &message, true)?)
+                    })
+                    .await?;
+                    report.failed += 1;
                     continue;
                 }
             };
