@@ -62,6 +62,16 @@ pub enum Command {
     /// Analyse activation diagnostics (wmic, systeminfo, PowerShell output, zip bundles, folders)
     /// without a server or database: one snapshot per path, oldest first.
     Diagnose(DiagnoseArgs),
+    /// Outbound mail queue.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+/// `casebook outbox …`.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Deliver every due mail now (SMTP, or the file outbox without `[smtp]`) and exit.
+    Flush,
 }
 
 /// `casebook cases …`.
@@ -159,6 +169,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::User(UserCommand::List { json }) => user_list(config, json),
         Command::Diagnose(args) => Ok(diagnose(&config, &args)),
+        Command::Outbox(OutboxCommand::Flush) => outbox_flush(config).await,
     }
 }
 
@@ -195,6 +206,12 @@ async fn serve(config: Config) -> anyhow::Result<i32> {
     let prepared = startup::prepare(config)?;
     let listener = std::net::TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
     let app = startup::build(&prepared, listener)?;
+    // Outbound mail: deliver the outbox in the background (src/mail/sender.rs).
+    crate::mail::sender::spawn_worker(
+        prepared.pool.clone(),
+        prepared.blobs.clone(),
+        prepared.config.clone(),
+    )?;
     if let Some(link) = startup::setup_link(&prepared)? {
         // Printed to the console, never logged: whoever holds it can create the first admin.
         println!(
@@ -207,6 +224,22 @@ async fn serve(config: Config) -> anyhow::Result<i32> {
     );
     app.server.await.context("running the server")?;
     Ok(0)
+}
+
+async fn outbox_flush(config: Config) -> anyhow::Result<i32> {
+    let prepared = startup::prepare(config)?;
+    let report =
+        crate::mail::sender::send_due_now(&prepared.pool, &prepared.blobs, &prepared.config)
+            .await?;
+    println!(
+        "sent {}, waiting to retry {}, failed {}",
+        report.sent, report.retrying, report.failed
+    );
+    Ok(if report.retrying + report.failed == 0 {
+        0
+    } else {
+        1
+    })
 }
 
 fn read_password() -> anyhow::Result<SecretString> {

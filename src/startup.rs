@@ -159,6 +159,7 @@ pub fn build(prepared: &Prepared, listener: TcpListener) -> anyhow::Result<Appli
             .configure(crate::cases::routes::config)
             .configure(crate::ingest::routes::config)
             .configure(crate::diagnostics::routes::config)
+            .configure(crate::mail::routes::config)
             .default_service(web::to(webmod::errors::not_found))
     })
     .listen(listener)

@@ -127,6 +127,8 @@ struct ShowPage {
     case: Case,
     participants: Vec<Participant>,
     thread: Vec<ThreadItem>,
+    /// Outbound mail: the reply and note forms (`templates/cases/reply_form.html`).
+    reply: crate::mail::routes::ReplyForm,
     events: Vec<EventItem>,
     /// Diagnostics panel (`templates/diagnostics/case_panel.html`).
     diagnostics: crate::diagnostics::routes::CasePanel,
@@ -217,8 +219,11 @@ async fn show(
             note: e.note,
         })
         .collect();
+    // Outbound mail: the reply and note forms (src/mail/routes.rs).
+    let reply = crate::mail::routes::ReplyForm::for_case(&state, &user, &case).await?;
     let body = ShowPage {
         page,
+        reply,
         case,
         participants,
         thread,

@@ -1,3 +1,12 @@
-//! Outbound mail: signed Message-IDs (and, with the workspace, the outbox and its sender).
+//! Outbound mail: signed Message-IDs, composing replies (lettre), the outbox written in the same
+//! transaction as the action that causes a mail, the background sender, canned responses, the
+//! credential check before sending, and the reply/note/admin pages.
 
+pub mod canned;
+pub mod compose;
+pub mod credentials;
 pub mod message_id;
+pub mod outbox;
+pub mod routes;
+pub mod schema;
+pub mod sender;

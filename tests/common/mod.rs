@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod smtp;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;

@@ -1,0 +1,676 @@
+//! Pages of outbound mail: the reply and note forms on a case, the credential check before a
+//! reply is queued, canned responses (`/admin/canned`) and the outbox (`/admin/outbox`).
+//!
+//! Who may do what: admins, managers and agents reply to customers; engineers work behind the
+//! support team, so they may add internal notes but never mail a customer. Canned responses and
+//! the outbox are admin pages.
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::canned::{self, CannedResponse};
+use super::compose::{OutgoingAttachment, parse_address_list};
+use super::credentials::{self, Finding};
+use super::outbox::{self, Author, OutboxRow};
+use crate::auth::Role;
+use crate::cases::messages::Participant;
+use crate::cases::{Case, CaseNumber};
+use crate::error::{AppError, AppResult};
+use crate::web::page::set_flash;
+use crate::web::{AppState, CurrentUser, Page};
+
+/// Roles that mail customers.
+pub const REPLIERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
+/// Roles that write internal notes (every staff role, engineers included).
+pub const NOTE_WRITERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
+/// Largest text field read from the reply form.
+const MAX_TEXT_FIELD_BYTES: usize = 2 * 1024 * 1024;
+/// Rows shown on the outbox page.
+const OUTBOX_PAGE_ROWS: i64 = 200;
+
+/// Mounts this feature's routes.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/cases/{number}/reply", web::get().to(reply_page))
+        .route("/cases/{number}/reply", web::post().to(reply_submit))
+        .route("/cases/{number}/note", web::post().to(note_submit))
+        .route("/admin/canned", web::get().to(canned_list))
+        .route("/admin/canned", web::post().to(canned_create))
+        .route("/admin/canned/{id}", web::get().to(canned_edit))
+        .route("/admin/canned/{id}", web::post().to(canned_update))
+        .route("/admin/outbox", web::get().to(outbox_page))
+        .route("/admin/outbox/{id}/retry", web::post().to(outbox_retry));
+}
+
+fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}
+
+fn parse_number(raw: &str) -> AppResult<CaseNumber> {
+    CaseNumber::parse(raw).map_err(|_| AppError::NotFound)
+}
+
+/// One entry of the canned-response picker.
+pub struct CannedOption {
+    /// Row id.
+    pub id: i64,
+    /// `[lang] name`.
+    pub label: String,
+}
+
+/// What the reply/note partial (`templates/cases/reply_form.html`) shows.
+pub struct ReplyForm {
+    /// Case number (form actions).
+    pub number: String,
+    /// Whether the reader may mail the customer (else only the note form shows).
+    pub can_reply: bool,
+    /// The customer, as the To line shows it.
+    pub to: String,
+    /// Cc addresses, comma-separated, editable.
+    pub cc: String,
+    /// Pre-filled reply text.
+    pub body: String,
+    /// Canned responses, the case's language first.
+    pub canned: Vec<CannedOption>,
+    /// The canned response just inserted.
+    pub selected_canned: Option<i64>,
+    /// Credential-like passages found in the text (masked); non-empty means "confirm to send".
+    pub warnings: Vec<Finding>,
+    /// A problem with the last submission.
+    pub error: Option<String>,
+}
+
+impl ReplyForm {
+    /// The empty form for `case` as `user` sees it.
+    pub fn load(
+        conn: &mut crate::db::DbConn,
+        case: &Case,
+        user: &CurrentUser,
+    ) -> diesel::QueryResult<ReplyForm> {
+        let cc: Vec<String> = Participant::for_case(conn, case.id)?
+            .into_iter()
+            .filter(|p| p.kind != "customer" && p.email != case.customer_email)
+            .map(|p| p.email)
+            .collect();
+        let mut all = CannedResponse::list(conn)?;
+        all.sort_by_key(|c| c.lang != case.language);
+        Ok(ReplyForm {
+            number: case.number.clone(),
+            can_reply: user.is(REPLIERS),
+            to: match &case.customer_name {
+                Some(n) if !n.trim().is_empty() => format!("{n} <{}>", case.customer_email),
+                _ => case.customer_email.clone(),
+            },
+            cc: cc.join(", "),
+            body: String::new(),
+            canned: all
+                .into_iter()
+                .map(|c| CannedOption {
+                    id: c.id,
+                    label: format!("[{}] {}", c.lang, c.name),
+                })
+                .collect(),
+            selected_canned: None,
+            warnings: Vec::new(),
+            error: None,
+        })
+    }
+
+    /// Loads the form on the blocking pool (for the case page).
+    pub async fn for_case(
+        state: &AppState,
+        user: &CurrentUser,
+        case: &Case,
+    ) -> AppResult<ReplyForm> {
+        let (case, user) = (case.clone(), user.clone());
+        state
+            .db(move |conn| Ok(ReplyForm::load(conn, &case, &user)?))
+            .await
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mail/reply_page.html")]
+struct ReplyPage {
+    page: Page,
+    title: String,
+    reply: ReplyForm,
+}
+
+#[derive(Deserialize)]
+struct CannedQuery {
+    canned: Option<i64>,
+}
+
+/// The reply form on its own page; `?canned=ID` pre-fills the text (works without JavaScript).
+async fn reply_page(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<CannedQuery>,
+) -> AppResult<HttpResponse> {
+    user.require(REPLIERS)?;
+    let number = parse_number(&path.into_inner())?;
+    let canned_id = q.into_inner().canned;
+    let u = user.clone();
+    let (case, reply) = state
+        .db(move |conn| {
+            let case = Case::find_by_number(conn, number.as_str())?.ok_or(AppError::NotFound)?;
+            let mut reply = ReplyForm::load(conn, &case, &u)?;
+            if let Some(id) = canned_id {
+                let canned = CannedResponse::find(conn, id)?.ok_or(AppError::NotFound)?;
+                reply.body = canned.render(&case, &u.name);
+                reply.selected_canned = Some(id);
+            }
+            Ok((case, reply))
+        })
+        .await?;
+    let body = ReplyPage {
+        page,
+        title: case.title,
+        reply,
+    }
+    .render()?;
+    Ok(html(actix_web::http::StatusCode::OK, body))
+}
+
+/// The reply form as submitted.
+#[derive(Default)]
+struct ReplySubmission {
+    cc: String,
+    body: String,
+    send_anyway: bool,
+    attachments: Vec<OutgoingAttachment>,
+}
+
+async fn read_reply_form(
+    mut payload: Multipart,
+    max_attachment: u64,
+    max_total: u64,
+    page: &Page,
+) -> AppResult<ReplySubmission> {
+    let mut form = ReplySubmission::default();
+    let mut total: u64 = 0;
+    while let Some(field) = payload.next().await {
+        let mut field =
+            field.map_err(|e| AppError::BadRequest(format!("the form could not be read: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let filename = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_string);
+        let content_type = field
+            .content_type()
+            .map(|m| m.essence_str().to_string())
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let limit = if filename.is_some() {
+            max_attachment
+        } else {
+            MAX_TEXT_FIELD_BYTES as u64
+        };
+        let mut data = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk
+                .map_err(|e| AppError::BadRequest(format!("the form could not be read: {e}")))?;
+            total += chunk.len() as u64;
+            if (data.len() + chunk.len()) as u64 > limit || total > max_total {
+                return Err(AppError::PayloadTooLarge(format!(
+                    "{} ({} MiB)",
+                    page.t("reply.too_large"),
+                    limit.min(max_total) / 1024 / 1024
+                )));
+            }
+            data.extend_from_slice(&chunk);
+        }
+        let text = || String::from_utf8_lossy(&data).into_owned();
+        match name.as_str() {
+            "cc" => form.cc = text(),
+            "body" => form.body = text().replace("\r\n", "\n"),
+            "send_anyway" => form.send_anyway = !data.is_empty(),
+            "attachments" => {
+                if let Some(filename) = filename.filter(|f| !f.trim().is_empty()) {
+                    form.attachments.push(OutgoingAttachment {
+                        filename,
+                        content_type,
+                        bytes: data,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// Queues a reply, unless the text looks like it carries a credential and the agent has not
+/// confirmed sending it anyway.
+async fn reply_submit(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: Multipart,
+) -> AppResult<HttpResponse> {
+    user.require(REPLIERS)?;
+    let number = parse_number(&path.into_inner())?;
+    let form = read_reply_form(
+        payload,
+        state.config.max_attachment_bytes,
+        state.config.max_message_bytes,
+        &page,
+    )
+    .await?;
+    let findings = credentials::scan(&form.body);
+    let cc = parse_address_list(&form.cc);
+    let problem = if form.body.trim().is_empty() {
+        Some(page.t("reply.empty").to_string())
+    } else if let Err(bad) = &cc {
+        Some(format!("{} {bad}", page.t("reply.bad_cc")))
+    } else {
+        None
+    };
+    if problem.is_some() || (!findings.is_empty() && !form.send_anyway) {
+        let u = user.clone();
+        let n = number.clone();
+        let (case, mut reply) = state
+            .db(move |conn| {
+                let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
+                let reply = ReplyForm::load(conn, &case, &u)?;
+                Ok((case, reply))
+            })
+            .await?;
+        reply.cc = form.cc;
+        reply.body = form.body;
+        reply.warnings = findings;
+        reply.error = match (problem, form.attachments.is_empty()) {
+            (Some(p), _) => Some(p),
+            (None, false) => Some(page.t("reply.reattach").to_string()),
+            (None, true) => None,
+        };
+        tracing::info!(
+            case = %case.number,
+            user_id = user.id,
+            findings = reply.warnings.len(),
+            "reply held back for confirmation"
+        );
+        let body = ReplyPage {
+            page,
+            title: case.title,
+            reply,
+        }
+        .render()?;
+        return Ok(html(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            body,
+        ));
+    }
+    let cc = cc.unwrap_or_default();
+    let blobs = state.blobs.clone();
+    let cfg = state.config.clone();
+    let (author_id, author_name) = (user.id, user.name.clone());
+    let confirmed_kinds: Vec<&'static str> = findings.iter().map(|f| f.kind).collect();
+    let n = number.clone();
+    let queued = state
+        .db(move |conn| {
+            let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
+            let author = Author {
+                id: author_id,
+                name: &author_name,
+            };
+            Ok(outbox::queue_reply(
+                conn,
+                &blobs,
+                &cfg,
+                &case,
+                &author,
+                &form.body,
+                &cc,
+                &form.attachments,
+            )?)
+        })
+        .await?;
+    if !confirmed_kinds.is_empty() {
+        tracing::warn!(case = %number, user_id = user.id, kinds = ?confirmed_kinds, "reply queued despite the credential warning");
+    }
+    tracing::info!(case = %number, user_id = user.id, outbox_id = queued.outbox_id, "reply queued");
+    set_flash(&req, "ok", page.t("reply.queued"));
+    Ok(see_other(&format!("/cases/{number}#thread")))
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    body: String,
+}
+
+/// Adds an internal note (never mailed).
+async fn note_submit(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<NoteForm>,
+) -> AppResult<HttpResponse> {
+    user.require(NOTE_WRITERS)?;
+    let number = parse_number(&path.into_inner())?;
+    let body = form.into_inner().body.replace("\r\n", "\n");
+    if body.trim().is_empty() {
+        return Err(AppError::Unprocessable(page.t("note.empty").to_string()));
+    }
+    let n = number.clone();
+    let u = user.clone();
+    state
+        .db(move |conn| {
+            let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
+            Ok(outbox::add_note(
+                conn, &case, u.id, &u.name, &u.email, &body,
+            )?)
+        })
+        .await?;
+    tracing::info!(case = %number, user_id = user.id, "note added");
+    set_flash(&req, "ok", page.t("note.added"));
+    Ok(see_other(&format!("/cases/{number}#thread")))
+}
+
+// ---- canned responses (admin) ----
+
+#[derive(Template)]
+#[template(path = "mail/admin_canned.html")]
+struct CannedListPage {
+    page: Page,
+    items: Vec<CannedResponse>,
+    langs: [&'static str; 2],
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/admin_canned_edit.html")]
+struct CannedEditPage {
+    page: Page,
+    item: CannedResponse,
+    langs: [&'static str; 2],
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CannedForm {
+    name: String,
+    lang: String,
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct CannedUpdateForm {
+    action: String,
+    name: Option<String>,
+    lang: Option<String>,
+    body: Option<String>,
+}
+
+fn check_canned(page: &Page, name: &str, lang: &str, body: &str) -> Result<(), String> {
+    if name.trim().is_empty() || body.trim().is_empty() {
+        return Err(page.t("canned.required").to_string());
+    }
+    if !canned::LANGS.contains(&lang) {
+        return Err(format!("{} {lang}", page.t("canned.bad_lang")));
+    }
+    Ok(())
+}
+
+async fn render_canned_list(
+    page: Page,
+    state: &AppState,
+    error: Option<String>,
+) -> AppResult<HttpResponse> {
+    let items = state.db(|conn| Ok(CannedResponse::list(conn)?)).await?;
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    let body = CannedListPage {
+        page,
+        items,
+        langs: canned::LANGS,
+        error,
+    }
+    .render()?;
+    Ok(html(status, body))
+}
+
+async fn canned_list(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    user.require(&[Role::Admin])?;
+    render_canned_list(page, &state, None).await
+}
+
+async fn canned_create(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    form: web::Form<CannedForm>,
+) -> AppResult<HttpResponse> {
+    user.require(&[Role::Admin])?;
+    let CannedForm { name, lang, body } = form.into_inner();
+    let body = body.replace("\r\n", "\n");
+    if let Err(e) = check_canned(&page, &name, &lang, &body) {
+        return render_canned_list(page, &state, Some(e)).await;
+    }
+    let created = state
+        .db(move |conn| Ok(CannedResponse::create(conn, name.trim(), &lang, &body)?))
+        .await?;
+    if !created {
+        let msg = page.t("canned.exists").to_string();
+        return render_canned_list(page, &state, Some(msg)).await;
+    }
+    tracing::info!(admin = user.id, "canned response created");
+    set_flash(&req, "ok", page.t("canned.saved"));
+    Ok(see_other("/admin/canned"))
+}
+
+async fn canned_edit(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    user.require(&[Role::Admin])?;
+    let id = path.into_inner();
+    let item = state
+        .db(move |conn| CannedResponse::find(conn, id)?.ok_or(AppError::NotFound))
+        .await?;
+    let body = CannedEditPage {
+        page,
+        item,
+        langs: canned::LANGS,
+        error: None,
+    }
+    .render()?;
+    Ok(html(actix_web::http::StatusCode::OK, body))
+}
+
+async fn canned_update(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<CannedUpdateForm>,
+) -> AppResult<HttpResponse> {
+    user.require(&[Role::Admin])?;
+    let id = path.into_inner();
+    let form = form.into_inner();
+    match form.action.as_str() {
+        "delete" => {
+            let deleted = state
+                .db(move |conn| Ok(CannedResponse::delete(conn, id)?))
+                .await?;
+            if !deleted {
+                return Err(AppError::NotFound);
+            }
+            tracing::info!(admin = user.id, canned_id = id, "canned response deleted");
+            set_flash(&req, "ok", page.t("canned.deleted"));
+        }
+        "save" => {
+            let name = form.name.unwrap_or_default().trim().to_string();
+            let lang = form.lang.unwrap_or_default();
+            let body = form.body.unwrap_or_default().replace("\r\n", "\n");
+            let problem = match check_canned(&page, &name, &lang, &body) {
+                Err(e) => Some(e),
+                Ok(()) => {
+                    let (n, l, b) = (name.clone(), lang.clone(), body.clone());
+                    let saved = state
+                        .db(move |conn| Ok(CannedResponse::save(conn, id, &n, &l, &b)?))
+                        .await?;
+                    (!saved).then(|| page.t("canned.exists").to_string())
+                }
+            };
+            if let Some(error) = problem {
+                let at = crate::db::now();
+                let body = CannedEditPage {
+                    item: CannedResponse {
+                        id,
+                        name,
+                        lang,
+                        body,
+                        created_at: at,
+                        updated_at: at,
+                    },
+                    page,
+                    langs: canned::LANGS,
+                    error: Some(error),
+                }
+                .render()?;
+                return Ok(html(
+                    actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    body,
+                ));
+            }
+            tracing::info!(admin = user.id, canned_id = id, "canned response changed");
+            set_flash(&req, "ok", page.t("canned.saved"));
+        }
+        other => return Err(AppError::BadRequest(format!("unknown action {other:?}"))),
+    }
+    Ok(see_other("/admin/canned"))
+}
+
+// ---- outbox (admin) ----
+
+struct OutboxItem {
+    id: i64,
+    case_number: Option<String>,
+    kind: String,
+    to: String,
+    subject: String,
+    status: String,
+    status_label: String,
+    attempts: i32,
+    next_attempt_at: String,
+    created_at: String,
+    last_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/admin_outbox.html")]
+struct OutboxPage {
+    page: Page,
+    items: Vec<OutboxItem>,
+    transport: String,
+}
+
+async fn outbox_page(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    user.require(&[Role::Admin])?;
+    let rows = state
+        .db(|conn| {
+            let rows = OutboxRow::list_unsent(conn, OUTBOX_PAGE_ROWS)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let number = match r.case_id {
+                    Some(id) => Case::find_by_id(conn, id)?.map(|c| c.number),
+                    None => None,
+                };
+                out.push((r, number));
+            }
+            Ok(out)
+        })
+        .await?;
+    let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let items = rows
+        .into_iter()
+        .map(|(r, case_number)| OutboxItem {
+            id: r.id,
+            case_number,
+            kind: page.t(&format!("outbox.kind.{}", r.kind)).to_string(),
+            status_label: page.t(&format!("outbox.status.{}", r.status)).to_string(),
+            to: if r.cc_addrs.is_empty() {
+                r.to_addrs
+            } else {
+                format!("{}; cc {}", r.to_addrs, r.cc_addrs)
+            },
+            subject: r.subject,
+            status: r.status,
+            attempts: r.attempts,
+            next_attempt_at: fmt(r.next_attempt_at),
+            created_at: fmt(r.created_at),
+            last_error: r.last_error,
+        })
+        .collect();
+    let transport = match &state.config.smtp {
+        Some(s) => format!("SMTP {}:{}", s.host, s.port),
+        None => format!(
+            "{} {}",
+            page.t("outbox.file_outbox"),
+            state.config.data_dir.join("outbox").display()
+        ),
+    };
+    let body = OutboxPage {
+        page,
+        items,
+        transport,
+    }
+    .render()?;
+    Ok(html(actix_web::http::StatusCode::OK, body))
+}
+
+async fn outbox_retry(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    user.require(&[Role::Admin])?;
+    let id = path.into_inner();
+    let changed = state
+        .db(move |conn| Ok(OutboxRow::retry_now(conn, id)?))
+        .await?;
+    if !changed {
+        return Err(AppError::Conflict(
+            page.t("outbox.not_retryable").to_string(),
+        ));
+    }
+    tracing::info!(admin = user.id, outbox_id = id, "mail retry requested");
+    set_flash(&req, "ok", page.t("outbox.retry_queued"));
+    Ok(see_other("/admin/outbox"))
+}
