@@ -157,6 +157,7 @@ pub fn build(prepared: &Prepared, listener: TcpListener) -> anyhow::Result<Appli
             .configure(crate::auth::routes::config)
             .configure(crate::auth::admin::config)
             .configure(crate::cases::routes::config)
+            .configure(crate::workflow::routes::config)
             .default_service(web::to(webmod::errors::not_found))
     })
     .listen(listener)
