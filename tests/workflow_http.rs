@@ -619,3 +619,125 @@ async fn assignment_and_priority_are_recorded_and_retarget_the_clocks(backend: B
     assert!(html.contains("Next SLA deadline"));
     assert!(html.contains("sla-"), "{html}");
 }
+
+both_backends!(imported_history_is_recorded_at_its_own_times_without_sla_side_effects);
+
+async fn imported_history_is_recorded_at_its_own_times_without_sla_side_effects(
+    backend: BackendKind,
+) {
+    use casebook::workflow::service::ImportedEvent;
+    use casebook::workflow::{CaseState, TransitionInput};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let rules = SlaRules::from_config(&app.config);
+    let mut conn = app.conn();
+    let t = |day: u32, hour: u32| {
+        chrono::NaiveDate::from_ymd_opt(2024, 3, day)
+            .and_then(|d| d.and_hms_opt(hour, 0, 0))
+            .unwrap()
+    };
+    let case = Case::create(
+        &mut conn,
+        &NewCase {
+            number: None,
+            title: "离线激活失败",
+            state: "new",
+            priority: "normal",
+            customer_email: "zhang.wei@customer.test",
+            customer_name: None,
+            language: "zh-CN",
+            duplicate_of_id: None,
+            at: t(1, 1),
+        },
+    )
+    .unwrap();
+    let id = case.id;
+    let steps = [
+        ImportedEvent {
+            kind: "transition",
+            from: Some(CaseState::New),
+            to: Some(CaseState::Scoped),
+            actor_label: "王斌斌",
+            note: Some("问题定义与范围（导入）"),
+            at: Some(t(1, 3)),
+            fields: TransitionInput {
+                definition: Some("离线激活失败".into()),
+                scope: Some("协助分析".into()),
+                ..Default::default()
+            },
+        },
+        ImportedEvent {
+            kind: "transition",
+            from: Some(CaseState::Scoped),
+            to: Some(CaseState::Escalated),
+            actor_label: "王斌斌",
+            note: Some("已升级研发"),
+            at: Some(t(2, 5)),
+            fields: TransitionInput {
+                target: Some("engineering".into()),
+                reason: Some("SN 已绑定".into()),
+                tried: Some("重新激活".into()),
+                ..Default::default()
+            },
+        },
+        ImportedEvent {
+            kind: "transition",
+            from: Some(CaseState::Escalated),
+            to: Some(CaseState::Archived),
+            actor_label: "王斌斌",
+            note: Some("暂时归档"),
+            at: Some(t(4, 8)),
+            fields: TransitionInput {
+                findings: Some("研发已解绑".into()),
+                summary: Some("案例总结：已解绑，激活成功。".into()),
+                ..Default::default()
+            },
+        },
+    ];
+    for step in &steps {
+        service::record_imported_event(&mut conn, id, step, &rules).unwrap();
+    }
+    let c = reload(&app, id);
+    assert_eq!(c.state, "archived");
+    assert_eq!(c.problem_definition.as_deref(), Some("离线激活失败"));
+    assert_eq!(c.scope.as_deref(), Some("协助分析"));
+    assert_eq!(c.closed_at, Some(t(4, 8)));
+    assert_eq!(c.team, None);
+    let esc = service::escalations_of(&mut conn, id).unwrap();
+    assert_eq!(esc.len(), 1);
+    assert_eq!(
+        (esc[0].target.as_str(), esc[0].findings.as_deref()),
+        ("engineering", Some("研发已解绑"))
+    );
+    assert_eq!(esc[0].closed_at, Some(t(4, 8)));
+    let summaries = service::summaries(&mut conn, id).unwrap();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(
+        (summaries[0].author_label.as_str(), summaries[0].author_id),
+        ("王斌斌", None)
+    );
+    assert_eq!(summaries[0].created_at, t(4, 8));
+    let events: Vec<_> = transitions(&app, id)
+        .into_iter()
+        .map(|e| (e.created_at, e.actor_label, e.to_state.unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            (t(1, 3), "王斌斌".to_string(), "scoped".to_string()),
+            (t(2, 5), "王斌斌".to_string(), "escalated".to_string()),
+            (t(4, 8), "王斌斌".to_string(), "archived".to_string()),
+        ]
+    );
+    assert!(
+        service::clocks(&mut conn, id).unwrap().is_empty(),
+        "no clocks"
+    );
+    assert!(
+        service::pending_customer_mail(&mut conn, id)
+            .unwrap()
+            .is_empty(),
+        "no mail"
+    );
+}

@@ -1619,3 +1619,183 @@ pub fn record_imported_event(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case_in(language: &str, definition: Option<&str>) -> Case {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 9, 21)
+            .and_then(|d| d.and_hms_opt(1, 0, 0))
+            .unwrap();
+        Case {
+            id: 1,
+            number: "CAS-06004-S8K5X3".into(),
+            seq: 6004,
+            title: "激活失败".into(),
+            state: "defined".into(),
+            priority: "normal".into(),
+            customer_email: "c@example.com".into(),
+            customer_name: None,
+            assignee_id: None,
+            team: None,
+            language: language.into(),
+            problem_definition: definition.map(str::to_string),
+            scope: None,
+            resolution: None,
+            duplicate_of_id: None,
+            merged_into_id: None,
+            created_at: at,
+            updated_at: at,
+            last_activity_at: at,
+            closed_at: None,
+        }
+    }
+
+    #[test]
+    fn the_timeline_note_is_the_actions_own_text_then_the_free_note() {
+        let input = |note: Option<&str>| TransitionInput {
+            note: note.map(str::to_string),
+            definition: Some(" 定义 ".into()),
+            findings: Some("结果".into()),
+            reason: Some("原因".into()),
+            summary: Some("总结".into()),
+            ..Default::default()
+        };
+        let cases = [
+            (Action::Define, None, Some("定义")),
+            (Action::Define, Some("  "), Some("定义")),
+            (Action::Define, Some("见附件"), Some("定义\n\n见附件")),
+            (Action::HandBack, None, Some("结果")),
+            (Action::Reopen, None, Some("原因")),
+            (Action::Escalate, None, Some("原因")),
+            (Action::Archive, None, None),
+            (Action::Archive, Some("归档"), Some("归档")),
+            (Action::Investigate, None, None),
+        ];
+        for (action, note, expected) in cases {
+            assert_eq!(
+                transition_note(action, &input(note)).as_deref(),
+                expected,
+                "{action} with {note:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn customer_mail_is_written_in_the_customers_language() {
+        let input = TransitionInput {
+            scope: Some("协助用户分析。".into()),
+            question: Some(" 请提供日志。 ".into()),
+            ..Default::default()
+        };
+        let zh = PendingMail::new(
+            CustomerMail::DefinitionAndScope,
+            &case_in("zh-CN", Some("离线激活失败。")),
+            &input,
+        );
+        assert_eq!(zh.kind, "definition_and_scope");
+        assert_eq!(zh.language, "zh-CN");
+        assert_eq!(
+            zh.text,
+            "问题定义：\n离线激活失败。\n\n问题范围：\n协助用户分析。\n"
+        );
+        let en = PendingMail::new(
+            CustomerMail::DefinitionAndScope,
+            &case_in("en", None),
+            &input,
+        );
+        assert_eq!(en.text, "Problem definition:\n\n\nScope:\n协助用户分析。\n");
+        let question = PendingMail::new(CustomerMail::Question, &case_in("en", None), &input);
+        assert_eq!(
+            (question.kind.as_str(), question.text.as_str()),
+            ("question", "请提供日志。\n")
+        );
+    }
+
+    #[test]
+    fn clock_badges_name_their_meaning_and_colour() {
+        let calendar = BusinessCalendar::default();
+        let sla = SlaConfig::default();
+        let rules = SlaRules {
+            calendar: &calendar,
+            sla: &sla,
+        };
+        // Monday 2026-09-21 09:00 in Shanghai.
+        let start = chrono::DateTime::parse_from_rfc3339("2026-09-21T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let clock = SlaClock::start(
+            SlaMetric::FirstResponse,
+            Duration::hours(8),
+            start,
+            &calendar,
+        );
+        let at = |h: i64| start + Duration::hours(h);
+        let cases = [
+            (at(1), "sla-running", "due in 7h", false),
+            (
+                at(7),
+                "sla-near state-waiting_on_customer",
+                "due in 1h",
+                true,
+            ),
+            (at(10), "sla-overdue prio-urgent", "overdue by 1h", true),
+        ];
+        for (now, css, text, urgent) in cases {
+            let view = ClockView::of(&clock, now, &rules, Lang::En);
+            assert_eq!(
+                (view.css, view.text.as_str(), view.is_urgent()),
+                (css, text, urgent)
+            );
+            assert_eq!(view.due, "2026-09-21 17:00");
+            assert_eq!(view.label, "First response");
+        }
+        let mut met = clock.clone();
+        met.mark_met(at(2), &calendar);
+        assert_eq!(
+            ClockView::of(&met, at(3), &rules, Lang::ZhCn).css,
+            "sla-met state-resolved"
+        );
+        let mut paused = clock;
+        paused.pause(at(2));
+        assert_eq!(
+            ClockView::of(&paused, at(3), &rules, Lang::En).text,
+            "paused"
+        );
+    }
+
+    #[test]
+    fn actors_carry_their_role_and_label() {
+        let user = ActorRef::User {
+            id: 7,
+            name: "王斌斌".into(),
+            role: Role::Engineer,
+        };
+        assert_eq!(user.actor(), Actor::User(Role::Engineer));
+        assert_eq!((user.id(), user.label()), (Some(7), "王斌斌"));
+        assert!(!user.works_cases());
+        assert_eq!(ActorRef::System.actor(), Actor::System);
+        assert_eq!(
+            (ActorRef::System.id(), ActorRef::System.label()),
+            (None, "system")
+        );
+        assert!(!ActorRef::System.works_cases());
+    }
+
+    #[test]
+    fn editable_texts_parse_from_the_form() {
+        assert_eq!(
+            "definition".parse::<CaseText>().unwrap(),
+            CaseText::Definition
+        );
+        assert_eq!(" scope ".parse::<CaseText>().unwrap(), CaseText::Scope);
+        assert!(matches!(
+            "resolution".parse::<CaseText>(),
+            Err(WorkflowError::Invalid {
+                key: "workflow.error.bad_field",
+                ..
+            })
+        ));
+    }
+}
