@@ -1352,6 +1352,14 @@ pub fn breach_sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, Work
                 continue;
             }
             save_clock(conn, &stored)?;
+            // The note is read in the timeline next to the customer's mail, so it uses their language.
+            let lang: Lang = cases::table
+                .find(stored.case_id)
+                .select(cases::language)
+                .first::<String>(conn)?
+                .parse()
+                .unwrap_or_default();
+            let note = stored.clock.metric.label(lang);
             let data = serde_json::json!({
                 "clock_id": stored.id,
                 "metric": stored.clock.metric.as_str(),
@@ -1363,7 +1371,7 @@ pub fn breach_sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, Work
                 &NewEvent {
                     actor_label: ActorRef::System.label(),
                     kind: kinds::SLA_BREACHED,
-                    note: Some(stored.clock.metric.as_str()),
+                    note: Some(note),
                     data: Some(data.to_string()),
                     at: Some(stamp(stored.clock.due_at)),
                     ..Default::default()
