@@ -741,3 +741,68 @@ async fn imported_history_is_recorded_at_its_own_times_without_sla_side_effects(
         "no mail"
     );
 }
+
+both_backends!(team_escalations_reach_the_teams_engineers_and_pages_speak_chinese);
+
+async fn team_escalations_reach_the_teams_engineers_and_pages_speak_chinese(backend: BackendKind) {
+    use diesel::prelude::*;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.login_as(Role::Agent).await;
+    let eng = app.another_browser();
+    eng.login_as(Role::Engineer).await;
+    // An engineer of another team must not see escalations to `engineering`.
+    let other = app.create_user("li@casebook.test", "Li Na", Role::Engineer);
+    diesel::update(casebook::db::schema::users::table.find(other.id))
+        .set(casebook::db::schema::users::team.eq("licensing"))
+        .execute(&mut app.conn())
+        .unwrap();
+    let other_browser = app.another_browser();
+    let r = other_browser
+        .login("li@casebook.test", common::TEST_PASSWORD)
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+
+    let case = open_case(&app, "激活失败");
+    let n = case.number.clone();
+    act(&app, &n, &[("action", "define"), ("definition", "定义")]).await;
+    act(&app, &n, &[("action", "scope"), ("scope", "范围")]).await;
+    act(&app, &n, &[("action", "investigate")]).await;
+    let r = act(
+        &app,
+        &n,
+        &[
+            ("action", "escalate"),
+            ("target", "team:engineering"),
+            ("reason", "需要研发"),
+            ("tried", "重启"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let esc = service::escalations_of(&mut app.conn(), case.id).unwrap();
+    assert_eq!(
+        (esc[0].target_team.as_deref(), esc[0].target_user_id),
+        (Some("engineering"), None)
+    );
+    let (_, html) = eng.get_text("/queue").await;
+    assert!(html.contains(&n), "team engineers see team escalations");
+    let (_, html) = other_browser.get_text("/queue").await;
+    assert!(!html.contains(&n), "other teams do not");
+
+    // The panel and refusals in Chinese.
+    let r = app
+        .post_form("/language", &[("lang", "zh-CN"), ("back", "/cases")])
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let (status, html) = app.get_text(&format!("/cases/{n}")).await;
+    assert_eq!(status, 200);
+    for text in ["处理流程", "解决", "初次响应", "升级记录", "研发处理中"] {
+        assert!(html.contains(text), "missing {text}");
+    }
+    let r = act(&app, &n, &[("action", "define"), ("definition", "d")]).await;
+    assert_eq!(r.status().as_u16(), 409);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("案例不能从“已升级”变为“已定义”。"), "{text}");
+}
