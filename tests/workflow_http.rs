@@ -806,3 +806,60 @@ async fn team_escalations_reach_the_teams_engineers_and_pages_speak_chinese(back
     let text = r.text().await.unwrap();
     assert!(text.contains("案例不能从“已升级”变为“已定义”。"), "{text}");
 }
+
+both_backends!(the_periodic_sweep_stores_breaches_of_overdue_clocks);
+
+async fn the_periodic_sweep_stores_breaches_of_overdue_clocks(backend: BackendKind) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let rules = SlaRules::from_config(&app.config);
+    let case = Case::create(
+        &mut app.conn(),
+        &NewCase {
+            number: None,
+            title: "很久以前的案例",
+            state: "new",
+            priority: "urgent",
+            customer_email: "old@customer.test",
+            customer_name: None,
+            language: "en",
+            duplicate_of_id: None,
+            at: casebook::db::now(),
+        },
+    )
+    .unwrap();
+    let long_ago = Utc::now() - chrono::Duration::days(30);
+    service::start_clocks_for_new_case(
+        &mut app.conn(),
+        case.id,
+        Priority::Urgent,
+        long_ago,
+        &rules,
+    )
+    .unwrap();
+    let sweeper =
+        service::spawn_breach_sweeper(app.pool.clone(), std::time::Duration::from_millis(50));
+    let mut breached = Vec::new();
+    for _ in 0..100 {
+        breached = events_of(&app, case.id, "sla_breached");
+        if breached.len() == 2 {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    sweeper.abort();
+    assert_eq!(breached.len(), 2, "first response and resolution breached");
+    assert!(breached.iter().all(|e| e.actor_label == "system"));
+    let notes: Vec<_> = breached.iter().filter_map(|e| e.note.clone()).collect();
+    assert!(notes.contains(&"First response".to_string()), "{notes:?}");
+    for c in service::clocks(&mut app.conn(), case.id).unwrap() {
+        assert_eq!(c.clock.breached_at, Some(c.clock.due_at));
+    }
+    // The case page shows them overdue.
+    app.login_as(Role::Agent).await;
+    let (_, html) = app.get_text(&format!("/cases/{}", case.number)).await;
+    assert!(html.contains("overdue by") && html.contains("sla-overdue"));
+    let (_, html) = app.get_text("/cases").await;
+    assert!(html.contains("sla-overdue"), "the list marks overdue cases");
+}

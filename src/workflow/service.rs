@@ -1383,8 +1383,19 @@ pub fn breach_sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, Work
     })
 }
 
+/// How often `serve` sweeps for breaches: a minute is far below any SLA target and costs one indexed
+/// query when nothing is overdue.
+pub const BREACH_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Starts the periodic breach sweep for this pool ([`spawn_breach_sweeper`] every
+/// [`BREACH_SWEEP_EVERY`]); the task runs until the runtime stops.
+pub fn start_breach_sweeper(pool: &crate::db::DbPool) {
+    // Detached on purpose: the sweep lives as long as the server's runtime.
+    drop(spawn_breach_sweeper(pool.clone(), BREACH_SWEEP_EVERY));
+}
+
 /// Runs [`breach_sweep`] every `every` on the blocking pool until the runtime stops; failures are
-/// logged and retried on the next tick. Call once from `serve`.
+/// logged and retried on the next tick. Started once by `startup::build`; needs a Tokio runtime.
 pub fn spawn_breach_sweeper(
     pool: crate::db::DbPool,
     every: std::time::Duration,
