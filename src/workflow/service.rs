@@ -1162,16 +1162,23 @@ fn insert_clock(conn: &mut DbConn, case_id: i64, clock: &SlaClock) -> Result<(),
 
 fn save_clock(conn: &mut DbConn, stored: &StoredClock) -> Result<(), WorkflowError> {
     let clock = &stored.clock;
-    diesel::update(sla_clocks::table.find(stored.id))
+    let row = sla_clocks::table.find(stored.id);
+    diesel::update(row)
         .set((
             sla_clocks::target_seconds.eq(clock.target.num_seconds()),
             sla_clocks::due_at.eq(stamp(clock.due_at)),
             sla_clocks::met_at.eq(clock.met_at.map(stamp)),
-            sla_clocks::breached_at.eq(clock.breached_at.map(stamp)),
             sla_clocks::paused_since.eq(clock.paused_since.map(stamp)),
             sla_clocks::paused_seconds.eq(clock.paused_total.num_seconds()),
         ))
         .execute(conn)?;
+    // A breach is never cleared: writing only a new one keeps a breach stored meanwhile by the sweep
+    // (another instance, another transaction) from being overwritten with "not breached".
+    if let Some(breached_at) = clock.breached_at {
+        diesel::update(row.filter(sla_clocks::breached_at.is_null()))
+            .set(sla_clocks::breached_at.eq(stamp(breached_at)))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -1351,7 +1358,20 @@ pub fn breach_sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, Work
             if !stored.clock.check_breach(now) {
                 continue;
             }
-            save_clock(conn, &stored)?;
+            // Conditional, so that of two sweeps (several instances, or a slow tick) only one records
+            // the breach: the loser's update finds `breached_at` already set and changes nothing.
+            let claimed = diesel::update(
+                sla_clocks::table
+                    .find(stored.id)
+                    .filter(sla_clocks::breached_at.is_null())
+                    .filter(sla_clocks::met_at.is_null())
+                    .filter(sla_clocks::paused_since.is_null()),
+            )
+            .set(sla_clocks::breached_at.eq(stored.clock.breached_at.map(stamp)))
+            .execute(conn)?;
+            if claimed != 1 {
+                continue;
+            }
             // The note is read in the timeline next to the customer's mail, so it uses their language.
             let lang: Lang = cases::table
                 .find(stored.case_id)
