@@ -287,8 +287,10 @@ async fn a_case_travels_the_whole_method_with_events_fields_summaries_and_clocks
     // The archive form is pre-filled with a draft from the record.
     let (_, html) = app.get_text(&format!("/cases/{n}")).await;
     assert!(html.contains(r#"value="archive""#));
+    // In the customer's language (the case is zh-CN), whatever the reader's.
     for part in [
-        "Problem definition:",
+        "问题定义：",
+        "问题进展：",
         definition,
         scope,
         findings,

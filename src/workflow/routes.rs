@@ -401,9 +401,12 @@ pub fn load_panel(
         .map_err(|e| WorkflowError::Corrupt(format!("case {}: {e}", case.number)))?;
     let can_manage = user.is(CASE_WORKERS);
     let summaries = service::summaries(conn, case.id)?;
+    // The summary is written for the customer (its last section tells them how to reopen), so the
+    // draft follows the case's language, not the reader's.
+    let case_lang: Lang = case.language.parse().unwrap_or_default();
     let summary_draft = match summaries.first() {
         Some(latest) => latest.body.clone(),
-        None => service::summary_draft(conn, case.id, lang)?,
+        None => service::summary_draft(conn, case.id, case_lang)?,
     };
     let actor = ActorRef::from(user).actor();
     let actions = allowed_from(state, actor)
