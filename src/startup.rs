@@ -160,10 +160,12 @@ pub fn build(prepared: &Prepared, listener: TcpListener) -> anyhow::Result<Appli
             .configure(crate::ingest::routes::config)
             .configure(crate::diagnostics::routes::config)
             .configure(crate::mail::routes::config)
+            .configure(crate::workflow::routes::config)
             .default_service(web::to(webmod::errors::not_found))
     })
     .listen(listener)
     .context("listening")?
     .run();
+    crate::workflow::service::start_breach_sweeper(&prepared.pool);
     Ok(Application { port, server })
 }

@@ -32,6 +32,8 @@ struct Row {
     state: String,
     priority: String,
     updated: String,
+    // workflow: the next SLA deadline (absent when every clock is met or paused).
+    sla: Option<crate::workflow::service::ClockView>,
 }
 
 #[derive(Template)]
@@ -53,17 +55,20 @@ async fn list(
     user.require(READERS)?;
     let filter = filter.into_inner();
     let f = filter.clone();
-    let (cases, counts) = state
+    // workflow: SLA deadlines for the listed cases.
+    let (config, lang) = (state.config.clone(), page.lang);
+    let (cases, counts, mut deadlines) = state
         .db(move |conn| {
-            Ok((
-                Case::list(conn, &f, PAGE_SIZE, 0)?,
-                Case::count_by_state(conn)?,
-            ))
+            let cases = Case::list(conn, &f, PAGE_SIZE, 0)?;
+            let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
+            let deadlines = crate::workflow::routes::deadlines_for(conn, &ids, lang, &config)?;
+            Ok((cases, Case::count_by_state(conn)?, deadlines))
         })
         .await?;
     let rows = cases
         .into_iter()
         .map(|c| Row {
+            sla: deadlines.remove(&c.id),
             customer: c
                 .customer_name
                 .clone()
@@ -132,6 +137,8 @@ struct ShowPage {
     events: Vec<EventItem>,
     /// Diagnostics panel (`templates/diagnostics/case_panel.html`).
     diagnostics: crate::diagnostics::routes::CasePanel,
+    // workflow: the actions panel (templates/workflow/actions.html).
+    workflow: crate::workflow::routes::Panel,
 }
 
 /// Human-readable byte count.
@@ -162,16 +169,20 @@ async fn show(
 ) -> AppResult<HttpResponse> {
     user.require(READERS)?;
     let number = super::CaseNumber::parse(&path.into_inner()).map_err(|_| AppError::NotFound)?;
-    let (case, participants, messages, attachments, events) = state
+    // workflow: the panel needs the reader, their language and the SLA configuration.
+    let (reader, lang, config) = (user.clone(), page.lang, state.config.clone());
+    let (case, participants, messages, attachments, events, workflow) = state
         .db(move |conn| {
             let case = Case::find_by_number(conn, number.as_str())?.ok_or(AppError::NotFound)?;
             let id = case.id;
+            let workflow = crate::workflow::routes::panel_for(conn, &case, &reader, lang, &config)?;
             Ok((
                 case,
                 Participant::for_case(conn, id)?,
                 Message::for_case(conn, id)?,
                 Attachment::for_case(conn, id)?,
                 CaseEvent::for_case(conn, id)?,
+                workflow,
             ))
         })
         .await?;
@@ -229,6 +240,7 @@ async fn show(
         thread,
         events,
         diagnostics,
+        workflow,
     }
     .render()?;
     Ok(HttpResponse::Ok()

@@ -1,8 +1,12 @@
-//! The support workflow as pure logic: case states and priorities, the one transition table, the case
-//! summary draft, business-hours arithmetic and SLA clocks. Nothing here touches the database or the web;
-//! callers persist what these functions decide.
+//! The support workflow. The pure core — case states and priorities, the one transition table, the case
+//! summary draft, business-hours arithmetic and SLA clocks — touches neither the database nor the web.
+//! [`service`] persists what the core decides (one transaction and one case event per operation), and
+//! [`routes`] puts it on the case page and the engineering queue.
 
 pub mod business_hours;
+pub mod routes;
+pub mod schema;
+pub mod service;
 pub mod sla;
 pub mod state;
 pub mod summary;

@@ -1,0 +1,3 @@
+DROP TABLE escalations;
+DROP TABLE case_summaries;
+DROP TABLE sla_clocks;

@@ -1,0 +1,639 @@
+//! Workflow on the pages: the actions panel of the case page ([`load_panel`], rendered by
+//! `templates/workflow/actions.html`), the form posts that change a case, and the engineering queue.
+//!
+//! Every post answers with a redirect back to the case and a flash on success; a refusal changes
+//! nothing and is shown as a page with the reason: 409 for a move the table does not allow or a stale
+//! form, 422 for a missing or invalid field, 403 for a role that may not act.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::service::{self, ActionRequest, ActorRef, CaseText, ClockView, SlaRules, WorkflowError};
+use super::sla::format_business_duration;
+use super::state::{CaseState, Priority};
+use super::transitions::{Action, Requirement, TransitionError, TransitionInput, allowed_from};
+use crate::auth::{Role, User};
+use crate::cases::{Case, CaseNumber};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::web::page::set_flash;
+use crate::web::{AppState, CurrentUser, Page};
+
+/// Mounts the workflow routes.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/cases/{number}/transition", web::post().to(transition))
+        .route("/cases/{number}/assign", web::post().to(assign))
+        .route("/cases/{number}/priority", web::post().to(priority))
+        .route("/cases/{number}/summary", web::post().to(summary))
+        .route("/cases/{number}/text", web::post().to(edit_text))
+        .route("/queue", web::get().to(queue));
+}
+
+/// Every staff role may post a transition; the transition table then decides (engineers may only hand
+/// back).
+const STAFF: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
+/// The roles that work the customer side: assign, prioritise, edit, summarise.
+const CASE_WORKERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
+/// Who sees the engineering queue (and its link in the navigation).
+pub const QUEUE_ROLES: &[Role] = &[Role::Admin, Role::Manager, Role::Engineer];
+
+/// Turns a refusal into the page the user sees, in their language.
+fn refusal(err: WorkflowError, page: &Page) -> AppError {
+    match err {
+        WorkflowError::CaseNotFound => AppError::NotFound,
+        WorkflowError::Refused(e @ TransitionError::IllegalTransition { .. }) => {
+            AppError::Conflict(e.message(page.lang))
+        }
+        WorkflowError::Refused(TransitionError::NotAllowed { .. }) | WorkflowError::Forbidden => {
+            AppError::Forbidden
+        }
+        WorkflowError::Refused(e @ TransitionError::MissingRequirement { .. }) => {
+            AppError::Unprocessable(e.message(page.lang))
+        }
+        WorkflowError::Stale { .. } => AppError::Conflict(page.t("workflow.error.stale").into()),
+        WorkflowError::Invalid { key, detail } => {
+            tracing::info!(%detail, "workflow input refused");
+            AppError::Unprocessable(page.t(key).to_string())
+        }
+        WorkflowError::Corrupt(what) => AppError::Internal(anyhow::anyhow!(what)),
+        WorkflowError::Db(e) => e.into(),
+    }
+}
+
+fn parse_number(raw: String) -> AppResult<CaseNumber> {
+    CaseNumber::parse(&raw).map_err(|_| AppError::NotFound)
+}
+
+fn back_to_case(number: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/cases/{number}#workflow")))
+        .finish()
+}
+
+/// The transition form: the action pressed, the state the page showed, and the texts.
+#[derive(Deserialize)]
+struct TransitionForm {
+    action: String,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(flatten)]
+    input: TransitionInput,
+}
+
+async fn transition(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<TransitionForm>,
+) -> AppResult<HttpResponse> {
+    user.require(STAFF)?;
+    let number = parse_number(path.into_inner())?;
+    let form = form.into_inner();
+    let action: Action = form
+        .action
+        .parse()
+        .map_err(|e: super::transitions::ActionError| AppError::BadRequest(e.to_string()))?;
+    let expected_from = match form.from.as_deref().filter(|f| !f.is_empty()) {
+        Some(f) => Some(
+            f.parse::<CaseState>()
+                .map_err(|e| AppError::BadRequest(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let actor = ActorRef::from(&user);
+    let config = state.config.clone();
+    let input = form.input;
+    let result = state
+        .db(move |conn| {
+            Ok(service::apply_action(
+                conn,
+                &number,
+                &actor,
+                ActionRequest {
+                    action,
+                    expected_from,
+                },
+                &input,
+                Utc::now(),
+                &SlaRules::from_config(&config),
+            ))
+        })
+        .await?;
+    let applied = result.map_err(|e| refusal(e, &page))?;
+    tracing::info!(case = %applied.number, from = %applied.from, to = %applied.to, user = user.id, "transition");
+    set_flash(
+        &req,
+        "ok",
+        format!(
+            "{} “{}”",
+            page.t("workflow.flash.moved"),
+            applied.to.label(page.lang)
+        ),
+    );
+    Ok(back_to_case(&applied.number))
+}
+
+#[derive(Deserialize)]
+struct AssignForm {
+    /// An account id, or empty for nobody.
+    #[serde(default)]
+    assignee: String,
+}
+
+async fn assign(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<AssignForm>,
+) -> AppResult<HttpResponse> {
+    user.require(CASE_WORKERS)?;
+    let number = parse_number(path.into_inner())?;
+    let assignee = match form.assignee.trim() {
+        "" => None,
+        id => Some(id.parse::<i64>().map_err(|_| {
+            AppError::Unprocessable(page.t("workflow.error.unknown_user").to_string())
+        })?),
+    };
+    let actor = ActorRef::from(&user);
+    let n = number.clone();
+    let result = state
+        .db(move |conn| Ok(service::assign(conn, &n, &actor, assignee, Utc::now())))
+        .await?;
+    result.map_err(|e| refusal(e, &page))?;
+    set_flash(&req, "ok", page.t("workflow.flash.assigned"));
+    Ok(back_to_case(number.as_str()))
+}
+
+#[derive(Deserialize)]
+struct PriorityForm {
+    priority: String,
+}
+
+async fn priority(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<PriorityForm>,
+) -> AppResult<HttpResponse> {
+    user.require(CASE_WORKERS)?;
+    let number = parse_number(path.into_inner())?;
+    let priority: Priority = form
+        .priority
+        .parse()
+        .map_err(|_| AppError::Unprocessable(page.t("workflow.error.bad_priority").to_string()))?;
+    let actor = ActorRef::from(&user);
+    let config = state.config.clone();
+    let n = number.clone();
+    let result = state
+        .db(move |conn| {
+            Ok(service::set_priority(
+                conn,
+                &n,
+                &actor,
+                priority,
+                Utc::now(),
+                &SlaRules::from_config(&config),
+            ))
+        })
+        .await?;
+    result.map_err(|e| refusal(e, &page))?;
+    set_flash(&req, "ok", page.t("workflow.flash.priority"));
+    Ok(back_to_case(number.as_str()))
+}
+
+#[derive(Deserialize)]
+struct SummaryForm {
+    #[serde(default)]
+    summary: String,
+}
+
+async fn summary(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<SummaryForm>,
+) -> AppResult<HttpResponse> {
+    user.require(CASE_WORKERS)?;
+    let number = parse_number(path.into_inner())?;
+    let actor = ActorRef::from(&user);
+    let body = form.into_inner().summary;
+    let n = number.clone();
+    let result = state
+        .db(move |conn| Ok(service::write_summary(conn, &n, &actor, &body, Utc::now())))
+        .await?;
+    let version = result.map_err(|e| refusal(e, &page))?;
+    set_flash(
+        &req,
+        "ok",
+        format!("{} v{version}", page.t("workflow.flash.summary")),
+    );
+    Ok(back_to_case(number.as_str()))
+}
+
+#[derive(Deserialize)]
+struct TextForm {
+    field: String,
+    #[serde(default)]
+    text: String,
+}
+
+async fn edit_text(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<TextForm>,
+) -> AppResult<HttpResponse> {
+    user.require(CASE_WORKERS)?;
+    let number = parse_number(path.into_inner())?;
+    let form = form.into_inner();
+    let field: CaseText = form.field.parse().map_err(|e| refusal(e, &page))?;
+    let actor = ActorRef::from(&user);
+    let n = number.clone();
+    let result = state
+        .db(move |conn| {
+            Ok(service::edit_text(
+                conn,
+                &n,
+                &actor,
+                field,
+                &form.text,
+                Utc::now(),
+            ))
+        })
+        .await?;
+    result.map_err(|e| refusal(e, &page))?;
+    set_flash(&req, "ok", page.t("workflow.flash.saved"));
+    Ok(back_to_case(number.as_str()))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The panel on the case page
+// ---------------------------------------------------------------------------------------------------
+
+/// One input of an action form.
+pub struct FieldView {
+    /// Form field name ([`TransitionInput`] field).
+    pub name: &'static str,
+    /// Label in the reader's language.
+    pub label: &'static str,
+    /// Required by the transition (the note never is).
+    pub required: bool,
+    /// Rendered as the escalation target select.
+    pub is_target: bool,
+    /// Pre-filled text.
+    pub value: String,
+}
+
+/// One action the reader may take now.
+pub struct ActionForm {
+    /// `Action::as_str`, posted as `action`.
+    pub action: &'static str,
+    /// Button text.
+    pub label: &'static str,
+    /// Inputs, required ones first, then the optional note.
+    pub fields: Vec<FieldView>,
+    /// Whether the customer is mailed when it is taken.
+    pub mails_customer: bool,
+}
+
+/// An option of a select.
+pub struct OptionView {
+    /// Posted value.
+    pub value: String,
+    /// Shown text.
+    pub label: String,
+    /// Pre-selected.
+    pub selected: bool,
+}
+
+/// A summary version as listed.
+pub struct SummaryView {
+    /// 1, 2, …
+    pub version: i32,
+    /// The text.
+    pub body: String,
+    /// Who wrote it.
+    pub author: String,
+    /// When (UTC).
+    pub at: String,
+    /// Conversation messages that arrived after it was written.
+    pub messages_since: i64,
+}
+
+/// An escalation as listed.
+pub struct EscalationView {
+    /// Team or engineer.
+    pub target: String,
+    /// Why.
+    pub reason: String,
+    /// What was tried.
+    pub tried: String,
+    /// What engineering found, once handed back.
+    pub findings: Option<String>,
+    /// When (UTC).
+    pub at: String,
+    /// Still with engineering.
+    pub open: bool,
+}
+
+/// Everything `templates/workflow/actions.html` shows on the case page.
+pub struct Panel {
+    /// The case's state as stored, posted back as `from` so stale forms are refused.
+    pub state: String,
+    /// Actions allowed for this reader in this state, in table order.
+    pub actions: Vec<ActionForm>,
+    /// Engineers for the escalation target select (`user:ID`).
+    pub engineers: Vec<OptionView>,
+    /// Whether the reader may assign, prioritise, edit and write summaries.
+    pub can_manage: bool,
+    /// Accounts for the assign select (an empty value means nobody).
+    pub assignees: Vec<OptionView>,
+    /// The owner's name.
+    pub assignee_name: Option<String>,
+    /// Priorities for the select.
+    pub priorities: Vec<OptionView>,
+    /// Recorded problem definition.
+    pub definition: Option<String>,
+    /// Recorded scope.
+    pub scope: Option<String>,
+    /// Recorded resolution.
+    pub resolution: Option<String>,
+    /// Escalations, oldest first.
+    pub escalations: Vec<EscalationView>,
+    /// Summary versions, newest first.
+    pub summaries: Vec<SummaryView>,
+    /// Pre-filled text for a new summary (the latest version, else a draft from the record).
+    pub summary_draft: String,
+    /// SLA clocks, oldest first.
+    pub clocks: Vec<ClockView>,
+}
+
+fn fmt_time(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Builds the panel for `user` reading `case` at `now`. Call inside `state.db`.
+pub fn load_panel(
+    conn: &mut DbConn,
+    case: &Case,
+    user: &CurrentUser,
+    lang: Lang,
+    now: chrono::DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<Panel, WorkflowError> {
+    let state: CaseState = case
+        .state
+        .parse()
+        .map_err(|e| WorkflowError::Corrupt(format!("case {}: {e}", case.number)))?;
+    let can_manage = user.is(CASE_WORKERS);
+    let summaries = service::summaries(conn, case.id)?;
+    // The summary is written for the customer (its last section tells them how to reopen), so the
+    // draft follows the case's language, not the reader's.
+    let case_lang: Lang = case.language.parse().unwrap_or_default();
+    let summary_draft = match summaries.first() {
+        Some(latest) => latest.body.clone(),
+        None => service::summary_draft(conn, case.id, case_lang)?,
+    };
+    let actor = ActorRef::from(user).actor();
+    let actions = allowed_from(state, actor)
+        .into_iter()
+        .map(|t| {
+            let mut fields: Vec<FieldView> = t
+                .requires()
+                .iter()
+                .map(|&r| FieldView {
+                    name: r.as_str(),
+                    label: r.label(lang),
+                    required: true,
+                    is_target: r == Requirement::Target,
+                    value: if r == Requirement::Summary {
+                        summary_draft.clone()
+                    } else {
+                        String::new()
+                    },
+                })
+                .collect();
+            fields.push(FieldView {
+                name: "note",
+                // The template labels the note from the catalogue.
+                label: "",
+                required: false,
+                is_target: false,
+                value: String::new(),
+            });
+            ActionForm {
+                action: t.action().as_str(),
+                label: t.action().label(lang),
+                fields,
+                mails_customer: t.mails_customer().is_some(),
+            }
+        })
+        .collect();
+    let engineers = User::list_by_role(conn, Role::Engineer)?
+        .into_iter()
+        .map(|u| OptionView {
+            value: format!("user:{}", u.id),
+            label: u.name,
+            selected: false,
+        })
+        .collect();
+    let mut assignee_name = None;
+    let assignees = if can_manage {
+        User::list(conn)?
+            .into_iter()
+            .filter(|u| !u.disabled)
+            .map(|u| {
+                let selected = case.assignee_id == Some(u.id);
+                if selected {
+                    assignee_name = Some(u.name.clone());
+                }
+                OptionView {
+                    value: u.id.to_string(),
+                    label: u.name,
+                    selected,
+                }
+            })
+            .collect()
+    } else {
+        if let Some(id) = case.assignee_id {
+            assignee_name = User::find_by_id(conn, id)?.map(|u| u.name);
+        }
+        Vec::new()
+    };
+    let priorities = Priority::ALL
+        .into_iter()
+        .map(|p| OptionView {
+            value: p.as_str().to_string(),
+            label: p.label(lang).to_string(),
+            selected: p.as_str() == case.priority,
+        })
+        .collect();
+    let count = service::message_count(conn, case.id)?;
+    let summaries = summaries
+        .into_iter()
+        .map(|s| SummaryView {
+            version: s.version,
+            author: s.author_label,
+            at: fmt_time(s.created_at),
+            messages_since: (count - s.messages_at_write).max(0),
+            body: s.body,
+        })
+        .collect();
+    let escalations = service::escalations_of(conn, case.id)?
+        .into_iter()
+        .map(|e| EscalationView {
+            open: e.closed_at.is_none(),
+            target: e.target,
+            reason: e.reason,
+            tried: e.tried,
+            findings: e.findings,
+            at: fmt_time(e.created_at),
+        })
+        .collect();
+    let clocks = service::clocks(conn, case.id)?
+        .iter()
+        .map(|c| ClockView::of(&c.clock, now, rules, lang))
+        .collect();
+    Ok(Panel {
+        state: case.state.clone(),
+        actions,
+        engineers,
+        can_manage,
+        assignees,
+        assignee_name,
+        priorities,
+        definition: case.problem_definition.clone(),
+        scope: case.scope.clone(),
+        resolution: case.resolution.clone(),
+        escalations,
+        summaries,
+        summary_draft,
+        clocks,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The engineering queue
+// ---------------------------------------------------------------------------------------------------
+
+struct QueueRow {
+    number: String,
+    title: String,
+    priority: String,
+    target: String,
+    reason: String,
+    tried: String,
+    waiting: String,
+    sla: Option<ClockView>,
+}
+
+#[derive(Template)]
+#[template(path = "workflow/queue.html")]
+struct QueuePage {
+    page: Page,
+    rows: Vec<QueueRow>,
+}
+
+async fn queue(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    user.require(QUEUE_ROLES)?;
+    let config = state.config.clone();
+    let lang = page.lang;
+    let user_id = user.id;
+    let (items, deadlines) = state
+        .db(move |conn| {
+            let me = User::find_by_id(conn, user_id)?.ok_or(AppError::Unauthenticated)?;
+            let now = Utc::now();
+            let rules = SlaRules::from_config(&config);
+            let items = service::engineering_queue(conn, &me).map_err(internal)?;
+            let ids: Vec<i64> = items.iter().map(|i| i.case.id).collect();
+            let deadlines =
+                service::next_deadlines(conn, &ids, now, &rules, lang).map_err(internal)?;
+            Ok((items, deadlines))
+        })
+        .await?;
+    let now = Utc::now();
+    let calendar = &state.config.business_hours;
+    let mut deadlines = deadlines;
+    let rows = items
+        .into_iter()
+        .map(|item| QueueRow {
+            sla: deadlines.remove(&item.case.id),
+            waiting: format_business_duration(
+                calendar.business_duration_between(item.escalation.created_at.and_utc(), now),
+                lang,
+            ),
+            number: item.case.number,
+            title: item.case.title,
+            priority: item.case.priority,
+            target: item.escalation.target,
+            reason: item.escalation.reason,
+            tried: item.escalation.tried,
+        })
+        .collect();
+    let body = QueuePage { page, rows }.render()?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+/// Read-only queries fail only on the database or unreadable data; both are internal errors.
+fn internal(e: WorkflowError) -> AppError {
+    match e {
+        WorkflowError::Db(e) => e.into(),
+        other => AppError::Internal(anyhow::Error::new(other)),
+    }
+}
+
+/// For `cases::routes`: the panel inside its `state.db` closure, with errors as [`AppError`].
+pub fn panel_for(
+    conn: &mut DbConn,
+    case: &Case,
+    user: &CurrentUser,
+    lang: Lang,
+    config: &crate::config::Config,
+) -> AppResult<Panel> {
+    load_panel(
+        conn,
+        case,
+        user,
+        lang,
+        Utc::now(),
+        &SlaRules::from_config(config),
+    )
+    .map_err(internal)
+}
+
+/// For `cases::routes::list`: each listed case's next SLA deadline, with errors as [`AppError`].
+pub fn deadlines_for(
+    conn: &mut DbConn,
+    case_ids: &[i64],
+    lang: Lang,
+    config: &crate::config::Config,
+) -> AppResult<std::collections::HashMap<i64, ClockView>> {
+    service::next_deadlines(
+        conn,
+        case_ids,
+        Utc::now(),
+        &SlaRules::from_config(config),
+        lang,
+    )
+    .map_err(internal)
+}

@@ -1,0 +1,59 @@
+//! Tables of the workflow feature (kept in step with `migrations/*/2026-11-29-000003_workflow`).
+//!
+//! They live here rather than in `crate::db::schema` so the feature owns its storage; the joins with
+//! `cases` and `users` are declared below.
+
+diesel::table! {
+    sla_clocks (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        metric -> Text,
+        target_seconds -> BigInt,
+        started_at -> Timestamp,
+        due_at -> Timestamp,
+        met_at -> Nullable<Timestamp>,
+        breached_at -> Nullable<Timestamp>,
+        paused_since -> Nullable<Timestamp>,
+        paused_seconds -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_summaries (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        version -> Integer,
+        body -> Text,
+        author_id -> Nullable<BigInt>,
+        author_label -> Text,
+        messages_at_write -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    escalations (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        target -> Text,
+        target_team -> Nullable<Text>,
+        target_user_id -> Nullable<BigInt>,
+        reason -> Text,
+        tried -> Text,
+        findings -> Nullable<Text>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        handed_back_at -> Nullable<Timestamp>,
+        handed_back_by -> Nullable<BigInt>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(sla_clocks -> cases (case_id));
+diesel::joinable!(case_summaries -> cases (case_id));
+diesel::joinable!(escalations -> cases (case_id));
+
+use crate::db::schema::cases;
+
+diesel::allow_tables_to_appear_in_same_query!(sla_clocks, case_summaries, escalations, cases);

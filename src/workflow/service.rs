@@ -1,0 +1,1840 @@
+//! The workflow on stored cases: every operation here reads the case, asks the pure core
+//! ([`super::transitions`], [`super::sla`], [`super::summary`]) what to do, and writes the result in one
+//! transaction together with a case event, so the timeline always explains the record.
+//!
+//! Callers outside the web pages:
+//! - ingest calls [`start_clocks_for_new_case`] when it opens a case and [`customer_wrote`] for every
+//!   customer message that is not an automatic reply (it moves `waiting_on_customer` and finished cases
+//!   back to `investigating`);
+//! - outbound mail calls [`reply_sent`] when a reply to the customer is handed to the outbox, and picks up
+//!   the texts of [`pending_customer_mail`] (definition + scope, questions) to compose and queue;
+//! - the transcript importer calls [`record_imported_event`] to replay history without SLA side effects;
+//! - `serve` runs [`breach_sweep`] periodically ([`spawn_breach_sweeper`]).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Timelike, Utc};
+use diesel::prelude::*;
+
+use super::business_hours::BusinessCalendar;
+use super::schema::{case_summaries, escalations, sla_clocks};
+use super::sla::{ClockStatus, SlaClock, SlaConfig, SlaMetric};
+use super::state::{CaseState, Priority};
+use super::summary::draft_summary;
+use super::transitions::{
+    Action, Actor, CustomerMail, Requirement, Transition, TransitionError, TransitionInput, check,
+    find_by_action,
+};
+use crate::auth::{Role, User};
+use crate::cases::messages::{CaseEvent, INBOUND, NewEvent, OUTBOUND};
+use crate::cases::{Case, CaseNumber};
+use crate::db::DbConn;
+use crate::db::schema::{case_events, cases, messages};
+use crate::i18n::Lang;
+
+/// The team an escalation goes to when it names no other team, and the team of engineers without one.
+pub const ENGINEERING_TEAM: &str = "engineering";
+
+/// Event kinds this module records (besides `transition`); each has a label in `messages.toml`.
+pub mod kinds {
+    /// A state change; `from_state`, `to_state` and the note say which and why.
+    pub const TRANSITION: &str = "transition";
+    /// The owner changed.
+    pub const ASSIGNED: &str = "assigned";
+    /// The priority changed (note: `old → new`).
+    pub const PRIORITY_CHANGED: &str = "priority_changed";
+    /// The problem definition was edited outside a transition.
+    pub const DEFINITION_CHANGED: &str = "definition_changed";
+    /// The scope was edited outside a transition.
+    pub const SCOPE_CHANGED: &str = "scope_changed";
+    /// A case summary version was written.
+    pub const SUMMARY_WRITTEN: &str = "summary_written";
+    /// A mail to the customer is due; `data` holds [`super::PendingMail`] for the outbound module.
+    pub const CUSTOMER_MAIL_PENDING: &str = "customer_mail_pending";
+    /// An SLA clock passed its deadline unmet.
+    pub const SLA_BREACHED: &str = "sla_breached";
+}
+
+/// The calendar and targets SLA clocks are computed with (`[business_hours]` and `[sla]`).
+#[derive(Debug, Clone, Copy)]
+pub struct SlaRules<'a> {
+    /// When the team works.
+    pub calendar: &'a BusinessCalendar,
+    /// Targets per priority and the near-breach threshold.
+    pub sla: &'a SlaConfig,
+}
+
+impl<'a> SlaRules<'a> {
+    /// The rules configured for this instance.
+    pub fn from_config(config: &'a crate::config::Config) -> SlaRules<'a> {
+        SlaRules {
+            calendar: &config.business_hours,
+            sla: &config.sla,
+        }
+    }
+}
+
+/// Who acts: a staff member (id, name and role, as recorded on the event) or Casebook itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActorRef {
+    /// A signed-in staff member.
+    User {
+        /// Account id.
+        id: i64,
+        /// Display name, recorded as the event's actor label.
+        name: String,
+        /// Role, which decides what the transition table allows.
+        role: Role,
+    },
+    /// Automatic changes on inbound mail, sweeps and imports.
+    System,
+}
+
+impl ActorRef {
+    /// The actor as the transition table knows it.
+    pub fn actor(&self) -> Actor {
+        match self {
+            ActorRef::User { role, .. } => Actor::User(*role),
+            ActorRef::System => Actor::System,
+        }
+    }
+
+    /// The account id, if a person acts.
+    pub fn id(&self) -> Option<i64> {
+        match self {
+            ActorRef::User { id, .. } => Some(*id),
+            ActorRef::System => None,
+        }
+    }
+
+    /// The label stored on events.
+    pub fn label(&self) -> &str {
+        match self {
+            ActorRef::User { name, .. } => name,
+            ActorRef::System => "system",
+        }
+    }
+
+    /// Whether this actor works the customer side of cases (assign, prioritise, edit, summarise).
+    fn works_cases(&self) -> bool {
+        matches!(self, ActorRef::User { role, .. } if role.works_cases())
+    }
+}
+
+impl From<&crate::web::CurrentUser> for ActorRef {
+    fn from(user: &crate::web::CurrentUser) -> Self {
+        ActorRef::User {
+            id: user.id,
+            name: user.name.clone(),
+            role: user.role,
+        }
+    }
+}
+
+/// How a caller names the case: by row id (ingest, mail) or by number (pages).
+#[derive(Debug, Clone, Copy)]
+pub enum CaseKey<'a> {
+    /// Row id.
+    Id(i64),
+    /// `CAS-NNNNN-XXXXXX`.
+    Number(&'a str),
+}
+
+impl From<i64> for CaseKey<'_> {
+    fn from(id: i64) -> Self {
+        CaseKey::Id(id)
+    }
+}
+
+impl<'a> From<&'a CaseNumber> for CaseKey<'a> {
+    fn from(number: &'a CaseNumber) -> Self {
+        CaseKey::Number(number.as_str())
+    }
+}
+
+/// Why a workflow operation did nothing. Nothing has changed when one of these is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    /// No such case.
+    #[error("case not found")]
+    CaseNotFound,
+    /// The transition table refused (illegal move, role, missing text); carries the bilingual message.
+    #[error(transparent)]
+    Refused(#[from] TransitionError),
+    /// The case changed state since the form was shown (another person acted first).
+    #[error("the case is {found}, not {expected} as the form assumed")]
+    Stale {
+        /// The state the form was made for.
+        expected: CaseState,
+        /// The state found.
+        found: CaseState,
+    },
+    /// The actor's role may not do this (outside the transition table, e.g. assigning).
+    #[error("this role may not change the case")]
+    Forbidden,
+    /// An input is invalid; `key` names the interface string explaining it.
+    #[error("{detail}")]
+    Invalid {
+        /// Key in `messages.toml`.
+        key: &'static str,
+        /// What exactly, for the log.
+        detail: String,
+    },
+    /// A stored value cannot be read (a state or metric this version does not know).
+    #[error("stored workflow data is invalid: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] diesel::result::Error),
+}
+
+fn invalid(key: &'static str, detail: impl Into<String>) -> WorkflowError {
+    WorkflowError::Invalid {
+        key,
+        detail: detail.into(),
+    }
+}
+
+/// What a transition did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The case.
+    pub case_id: i64,
+    /// Its number.
+    pub number: String,
+    /// State before.
+    pub from: CaseState,
+    /// State after.
+    pub to: CaseState,
+    /// The action taken.
+    pub action: Action,
+    /// Mail the customer should now receive, also recorded as a `customer_mail_pending` event.
+    pub customer_mail: Option<PendingMail>,
+}
+
+/// A mail to the customer that a transition calls for, for the outbound module to compose and queue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingMail {
+    /// `definition_and_scope` or `question`.
+    pub kind: String,
+    /// The body text in the customer's language, ready to go below a greeting.
+    pub text: String,
+    /// The case's language (`en`, `zh-CN`).
+    pub language: String,
+}
+
+impl PendingMail {
+    fn new(kind: CustomerMail, case: &Case, input: &TransitionInput) -> PendingMail {
+        let lang: Lang = case.language.parse().unwrap_or_default();
+        let (kind, text) = match kind {
+            CustomerMail::DefinitionAndScope => (
+                "definition_and_scope",
+                format!(
+                    "{}\n{}\n\n{}\n{}\n",
+                    lang.pick("Problem definition:", "问题定义："),
+                    case.problem_definition.as_deref().unwrap_or("").trim(),
+                    lang.pick("Scope:", "问题范围："),
+                    input.get(Requirement::Scope).unwrap_or(""),
+                ),
+            ),
+            CustomerMail::Question => (
+                "question",
+                format!("{}\n", input.get(Requirement::Question).unwrap_or("")),
+            ),
+        };
+        PendingMail {
+            kind: kind.to_string(),
+            text,
+            language: lang.code().to_string(),
+        }
+    }
+}
+
+/// Truncated to microseconds, as both databases store it, so values compare equal after a round trip.
+fn stamp(at: DateTime<Utc>) -> NaiveDateTime {
+    let naive = at.naive_utc();
+    naive
+        .with_nanosecond(at.timestamp_subsec_micros() * 1000)
+        .unwrap_or(naive)
+}
+
+fn find_case(conn: &mut DbConn, key: CaseKey<'_>) -> Result<Case, WorkflowError> {
+    let found = match key {
+        CaseKey::Id(id) => Case::find_by_id(conn, id)?,
+        CaseKey::Number(number) => Case::find_by_number(conn, number)?,
+    };
+    found.ok_or(WorkflowError::CaseNotFound)
+}
+
+fn state_of(case: &Case) -> Result<CaseState, WorkflowError> {
+    case.state
+        .parse()
+        .map_err(|e| WorkflowError::Corrupt(format!("case {}: {e}", case.number)))
+}
+
+fn priority_of(case: &Case) -> Result<Priority, WorkflowError> {
+    case.priority
+        .parse()
+        .map_err(|e| WorkflowError::Corrupt(format!("case {}: {e}", case.number)))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Transitions
+// ---------------------------------------------------------------------------------------------------
+
+/// Moves a case to `to` if the transition table allows it for this actor and input, storing what the
+/// row requires (definition, scope, escalation, findings, resolution, summary), recording a `transition`
+/// event and updating the SLA clocks, all in one transaction. On refusal nothing changes and the error
+/// carries the bilingual message ([`TransitionError::message`]).
+pub fn apply_transition<'a>(
+    conn: &mut DbConn,
+    case: impl Into<CaseKey<'a>>,
+    actor: &ActorRef,
+    to: CaseState,
+    input: &TransitionInput,
+    at: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<Applied, WorkflowError> {
+    let key = case.into();
+    conn.transaction(|conn| {
+        let case = find_case(conn, key)?;
+        let from = state_of(&case)?;
+        let transition = check(from, to, actor.actor(), input)?;
+        apply(conn, &case, transition, actor, input, at, rules)
+    })
+}
+
+/// A button press: the action named on the form, in the state the form was made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionRequest {
+    /// The action pressed.
+    pub action: Action,
+    /// The state the page showed; when given and different from the stored one, the request is
+    /// refused as [`WorkflowError::Stale`] so a second click or another person's change is not
+    /// mistaken for a new decision.
+    pub expected_from: Option<CaseState>,
+}
+
+/// Like [`apply_transition`], but names the action (as the form does) rather than the target state.
+pub fn apply_action<'a>(
+    conn: &mut DbConn,
+    case: impl Into<CaseKey<'a>>,
+    actor: &ActorRef,
+    request: ActionRequest,
+    input: &TransitionInput,
+    at: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<Applied, WorkflowError> {
+    let key = case.into();
+    conn.transaction(|conn| {
+        let case = find_case(conn, key)?;
+        let from = state_of(&case)?;
+        if let Some(expected) = request.expected_from
+            && expected != from
+        {
+            return Err(WorkflowError::Stale {
+                expected,
+                found: from,
+            });
+        }
+        let Some(row) = find_by_action(from, request.action) else {
+            // Every action leads to one state wherever it applies, so the refusal can name it.
+            let to = super::transitions::TRANSITIONS
+                .iter()
+                .find(|t| t.action() == request.action)
+                .map(|t| t.to())
+                .unwrap_or(from);
+            return Err(TransitionError::IllegalTransition { from, to }.into());
+        };
+        let transition = check(from, row.to(), actor.actor(), input)?;
+        apply(conn, &case, transition, actor, input, at, rules)
+    })
+}
+
+/// The text that explains a transition in the timeline: the one thing the actor wrote for it, then the
+/// free note.
+fn transition_note(action: Action, input: &TransitionInput) -> Option<String> {
+    let main = match action {
+        Action::Define => input.get(Requirement::Definition),
+        Action::Scope => input.get(Requirement::Scope),
+        Action::AskCustomer => input.get(Requirement::Question),
+        Action::Escalate | Action::Reopen => input.get(Requirement::Reason),
+        Action::HandBack => input.get(Requirement::Findings),
+        Action::Resolve => input.get(Requirement::Resolution),
+        Action::Investigate | Action::CustomerReplied | Action::Archive => None,
+    };
+    let note = input
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    match (main, note) {
+        (Some(m), Some(n)) => Some(format!("{m}\n\n{n}")),
+        (Some(m), None) => Some(m.to_string()),
+        (None, Some(n)) => Some(n.to_string()),
+        (None, None) => None,
+    }
+}
+
+/// Writes one allowed transition. Runs inside the caller's transaction.
+fn apply(
+    conn: &mut DbConn,
+    case: &Case,
+    transition: &Transition,
+    actor: &ActorRef,
+    input: &TransitionInput,
+    at: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<Applied, WorkflowError> {
+    let (from, to, action) = (transition.from(), transition.to(), transition.action());
+    let when = stamp(at);
+    let text = |r: Requirement| input.get(r).map(str::to_string);
+    let mut data = serde_json::Map::new();
+    data.insert("action".into(), action.as_str().into());
+    for &r in transition.requires() {
+        data.insert(r.as_str().into(), text(r).into());
+    }
+    let this = cases::table.find(case.id);
+    match action {
+        Action::Define => {
+            diesel::update(this)
+                .set(cases::problem_definition.eq(text(Requirement::Definition)))
+                .execute(conn)?;
+        }
+        Action::Scope => {
+            diesel::update(this)
+                .set(cases::scope.eq(text(Requirement::Scope)))
+                .execute(conn)?;
+        }
+        Action::Escalate => {
+            let target = resolve_target(conn, input.get(Requirement::Target).unwrap_or(""))?;
+            diesel::insert_into(escalations::table)
+                .values((
+                    escalations::case_id.eq(case.id),
+                    escalations::target.eq(&target.label),
+                    escalations::target_team.eq(&target.team),
+                    escalations::target_user_id.eq(target.user_id),
+                    escalations::reason.eq(input.get(Requirement::Reason).unwrap_or("")),
+                    escalations::tried.eq(input.get(Requirement::Tried).unwrap_or("")),
+                    escalations::created_by.eq(actor.id()),
+                    escalations::created_at.eq(when),
+                ))
+                .execute(conn)?;
+            diesel::update(this)
+                .set(cases::team.eq(&target.team))
+                .execute(conn)?;
+            data.insert("target".into(), target.label.clone().into());
+            data.insert("target_user_id".into(), target.user_id.into());
+        }
+        Action::HandBack => {
+            diesel::update(
+                escalations::table
+                    .filter(escalations::case_id.eq(case.id))
+                    .filter(escalations::closed_at.is_null()),
+            )
+            .set((
+                escalations::findings.eq(text(Requirement::Findings)),
+                escalations::handed_back_at.eq(Some(when)),
+                escalations::handed_back_by.eq(actor.id()),
+                escalations::closed_at.eq(Some(when)),
+            ))
+            .execute(conn)?;
+            diesel::update(this)
+                .set(cases::team.eq(None::<String>))
+                .execute(conn)?;
+        }
+        Action::Resolve => {
+            diesel::update(this)
+                .set((
+                    cases::resolution.eq(text(Requirement::Resolution)),
+                    cases::closed_at.eq(Some(when)),
+                ))
+                .execute(conn)?;
+        }
+        Action::Archive => {
+            let version = insert_summary(
+                conn,
+                case.id,
+                actor.id(),
+                actor.label(),
+                input.get(Requirement::Summary).unwrap_or(""),
+                when,
+            )?;
+            data.insert("summary_version".into(), version.into());
+            if case.closed_at.is_none() {
+                diesel::update(this)
+                    .set(cases::closed_at.eq(Some(when)))
+                    .execute(conn)?;
+            }
+        }
+        Action::Reopen => {
+            diesel::update(this)
+                .set(cases::closed_at.eq(None::<NaiveDateTime>))
+                .execute(conn)?;
+        }
+        Action::Investigate | Action::AskCustomer | Action::CustomerReplied => {}
+    }
+    if from == CaseState::Escalated && action != Action::HandBack {
+        // Resolving or archiving an escalated case ends the escalation without findings; it leaves the
+        // engineers' queue.
+        diesel::update(
+            escalations::table
+                .filter(escalations::case_id.eq(case.id))
+                .filter(escalations::closed_at.is_null()),
+        )
+        .set(escalations::closed_at.eq(Some(when)))
+        .execute(conn)?;
+        diesel::update(this)
+            .set(cases::team.eq(None::<String>))
+            .execute(conn)?;
+    }
+
+    // Only the state we read may be replaced: a concurrent change makes this update miss.
+    let changed = diesel::update(this.filter(cases::state.eq(from.as_str())))
+        .set((
+            cases::state.eq(to.as_str()),
+            cases::updated_at.eq(crate::db::now()),
+            cases::last_activity_at.eq(when),
+        ))
+        .execute(conn)?;
+    if changed != 1 {
+        let found = find_case(conn, CaseKey::Id(case.id))
+            .and_then(|c| state_of(&c))
+            .unwrap_or(from);
+        return Err(WorkflowError::Stale {
+            expected: from,
+            found,
+        });
+    }
+
+    let note = transition_note(action, input);
+    CaseEvent::record(
+        conn,
+        case.id,
+        &NewEvent {
+            actor_id: actor.id(),
+            actor_label: actor.label(),
+            kind: kinds::TRANSITION,
+            from_state: Some(from.as_str()),
+            to_state: Some(to.as_str()),
+            note: note.as_deref(),
+            data: Some(serde_json::Value::Object(data).to_string()),
+            at: Some(when),
+        },
+    )?;
+
+    let customer_mail = transition
+        .mails_customer()
+        .map(|kind| PendingMail::new(kind, case, input));
+    if let Some(mail) = &customer_mail {
+        record_pending_mail(conn, case.id, actor, mail, when)?;
+    }
+
+    sync_clocks(conn, case.id, to, at, rules)?;
+    match action {
+        Action::Resolve | Action::Archive => {
+            meet_clocks(conn, case.id, &[SlaMetric::Resolution], at, rules)?;
+        }
+        Action::Reopen => {
+            // The old resolution clock keeps its result; the reopened problem gets a fresh one.
+            let clock = rules.sla.start_clock(
+                SlaMetric::Resolution,
+                priority_of(case)?,
+                at,
+                rules.calendar,
+            );
+            insert_clock(conn, case.id, &clock)?;
+        }
+        _ => {}
+    }
+
+    Ok(Applied {
+        case_id: case.id,
+        number: case.number.clone(),
+        from,
+        to,
+        action,
+        customer_mail,
+    })
+}
+
+fn record_pending_mail(
+    conn: &mut DbConn,
+    case_id: i64,
+    actor: &ActorRef,
+    mail: &PendingMail,
+    when: NaiveDateTime,
+) -> Result<(), WorkflowError> {
+    let data = serde_json::to_string(mail)
+        .map_err(|e| WorkflowError::Corrupt(format!("encoding a pending mail: {e}")))?;
+    CaseEvent::record(
+        conn,
+        case_id,
+        &NewEvent {
+            actor_id: actor.id(),
+            actor_label: actor.label(),
+            kind: kinds::CUSTOMER_MAIL_PENDING,
+            note: Some(&mail.text),
+            data: Some(data),
+            at: Some(when),
+            ..Default::default()
+        },
+    )?;
+    Ok(())
+}
+
+/// A `customer_mail_pending` event: the event id (so the outbound module can remember which it has
+/// queued) and the mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingMailEvent {
+    /// `case_events.id`.
+    pub event_id: i64,
+    /// When the transition asked for it.
+    pub at: NaiveDateTime,
+    /// What to send.
+    pub mail: PendingMail,
+}
+
+/// Every mail to the customer the workflow has asked for on this case, oldest first.
+pub fn pending_customer_mail(
+    conn: &mut DbConn,
+    case_id: i64,
+) -> Result<Vec<PendingMailEvent>, WorkflowError> {
+    let rows: Vec<(i64, NaiveDateTime, Option<String>)> = case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .filter(case_events::kind.eq(kinds::CUSTOMER_MAIL_PENDING))
+        .order(case_events::id.asc())
+        .select((case_events::id, case_events::created_at, case_events::data))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(event_id, at, data)| {
+            let mail = serde_json::from_str(data.as_deref().unwrap_or("")).map_err(|e| {
+                WorkflowError::Corrupt(format!("pending mail event {event_id}: {e}"))
+            })?;
+            Ok(PendingMailEvent { event_id, at, mail })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Escalations and the engineering queue
+// ---------------------------------------------------------------------------------------------------
+
+/// Where an escalation goes, resolved from the form's `target`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    label: String,
+    team: Option<String>,
+    user_id: Option<i64>,
+}
+
+/// Accepts `team:NAME`, `user:ID`, an engineer's email address, or a bare team name (`engineering`).
+fn resolve_target(conn: &mut DbConn, text: &str) -> Result<Target, WorkflowError> {
+    let text = text.trim();
+    let engineer = |user: Option<User>, asked: &str| match user {
+        Some(u) if u.role() == Role::Engineer && !u.disabled => Ok(Target {
+            label: u.name.clone(),
+            team: Some(u.team.clone().unwrap_or_else(|| ENGINEERING_TEAM.into())),
+            user_id: Some(u.id),
+        }),
+        _ => Err(invalid(
+            "workflow.error.unknown_engineer",
+            format!("no active engineer {asked:?}"),
+        )),
+    };
+    if let Some(id) = text.strip_prefix("user:") {
+        let id: i64 = id
+            .trim()
+            .parse()
+            .map_err(|_| invalid("workflow.error.unknown_engineer", text))?;
+        let user = User::find_by_id(conn, id)?;
+        return engineer(user, text);
+    }
+    if text.contains('@') {
+        let user = User::find_by_email(conn, text)?;
+        return engineer(user, text);
+    }
+    let team = text.strip_prefix("team:").unwrap_or(text).trim();
+    if team.is_empty() {
+        return Err(invalid("workflow.error.unknown_engineer", text));
+    }
+    Ok(Target {
+        label: team.to_string(),
+        team: Some(team.to_string()),
+        user_id: None,
+    })
+}
+
+/// One escalation of a case to engineering.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = escalations)]
+pub struct Escalation {
+    /// Row id.
+    pub id: i64,
+    /// Case.
+    pub case_id: i64,
+    /// Team name or engineer's name, as shown.
+    pub target: String,
+    /// The team whose queue shows it.
+    pub target_team: Option<String>,
+    /// The named engineer, if any.
+    pub target_user_id: Option<i64>,
+    /// Why it was escalated.
+    pub reason: String,
+    /// What support tried first.
+    pub tried: String,
+    /// What engineering found (set on hand-back).
+    pub findings: Option<String>,
+    /// Who escalated.
+    pub created_by: Option<i64>,
+    /// When.
+    pub created_at: NaiveDateTime,
+    /// When engineering handed it back.
+    pub handed_back_at: Option<NaiveDateTime>,
+    /// Who handed it back.
+    pub handed_back_by: Option<i64>,
+    /// When it left the queue (hand-back, or the case was resolved or archived while escalated).
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+/// Escalations of a case, oldest first.
+pub fn escalations_of(conn: &mut DbConn, case_id: i64) -> Result<Vec<Escalation>, WorkflowError> {
+    Ok(escalations::table
+        .filter(escalations::case_id.eq(case_id))
+        .order(escalations::id.asc())
+        .select(Escalation::as_select())
+        .load(conn)?)
+}
+
+/// A case in the engineering queue with its open escalation.
+#[derive(Debug, Clone)]
+pub struct QueueItem {
+    /// The case.
+    pub case: Case,
+    /// Why and by whom it was escalated.
+    pub escalation: Escalation,
+}
+
+/// Escalated cases waiting on engineering, oldest escalation first. An engineer sees those escalated to
+/// them by name and those escalated to their team (engineers without a team belong to
+/// [`ENGINEERING_TEAM`]); managers and admins see every open escalation; agents see none.
+pub fn engineering_queue(conn: &mut DbConn, user: &User) -> Result<Vec<QueueItem>, WorkflowError> {
+    let mut query = escalations::table
+        .inner_join(cases::table)
+        .filter(escalations::closed_at.is_null())
+        .filter(cases::state.eq(CaseState::Escalated.as_str()))
+        .select((Escalation::as_select(), Case::as_select()))
+        .order(escalations::created_at.asc())
+        .into_boxed();
+    match user.role() {
+        Role::Admin | Role::Manager => {}
+        Role::Engineer => {
+            let team = user
+                .team
+                .clone()
+                .unwrap_or_else(|| ENGINEERING_TEAM.to_string());
+            query = query.filter(
+                escalations::target_user_id
+                    .eq(user.id)
+                    .or(escalations::target_user_id
+                        .is_null()
+                        .and(escalations::target_team.eq(team))),
+            );
+        }
+        Role::Agent => return Ok(Vec::new()),
+    }
+    let rows: Vec<(Escalation, Case)> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(escalation, case)| QueueItem { case, escalation })
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Assignment, priority, definition and scope
+// ---------------------------------------------------------------------------------------------------
+
+/// Makes `assignee` (an active account) the owner of the case, or nobody with `None`. Records an
+/// `assigned` event. Returns `false` (and records nothing) when the owner is unchanged.
+pub fn assign<'a>(
+    conn: &mut DbConn,
+    case: impl Into<CaseKey<'a>>,
+    actor: &ActorRef,
+    assignee: Option<i64>,
+    at: DateTime<Utc>,
+) -> Result<bool, WorkflowError> {
+    if !actor.works_cases() {
+        return Err(WorkflowError::Forbidden);
+    }
+    let key = case.into();
+    conn.transaction(|conn| {
+        let case = find_case(conn, key)?;
+        if case.assignee_id == assignee {
+            return Ok(false);
+        }
+        let name = match assignee {
+            None => None,
+            Some(id) => match User::find_by_id(conn, id)? {
+                Some(u) if !u.disabled => Some(u.name),
+                _ => {
+                    return Err(invalid(
+                        "workflow.error.unknown_user",
+                        format!("no active account {id}"),
+                    ));
+                }
+            },
+        };
+        let when = stamp(at);
+        diesel::update(cases::table.find(case.id))
+            .set((
+                cases::assignee_id.eq(assignee),
+                cases::updated_at.eq(crate::db::now()),
+                cases::last_activity_at.eq(when),
+            ))
+            .execute(conn)?;
+        CaseEvent::record(
+            conn,
+            case.id,
+            &NewEvent {
+                actor_id: actor.id(),
+                actor_label: actor.label(),
+                kind: kinds::ASSIGNED,
+                note: name.as_deref(),
+                data: Some(serde_json::json!({ "assignee_id": assignee }).to_string()),
+                at: Some(when),
+                ..Default::default()
+            },
+        )?;
+        Ok(true)
+    })
+}
+
+/// Changes the priority and re-targets the open SLA clocks: an open clock's deadline becomes its start
+/// plus the new target plus the time it spent paused, so raising the priority tightens it at once. A
+/// breach already stored stays. Returns `false` when the priority is unchanged.
+pub fn set_priority<'a>(
+    conn: &mut DbConn,
+    case: impl Into<CaseKey<'a>>,
+    actor: &ActorRef,
+    priority: Priority,
+    at: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<bool, WorkflowError> {
+    if !actor.works_cases() {
+        return Err(WorkflowError::Forbidden);
+    }
+    let key = case.into();
+    conn.transaction(|conn| {
+        let case = find_case(conn, key)?;
+        let old = priority_of(&case)?;
+        if old == priority {
+            return Ok(false);
+        }
+        let when = stamp(at);
+        diesel::update(cases::table.find(case.id))
+            .set((
+                cases::priority.eq(priority.as_str()),
+                cases::updated_at.eq(crate::db::now()),
+                cases::last_activity_at.eq(when),
+            ))
+            .execute(conn)?;
+        let targets = rules.sla.targets(priority);
+        for mut stored in clocks(conn, case.id)? {
+            if stored.clock.met_at.is_some() {
+                continue;
+            }
+            let clock = &mut stored.clock;
+            clock.target = targets.get(clock.metric);
+            clock.due_at = rules
+                .calendar
+                .add_business_duration(clock.started_at, clock.target + clock.paused_total);
+            clock.check_breach(at);
+            save_clock(conn, &stored)?;
+        }
+        let note = format!("{old} → {priority}");
+        CaseEvent::record(
+            conn,
+            case.id,
+            &NewEvent {
+                actor_id: actor.id(),
+                actor_label: actor.label(),
+                kind: kinds::PRIORITY_CHANGED,
+                note: Some(&note),
+                data: Some(
+                    serde_json::json!({ "from": old.as_str(), "to": priority.as_str() })
+                        .to_string(),
+                ),
+                at: Some(when),
+                ..Default::default()
+            },
+        )?;
+        Ok(true)
+    })
+}
+
+/// Which recorded text [`edit_text`] changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseText {
+    /// 问题定义.
+    Definition,
+    /// 问题范围.
+    Scope,
+}
+
+impl std::str::FromStr for CaseText {
+    type Err = WorkflowError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "definition" => Ok(CaseText::Definition),
+            "scope" => Ok(CaseText::Scope),
+            other => Err(invalid(
+                "workflow.error.bad_field",
+                format!("unknown field {other:?}"),
+            )),
+        }
+    }
+}
+
+/// Corrects the problem definition or scope without changing the state; records
+/// `definition_changed` / `scope_changed` with the new text. Blank text is refused.
+pub fn edit_text<'a>(
+    conn: &mut DbConn,
+    case: impl Into<CaseKey<'a>>,
+    actor: &ActorRef,
+    field: CaseText,
+    text: &str,
+    at: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    if !actor.works_cases() {
+        return Err(WorkflowError::Forbidden);
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid("workflow.error.blank", "blank text"));
+    }
+    let key = case.into();
+    conn.transaction(|conn| {
+        let case = find_case(conn, key)?;
+        let when = stamp(at);
+        let this = cases::table.find(case.id);
+        let kind = match field {
+            CaseText::Definition => {
+                diesel::update(this)
+                    .set(cases::problem_definition.eq(text))
+                    .execute(conn)?;
+                kinds::DEFINITION_CHANGED
+            }
+            CaseText::Scope => {
+                diesel::update(this)
+                    .set(cases::scope.eq(text))
+                    .execute(conn)?;
+                kinds::SCOPE_CHANGED
+            }
+        };
+        diesel::update(this)
+            .set((
+                cases::updated_at.eq(crate::db::now()),
+                cases::last_activity_at.eq(when),
+            ))
+            .execute(conn)?;
+        CaseEvent::record(
+            conn,
+            case.id,
+            &NewEvent {
+                actor_id: actor.id(),
+                actor_label: actor.label(),
+                kind,
+                note: Some(text),
+                at: Some(when),
+                ..Default::default()
+            },
+        )?;
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Case summaries
+// ---------------------------------------------------------------------------------------------------
+
+/// One version of a case summary (案例总结).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = case_summaries)]
+pub struct CaseSummary {
+    /// Row id.
+    pub id: i64,
+    /// Case.
+    pub case_id: i64,
+    /// 1, 2, … per case.
+    pub version: i32,
+    /// The text.
+    pub body: String,
+    /// Author account.
+    pub author_id: Option<i64>,
+    /// Author as shown.
+    pub author_label: String,
+    /// How many customer and reply messages the case had when this was written.
+    pub messages_at_write: i64,
+    /// Written.
+    pub created_at: NaiveDateTime,
+}
+
+/// Summaries of a case, newest version first.
+pub fn summaries(conn: &mut DbConn, case_id: i64) -> Result<Vec<CaseSummary>, WorkflowError> {
+    Ok(case_summaries::table
+        .filter(case_summaries::case_id.eq(case_id))
+        .order(case_summaries::version.desc())
+        .select(CaseSummary::as_select())
+        .load(conn)?)
+}
+
+/// Mail that counts as conversation: customer messages and replies, not internal notes or automatic
+/// replies, so "N messages since the summary" means something to the reader.
+pub fn message_count(conn: &mut DbConn, case_id: i64) -> Result<i64, WorkflowError> {
+    Ok(messages::table
+        .filter(messages::case_id.eq(case_id))
+        .filter(messages::direction.eq_any([INBOUND, OUTBOUND]))
+        .filter(messages::auto.eq(false))
+        .count()
+        .get_result(conn)?)
+}
+
+fn insert_summary(
+    conn: &mut DbConn,
+    case_id: i64,
+    author_id: Option<i64>,
+    author_label: &str,
+    body: &str,
+    when: NaiveDateTime,
+) -> Result<i32, WorkflowError> {
+    let latest: Option<i32> = case_summaries::table
+        .filter(case_summaries::case_id.eq(case_id))
+        .select(diesel::dsl::max(case_summaries::version))
+        .first(conn)?;
+    let version = latest.unwrap_or(0) + 1;
+    let count = message_count(conn, case_id)?;
+    diesel::insert_into(case_summaries::table)
+        .values((
+            case_summaries::case_id.eq(case_id),
+            case_summaries::version.eq(version),
+            case_summaries::body.eq(body.trim()),
+            case_summaries::author_id.eq(author_id),
+            case_summaries::author_label.eq(author_label),
+            case_summaries::messages_at_write.eq(count),
+            case_summaries::created_at.eq(when),
+        ))
+        .execute(conn)?;
+    let note = format!("v{version}");
+    CaseEvent::record(
+        conn,
+        case_id,
+        &NewEvent {
+            actor_id: author_id,
+            actor_label: author_label,
+            kind: kinds::SUMMARY_WRITTEN,
+            note: Some(&note),
+            data: Some(serde_json::json!({ "version": version }).to_string()),
+            at: Some(when),
+            ..Default::default()
+        },
+    )?;
+    Ok(version)
+}
+
+/// Writes a new summary version (never overwriting the last) and records `summary_written`.
+/// Returns the new version number.
+pub fn write_summary<'a>(
+    conn: &mut DbConn,
+    case: impl Into<CaseKey<'a>>,
+    actor: &ActorRef,
+    body: &str,
+    at: DateTime<Utc>,
+) -> Result<i32, WorkflowError> {
+    if !actor.works_cases() {
+        return Err(WorkflowError::Forbidden);
+    }
+    if body.trim().is_empty() {
+        return Err(invalid("workflow.error.blank", "blank summary"));
+    }
+    let key = case.into();
+    conn.transaction(|conn| {
+        let case = find_case(conn, key)?;
+        insert_summary(conn, case.id, actor.id(), actor.label(), body, stamp(at))
+    })
+}
+
+/// A summary draft from what the case records: definition, scope, engineering findings (oldest
+/// first) and resolution, in `lang`.
+pub fn summary_draft(conn: &mut DbConn, case_id: i64, lang: Lang) -> Result<String, WorkflowError> {
+    let case = find_case(conn, CaseKey::Id(case_id))?;
+    let findings: Vec<String> = escalations_of(conn, case_id)?
+        .into_iter()
+        .filter_map(|e| e.findings)
+        .collect();
+    let findings: Vec<&str> = findings.iter().map(String::as_str).collect();
+    Ok(draft_summary(
+        case.problem_definition.as_deref(),
+        case.scope.as_deref(),
+        &findings,
+        case.resolution.as_deref(),
+        lang,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// SLA clocks
+// ---------------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sla_clocks)]
+struct ClockRow {
+    id: i64,
+    case_id: i64,
+    metric: String,
+    target_seconds: i64,
+    started_at: NaiveDateTime,
+    due_at: NaiveDateTime,
+    met_at: Option<NaiveDateTime>,
+    breached_at: Option<NaiveDateTime>,
+    paused_since: Option<NaiveDateTime>,
+    paused_seconds: i64,
+}
+
+/// A clock as stored: its row, its case and the clock itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredClock {
+    /// `sla_clocks.id`.
+    pub id: i64,
+    /// Case.
+    pub case_id: i64,
+    /// The clock.
+    pub clock: SlaClock,
+}
+
+fn seconds(value: i64, what: &str, id: i64) -> Result<Duration, WorkflowError> {
+    Duration::try_seconds(value)
+        .ok_or_else(|| WorkflowError::Corrupt(format!("clock {id}: {what} {value} s out of range")))
+}
+
+impl TryFrom<ClockRow> for StoredClock {
+    type Error = WorkflowError;
+    fn try_from(row: ClockRow) -> Result<Self, Self::Error> {
+        let metric = SlaMetric::ALL
+            .into_iter()
+            .find(|m| m.as_str() == row.metric)
+            .ok_or_else(|| {
+                WorkflowError::Corrupt(format!("clock {}: unknown metric {:?}", row.id, row.metric))
+            })?;
+        Ok(StoredClock {
+            id: row.id,
+            case_id: row.case_id,
+            clock: SlaClock {
+                metric,
+                target: seconds(row.target_seconds, "target", row.id)?,
+                started_at: row.started_at.and_utc(),
+                due_at: row.due_at.and_utc(),
+                met_at: row.met_at.map(|t| t.and_utc()),
+                breached_at: row.breached_at.map(|t| t.and_utc()),
+                paused_since: row.paused_since.map(|t| t.and_utc()),
+                paused_total: seconds(row.paused_seconds, "paused time", row.id)?,
+            },
+        })
+    }
+}
+
+fn insert_clock(conn: &mut DbConn, case_id: i64, clock: &SlaClock) -> Result<(), WorkflowError> {
+    diesel::insert_into(sla_clocks::table)
+        .values((
+            sla_clocks::case_id.eq(case_id),
+            sla_clocks::metric.eq(clock.metric.as_str()),
+            sla_clocks::target_seconds.eq(clock.target.num_seconds()),
+            sla_clocks::started_at.eq(stamp(clock.started_at)),
+            sla_clocks::due_at.eq(stamp(clock.due_at)),
+            sla_clocks::met_at.eq(clock.met_at.map(stamp)),
+            sla_clocks::breached_at.eq(clock.breached_at.map(stamp)),
+            sla_clocks::paused_since.eq(clock.paused_since.map(stamp)),
+            sla_clocks::paused_seconds.eq(clock.paused_total.num_seconds()),
+            sla_clocks::created_at.eq(crate::db::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn save_clock(conn: &mut DbConn, stored: &StoredClock) -> Result<(), WorkflowError> {
+    let clock = &stored.clock;
+    let row = sla_clocks::table.find(stored.id);
+    diesel::update(row)
+        .set((
+            sla_clocks::target_seconds.eq(clock.target.num_seconds()),
+            sla_clocks::due_at.eq(stamp(clock.due_at)),
+            sla_clocks::met_at.eq(clock.met_at.map(stamp)),
+            sla_clocks::paused_since.eq(clock.paused_since.map(stamp)),
+            sla_clocks::paused_seconds.eq(clock.paused_total.num_seconds()),
+        ))
+        .execute(conn)?;
+    // A breach is never cleared: writing only a new one keeps a breach stored meanwhile by the sweep
+    // (another instance, another transaction) from being overwritten with "not breached".
+    if let Some(breached_at) = clock.breached_at {
+        diesel::update(row.filter(sla_clocks::breached_at.is_null()))
+            .set(sla_clocks::breached_at.eq(stamp(breached_at)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Every clock of a case, oldest first.
+pub fn clocks(conn: &mut DbConn, case_id: i64) -> Result<Vec<StoredClock>, WorkflowError> {
+    let rows: Vec<ClockRow> = sla_clocks::table
+        .filter(sla_clocks::case_id.eq(case_id))
+        .order((sla_clocks::started_at.asc(), sla_clocks::id.asc()))
+        .select(ClockRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(StoredClock::try_from).collect()
+}
+
+/// Pauses or resumes every open clock of the case to match `state`.
+fn sync_clocks(
+    conn: &mut DbConn,
+    case_id: i64,
+    state: CaseState,
+    at: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<(), WorkflowError> {
+    for mut stored in clocks(conn, case_id)? {
+        if stored.clock.met_at.is_none() && stored.clock.sync_with_state(state, at, rules.calendar)
+        {
+            save_clock(conn, &stored)?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks the open clocks of these metrics met at `at`; returns how many.
+fn meet_clocks(
+    conn: &mut DbConn,
+    case_id: i64,
+    metrics: &[SlaMetric],
+    at: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<usize, WorkflowError> {
+    let mut met = 0;
+    for mut stored in clocks(conn, case_id)? {
+        if metrics.contains(&stored.clock.metric) && stored.clock.mark_met(at, rules.calendar) {
+            save_clock(conn, &stored)?;
+            met += 1;
+        }
+    }
+    Ok(met)
+}
+
+/// Starts the first-response and resolution clocks of a case just opened at `at` (the first message's
+/// time), paused at once if the case was opened in a state where clocks do not run. Does nothing and
+/// returns `false` if the case already has clocks, so a retried ingest cannot double them.
+pub fn start_clocks_for_new_case(
+    conn: &mut DbConn,
+    case_id: i64,
+    priority: Priority,
+    at: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<bool, WorkflowError> {
+    conn.transaction(|conn| {
+        let case = find_case(conn, CaseKey::Id(case_id))?;
+        let existing: i64 = sla_clocks::table
+            .filter(sla_clocks::case_id.eq(case_id))
+            .count()
+            .get_result(conn)?;
+        if existing > 0 {
+            return Ok(false);
+        }
+        let state = state_of(&case)?;
+        for metric in [SlaMetric::FirstResponse, SlaMetric::Resolution] {
+            let mut clock = rules.sla.start_clock(metric, priority, at, rules.calendar);
+            clock.sync_with_state(state, at, rules.calendar);
+            insert_clock(conn, case_id, &clock)?;
+        }
+        Ok(true)
+    })
+}
+
+/// A reply reached the customer at `at` (call when the outbound module hands it to the outbox): meets
+/// the open first-response and next-response clocks. Internal notes and mail to engineering must not
+/// call this. Returns how many clocks were met.
+pub fn reply_sent(
+    conn: &mut DbConn,
+    case_id: i64,
+    at: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<usize, WorkflowError> {
+    conn.transaction(|conn| {
+        meet_clocks(
+            conn,
+            case_id,
+            &[SlaMetric::FirstResponse, SlaMetric::NextResponse],
+            at,
+            rules,
+        )
+    })
+}
+
+/// What [`customer_wrote`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerWrote {
+    /// The transition taken (customer replied, or reopen), if the state changed.
+    pub transition: Option<Applied>,
+    /// Whether a next-response clock was started.
+    pub next_response_started: bool,
+}
+
+/// A customer message (not an automatic reply) arrived at `at`. As the System actor: a case waiting on
+/// the customer goes back to `investigating`; a resolved or archived case is reopened (the note says
+/// the customer wrote again). Then a next-response clock starts unless a response clock is already
+/// open — the oldest unanswered message sets the deadline.
+pub fn customer_wrote(
+    conn: &mut DbConn,
+    case_id: i64,
+    at: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<CustomerWrote, WorkflowError> {
+    conn.transaction(|conn| {
+        let case = find_case(conn, CaseKey::Id(case_id))?;
+        let lang: Lang = case.language.parse().unwrap_or_default();
+        let input = TransitionInput {
+            reason: Some(
+                lang.pick("The customer wrote again.", "客户再次来信。")
+                    .to_string(),
+            ),
+            ..Default::default()
+        };
+        let transition = match state_of(&case)? {
+            from @ (CaseState::WaitingOnCustomer | CaseState::Resolved | CaseState::Archived) => {
+                let t = check(from, CaseState::Investigating, Actor::System, &input)?;
+                Some(apply(conn, &case, t, &ActorRef::System, &input, at, rules)?)
+            }
+            _ => None,
+        };
+        let open_response = clocks(conn, case_id)?.into_iter().any(|c| {
+            c.clock.met_at.is_none()
+                && matches!(
+                    c.clock.metric,
+                    SlaMetric::FirstResponse | SlaMetric::NextResponse
+                )
+        });
+        let next_response_started = !open_response;
+        if next_response_started {
+            let state = match &transition {
+                Some(applied) => applied.to,
+                None => state_of(&case)?,
+            };
+            let mut clock = rules.sla.start_clock(
+                SlaMetric::NextResponse,
+                priority_of(&case)?,
+                at,
+                rules.calendar,
+            );
+            clock.sync_with_state(state, at, rules.calendar);
+            insert_clock(conn, case_id, &clock)?;
+        }
+        Ok(CustomerWrote {
+            transition,
+            next_response_started,
+        })
+    })
+}
+
+/// Stores `breached_at` on every running clock whose deadline passed before `now`, with an
+/// `sla_breached` event per clock, in one transaction. Returns how many breached.
+pub fn breach_sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
+    conn.transaction(|conn| {
+        let rows: Vec<ClockRow> = sla_clocks::table
+            .filter(sla_clocks::met_at.is_null())
+            .filter(sla_clocks::paused_since.is_null())
+            .filter(sla_clocks::breached_at.is_null())
+            .filter(sla_clocks::due_at.lt(stamp(now)))
+            .select(ClockRow::as_select())
+            .load(conn)?;
+        let mut breached = 0;
+        for row in rows {
+            let mut stored = StoredClock::try_from(row)?;
+            if !stored.clock.check_breach(now) {
+                continue;
+            }
+            // Conditional, so that of two sweeps (several instances, or a slow tick) only one records
+            // the breach: the loser's update finds `breached_at` already set and changes nothing.
+            let claimed = diesel::update(
+                sla_clocks::table
+                    .find(stored.id)
+                    .filter(sla_clocks::breached_at.is_null())
+                    .filter(sla_clocks::met_at.is_null())
+                    .filter(sla_clocks::paused_since.is_null()),
+            )
+            .set(sla_clocks::breached_at.eq(stored.clock.breached_at.map(stamp)))
+            .execute(conn)?;
+            if claimed != 1 {
+                continue;
+            }
+            // The note is read in the timeline next to the customer's mail, so it uses their language.
+            let lang: Lang = cases::table
+                .find(stored.case_id)
+                .select(cases::language)
+                .first::<String>(conn)?
+                .parse()
+                .unwrap_or_default();
+            let note = stored.clock.metric.label(lang);
+            let data = serde_json::json!({
+                "clock_id": stored.id,
+                "metric": stored.clock.metric.as_str(),
+                "due_at": stored.clock.due_at.to_rfc3339(),
+            });
+            CaseEvent::record(
+                conn,
+                stored.case_id,
+                &NewEvent {
+                    actor_label: ActorRef::System.label(),
+                    kind: kinds::SLA_BREACHED,
+                    note: Some(note),
+                    data: Some(data.to_string()),
+                    at: Some(stamp(stored.clock.due_at)),
+                    ..Default::default()
+                },
+            )?;
+            breached += 1;
+        }
+        Ok(breached)
+    })
+}
+
+/// How often `serve` sweeps for breaches: a minute is far below any SLA target and costs one indexed
+/// query when nothing is overdue.
+pub const BREACH_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Starts the periodic breach sweep for this pool ([`spawn_breach_sweeper`] every
+/// [`BREACH_SWEEP_EVERY`]); the task runs until the runtime stops.
+pub fn start_breach_sweeper(pool: &crate::db::DbPool) {
+    // Detached on purpose: the sweep lives as long as the server's runtime.
+    drop(spawn_breach_sweeper(pool.clone(), BREACH_SWEEP_EVERY));
+}
+
+/// Runs [`breach_sweep`] every `every` on the blocking pool until the runtime stops; failures are
+/// logged and retried on the next tick. Started once by `startup::build`; needs a Tokio runtime.
+pub fn spawn_breach_sweeper(
+    pool: crate::db::DbPool,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let pool = pool.clone();
+            let result = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+                let mut conn = pool.get()?;
+                Ok(breach_sweep(&mut conn, Utc::now())?)
+            })
+            .await;
+            match result {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(breached = n, "SLA breach sweep"),
+                Ok(Err(e)) => tracing::error!(error = ?e, "SLA breach sweep failed"),
+                Err(e) => tracing::error!(error = %e, "SLA breach sweep task failed"),
+            }
+        }
+    })
+}
+
+/// A clock as the pages show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockView {
+    /// What it measures.
+    pub metric: SlaMetric,
+    /// The metric's name in the reader's language.
+    pub label: String,
+    /// Its state now.
+    pub status: ClockStatus,
+    /// "due in 3h 20m", "overdue by 1h", …
+    pub text: String,
+    /// CSS classes for the badge.
+    pub css: &'static str,
+    /// The deadline in the business calendar's zone, `YYYY-MM-DD HH:MM`.
+    pub due: String,
+    /// Whether it breached (even if met later).
+    pub breached: bool,
+}
+
+impl ClockView {
+    /// How `clock` looks at `now`.
+    pub fn of(clock: &SlaClock, now: DateTime<Utc>, rules: &SlaRules<'_>, lang: Lang) -> ClockView {
+        let status = clock.status(now, rules.calendar, rules.sla);
+        // Each badge also carries an existing colour class of the stylesheet (red, amber, green) so it
+        // reads at a glance; the `sla-*` class names the meaning.
+        let css = match status {
+            ClockStatus::Running { .. } => "sla-running",
+            ClockStatus::NearBreach { .. } => "sla-near state-waiting_on_customer",
+            ClockStatus::Overdue { .. } => "sla-overdue prio-urgent",
+            ClockStatus::Met { on_time: true } => "sla-met state-resolved",
+            ClockStatus::Met { on_time: false } => "sla-met-late prio-high",
+            ClockStatus::Paused => "sla-paused",
+        };
+        ClockView {
+            metric: clock.metric,
+            label: clock.metric.label(lang).to_string(),
+            status,
+            text: status.label(lang),
+            css,
+            due: clock
+                .due_at
+                .with_timezone(&rules.calendar.timezone())
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
+            breached: clock.breached_at.is_some(),
+        }
+    }
+
+    /// Whether the clock needs attention (near breach or overdue).
+    pub fn is_urgent(&self) -> bool {
+        matches!(
+            self.status,
+            ClockStatus::NearBreach { .. } | ClockStatus::Overdue { .. }
+        )
+    }
+}
+
+/// The next running deadline of each listed case (the earliest `due_at` among its open, unpaused
+/// clocks), for the case list. Cases whose clocks are all met or paused are absent.
+pub fn next_deadlines(
+    conn: &mut DbConn,
+    case_ids: &[i64],
+    now: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+    lang: Lang,
+) -> Result<HashMap<i64, ClockView>, WorkflowError> {
+    if case_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<ClockRow> = sla_clocks::table
+        .filter(sla_clocks::case_id.eq_any(case_ids))
+        .filter(sla_clocks::met_at.is_null())
+        .filter(sla_clocks::paused_since.is_null())
+        .order((sla_clocks::due_at.asc(), sla_clocks::id.asc()))
+        .select(ClockRow::as_select())
+        .load(conn)?;
+    let mut next = HashMap::new();
+    for row in rows {
+        let stored = StoredClock::try_from(row)?;
+        // Rows come earliest first, so the first clock seen for a case is its next deadline.
+        next.entry(stored.case_id)
+            .or_insert_with(|| ClockView::of(&stored.clock, now, rules, lang));
+    }
+    Ok(next)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Imports
+// ---------------------------------------------------------------------------------------------------
+
+/// A step of history found in an imported transcript.
+#[derive(Debug, Clone, Default)]
+pub struct ImportedEvent<'a> {
+    /// Event kind, usually `transition`.
+    pub kind: &'a str,
+    /// State before, if the step changed the state.
+    pub from: Option<CaseState>,
+    /// State after; the case is set to it.
+    pub to: Option<CaseState>,
+    /// Who, as the transcript names them.
+    pub actor_label: &'a str,
+    /// What the event says.
+    pub note: Option<&'a str>,
+    /// When it happened (the message's time).
+    pub at: Option<NaiveDateTime>,
+    /// Texts to store with it: definition, scope, resolution, summary (a new version), target + reason +
+    /// tried (an escalation), findings (closes the open escalation).
+    pub fields: TransitionInput,
+}
+
+/// Records imported history as it happened: the event at its own time, the texts it carries, and the
+/// state it leads to — without checking the transition table (the history already happened), without
+/// starting or meeting SLA clocks, and without asking for customer mail. Clocks that exist are only
+/// paused or resumed to match the new state.
+pub fn record_imported_event(
+    conn: &mut DbConn,
+    case_id: i64,
+    event: &ImportedEvent<'_>,
+    rules: &SlaRules<'_>,
+) -> Result<(), WorkflowError> {
+    conn.transaction(|conn| {
+        let case = find_case(conn, CaseKey::Id(case_id))?;
+        let when = event.at.unwrap_or_else(crate::db::now);
+        let this = cases::table.find(case_id);
+        let f = &event.fields;
+        if let Some(text) = f.get(Requirement::Definition) {
+            diesel::update(this)
+                .set(cases::problem_definition.eq(text))
+                .execute(conn)?;
+        }
+        if let Some(text) = f.get(Requirement::Scope) {
+            diesel::update(this)
+                .set(cases::scope.eq(text))
+                .execute(conn)?;
+        }
+        if let Some(text) = f.get(Requirement::Resolution) {
+            diesel::update(this)
+                .set(cases::resolution.eq(text))
+                .execute(conn)?;
+        }
+        if let Some(target) = f.get(Requirement::Target) {
+            let target = resolve_target(conn, target)?;
+            diesel::insert_into(escalations::table)
+                .values((
+                    escalations::case_id.eq(case_id),
+                    escalations::target.eq(&target.label),
+                    escalations::target_team.eq(&target.team),
+                    escalations::target_user_id.eq(target.user_id),
+                    escalations::reason.eq(f.get(Requirement::Reason).unwrap_or("")),
+                    escalations::tried.eq(f.get(Requirement::Tried).unwrap_or("")),
+                    escalations::created_at.eq(when),
+                ))
+                .execute(conn)?;
+            diesel::update(this)
+                .set(cases::team.eq(&target.team))
+                .execute(conn)?;
+        }
+        if let Some(findings) = f.get(Requirement::Findings) {
+            diesel::update(
+                escalations::table
+                    .filter(escalations::case_id.eq(case_id))
+                    .filter(escalations::closed_at.is_null()),
+            )
+            .set((
+                escalations::findings.eq(findings),
+                escalations::handed_back_at.eq(Some(when)),
+                escalations::closed_at.eq(Some(when)),
+            ))
+            .execute(conn)?;
+        }
+        if let Some(summary) = f.get(Requirement::Summary) {
+            // The transcript names a person but no account: keep the name, not an id.
+            insert_summary(conn, case_id, None, event.actor_label, summary, when)?;
+        }
+        if let Some(to) = event.to {
+            let closed_at = match to {
+                CaseState::Resolved | CaseState::Archived => Some(case.closed_at.unwrap_or(when)),
+                _ => None,
+            };
+            diesel::update(this)
+                .set((cases::state.eq(to.as_str()), cases::closed_at.eq(closed_at)))
+                .execute(conn)?;
+            if to != CaseState::Escalated {
+                diesel::update(
+                    escalations::table
+                        .filter(escalations::case_id.eq(case_id))
+                        .filter(escalations::closed_at.is_null()),
+                )
+                .set(escalations::closed_at.eq(Some(when)))
+                .execute(conn)?;
+                diesel::update(this)
+                    .set(cases::team.eq(None::<String>))
+                    .execute(conn)?;
+            }
+            sync_clocks(conn, case_id, to, when.and_utc(), rules)?;
+        }
+        Case::touch(conn, case_id, when.max(case.last_activity_at))?;
+        CaseEvent::record(
+            conn,
+            case_id,
+            &NewEvent {
+                actor_id: None,
+                actor_label: if event.actor_label.is_empty() {
+                    ActorRef::System.label()
+                } else {
+                    event.actor_label
+                },
+                kind: event.kind,
+                from_state: event.from.map(CaseState::as_str),
+                to_state: event.to.map(CaseState::as_str),
+                note: event.note,
+                data: Some(serde_json::json!({ "imported": true }).to_string()),
+                at: Some(when),
+            },
+        )?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case_in(language: &str, definition: Option<&str>) -> Case {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 9, 21)
+            .and_then(|d| d.and_hms_opt(1, 0, 0))
+            .unwrap();
+        Case {
+            id: 1,
+            number: "CAS-06004-S8K5X3".into(),
+            seq: 6004,
+            title: "激活失败".into(),
+            state: "defined".into(),
+            priority: "normal".into(),
+            customer_email: "c@example.com".into(),
+            customer_name: None,
+            assignee_id: None,
+            team: None,
+            language: language.into(),
+            problem_definition: definition.map(str::to_string),
+            scope: None,
+            resolution: None,
+            duplicate_of_id: None,
+            merged_into_id: None,
+            created_at: at,
+            updated_at: at,
+            last_activity_at: at,
+            closed_at: None,
+        }
+    }
+
+    #[test]
+    fn the_timeline_note_is_the_actions_own_text_then_the_free_note() {
+        let input = |note: Option<&str>| TransitionInput {
+            note: note.map(str::to_string),
+            definition: Some(" 定义 ".into()),
+            findings: Some("结果".into()),
+            reason: Some("原因".into()),
+            summary: Some("总结".into()),
+            ..Default::default()
+        };
+        let cases = [
+            (Action::Define, None, Some("定义")),
+            (Action::Define, Some("  "), Some("定义")),
+            (Action::Define, Some("见附件"), Some("定义\n\n见附件")),
+            (Action::HandBack, None, Some("结果")),
+            (Action::Reopen, None, Some("原因")),
+            (Action::Escalate, None, Some("原因")),
+            (Action::Archive, None, None),
+            (Action::Archive, Some("归档"), Some("归档")),
+            (Action::Investigate, None, None),
+        ];
+        for (action, note, expected) in cases {
+            assert_eq!(
+                transition_note(action, &input(note)).as_deref(),
+                expected,
+                "{action} with {note:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn customer_mail_is_written_in_the_customers_language() {
+        let input = TransitionInput {
+            scope: Some("协助用户分析。".into()),
+            question: Some(" 请提供日志。 ".into()),
+            ..Default::default()
+        };
+        let zh = PendingMail::new(
+            CustomerMail::DefinitionAndScope,
+            &case_in("zh-CN", Some("离线激活失败。")),
+            &input,
+        );
+        assert_eq!(zh.kind, "definition_and_scope");
+        assert_eq!(zh.language, "zh-CN");
+        assert_eq!(
+            zh.text,
+            "问题定义：\n离线激活失败。\n\n问题范围：\n协助用户分析。\n"
+        );
+        let en = PendingMail::new(
+            CustomerMail::DefinitionAndScope,
+            &case_in("en", None),
+            &input,
+        );
+        assert_eq!(en.text, "Problem definition:\n\n\nScope:\n协助用户分析。\n");
+        let question = PendingMail::new(CustomerMail::Question, &case_in("en", None), &input);
+        assert_eq!(
+            (question.kind.as_str(), question.text.as_str()),
+            ("question", "请提供日志。\n")
+        );
+    }
+
+    #[test]
+    fn clock_badges_name_their_meaning_and_colour() {
+        let calendar = BusinessCalendar::default();
+        let sla = SlaConfig::default();
+        let rules = SlaRules {
+            calendar: &calendar,
+            sla: &sla,
+        };
+        // Monday 2026-09-21 09:00 in Shanghai.
+        let start = chrono::DateTime::parse_from_rfc3339("2026-09-21T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let clock = SlaClock::start(
+            SlaMetric::FirstResponse,
+            Duration::hours(8),
+            start,
+            &calendar,
+        );
+        let at = |h: i64| start + Duration::hours(h);
+        let cases = [
+            (at(1), "sla-running", "due in 7h", false),
+            (
+                at(7),
+                "sla-near state-waiting_on_customer",
+                "due in 1h",
+                true,
+            ),
+            (at(10), "sla-overdue prio-urgent", "overdue by 1h", true),
+        ];
+        for (now, css, text, urgent) in cases {
+            let view = ClockView::of(&clock, now, &rules, Lang::En);
+            assert_eq!(
+                (view.css, view.text.as_str(), view.is_urgent()),
+                (css, text, urgent)
+            );
+            assert_eq!(view.due, "2026-09-21 17:00");
+            assert_eq!(view.label, "First response");
+        }
+        let mut met = clock.clone();
+        met.mark_met(at(2), &calendar);
+        assert_eq!(
+            ClockView::of(&met, at(3), &rules, Lang::ZhCn).css,
+            "sla-met state-resolved"
+        );
+        let mut paused = clock;
+        paused.pause(at(2));
+        assert_eq!(
+            ClockView::of(&paused, at(3), &rules, Lang::En).text,
+            "paused"
+        );
+    }
+
+    #[test]
+    fn actors_carry_their_role_and_label() {
+        let user = ActorRef::User {
+            id: 7,
+            name: "王斌斌".into(),
+            role: Role::Engineer,
+        };
+        assert_eq!(user.actor(), Actor::User(Role::Engineer));
+        assert_eq!((user.id(), user.label()), (Some(7), "王斌斌"));
+        assert!(!user.works_cases());
+        assert_eq!(ActorRef::System.actor(), Actor::System);
+        assert_eq!(
+            (ActorRef::System.id(), ActorRef::System.label()),
+            (None, "system")
+        );
+        assert!(!ActorRef::System.works_cases());
+    }
+
+    #[test]
+    fn editable_texts_parse_from_the_form() {
+        assert_eq!(
+            "definition".parse::<CaseText>().unwrap(),
+            CaseText::Definition
+        );
+        assert_eq!(" scope ".parse::<CaseText>().unwrap(), CaseText::Scope);
+        assert!(matches!(
+            "resolution".parse::<CaseText>(),
+            Err(WorkflowError::Invalid {
+                key: "workflow.error.bad_field",
+                ..
+            })
+        ));
+    }
+}
