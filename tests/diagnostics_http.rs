@@ -579,7 +579,7 @@ async fn sending_the_report_records_the_event_with_the_text(backend: BackendKind
         )
         .await;
     assert_eq!(r.status().as_u16(), 303);
-    assert!(events(&app, &case, "report_send_requested").is_empty());
+    assert!(events(&app, &case, "report_sent").is_empty());
     assert_eq!(
         store::report_mail_text(&mut app.conn(), case.id, &Rules::builtin(), Lang::En).unwrap(),
         None
@@ -594,11 +594,22 @@ async fn sending_the_report_records_the_event_with_the_text(backend: BackendKind
         )
         .await;
     assert_eq!(r.status().as_u16(), 303);
-    let sent = events(&app, &case, "report_send_requested");
+    let sent = events(&app, &case, "report_sent");
     assert_eq!(sent.len(), 1);
     let data: serde_json::Value = serde_json::from_str(sent[0].data.as_deref().unwrap()).unwrap();
     assert_eq!(data["lang"], "zh-CN");
-    let text = data["text"].as_str().unwrap();
+    // The report is queued to the customer as an outbound mail on the thread.
+    let outbound: Vec<_> = casebook::cases::messages::Message::for_case(&mut app.conn(), case.id)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.direction == "outbound")
+        .collect();
+    assert_eq!(outbound.len(), 1);
+    assert_eq!(
+        outbound[0].message_id.as_deref(),
+        data["message_id"].as_str()
+    );
+    let text = &outbound[0].body_text;
     assert!(
         text.contains("激活诊断报告") && text.contains("虚拟机"),
         "{text}"
@@ -611,7 +622,7 @@ async fn sending_the_report_records_the_event_with_the_text(backend: BackendKind
     assert!(mail.contains("virtual machine"));
 
     let (_, html) = app.get_text(&format!("/cases/{}", case.number)).await;
-    assert!(html.contains("Diagnostics report to send"), "timeline");
+    assert!(html.contains("Diagnostics report sent"), "timeline");
 }
 
 async fn cases_sharing_a_serial_number_are_linked(backend: BackendKind) {

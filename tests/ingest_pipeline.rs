@@ -201,6 +201,7 @@ fn corpus_outcomes(env: &TestEnv) -> (casebook::db::DbPool, HashMap<String, Outc
         ingestor.staff(),
         &transcript,
         &"0".repeat(64),
+        &ingestor.sla_rules(),
     )
     .unwrap();
     let seed = Case::find_by_number(&mut conn, SEED).unwrap().unwrap();
@@ -327,14 +328,26 @@ fn fixture_corpus_lands_on_the_right_cases(backend: BackendKind) {
     ] {
         appended_to_seed(name);
     }
-    // The archived seed case was reopened by the customer's mail (file 10 came first).
+    // The archived seed case was reopened by the customer's mail (file 10 came first), by the system.
     let seed = Case::find_by_number(&mut conn, SEED).unwrap().unwrap();
     assert_eq!(seed.state, "investigating");
     let events = CaseEvent::for_case(&mut conn, seed.id).unwrap();
+    let reopen = events
+        .iter()
+        .find(|e| {
+            e.from_state.as_deref() == Some("archived")
+                && e.to_state.as_deref() == Some("investigating")
+        })
+        .expect("a reopen event");
+    assert!(reopen.actor_id.is_none(), "the system reopened it");
     assert!(
-        events
-            .iter()
-            .any(|e| e.kind == "reopened" && e.from_state.as_deref() == Some("archived"))
+        reopen
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("客户再次来信"),
+        "{:?}",
+        reopen.note
     );
 
     // Rule b: References only (no In-Reply-To) finds case A.

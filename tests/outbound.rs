@@ -304,6 +304,7 @@ async fn a_reply_is_mailed_with_threading_headers_and_the_customers_answer_threa
             references: &[inbound_id, mid.clone()],
             subject: "答复: 结果",
             from_email: CUSTOMER,
+            sender_is_staff: false,
         },
     )
     .unwrap();

@@ -314,9 +314,10 @@ async fn a_case_travels_the_whole_method_with_events_fields_summaries_and_clocks
     );
     let summaries = service::summaries(&mut app.conn(), id).unwrap();
     assert_eq!(summaries.len(), 1);
+    // The scope mail and the question were queued to the customer as messages on the thread.
     assert_eq!(
         (summaries[0].version, summaries[0].messages_at_write),
-        (1, 0)
+        (1, 2)
     );
     assert_eq!(summaries[0].body, summary_v1);
     assert_eq!(events_of(&app, id, "summary_written").len(), 1);
@@ -338,7 +339,7 @@ async fn a_case_travels_the_whole_method_with_events_fields_summaries_and_clocks
             .iter()
             .map(|s| (s.version, s.messages_at_write))
             .collect::<Vec<_>>(),
-        vec![(2, 1), (1, 0)]
+        vec![(2, 3), (1, 2)]
     );
     assert_eq!(
         summaries[1].body, summary_v1,

@@ -221,7 +221,7 @@ impl Attachment {
             .load(conn)
     }
 
-    /// Stores one attachment row.
+    /// Stores one attachment row; returns its id.
     #[allow(clippy::too_many_arguments)]
     pub fn insert(
         conn: &mut DbConn,
@@ -233,7 +233,7 @@ impl Attachment {
         sha256: &str,
         content_id: Option<&str>,
         inline: bool,
-    ) -> QueryResult<usize> {
+    ) -> QueryResult<i64> {
         diesel::insert_into(attachments::table)
             .values((
                 attachments::message_id.eq(message_row),
@@ -246,7 +246,13 @@ impl Attachment {
                 attachments::inline.eq(inline),
                 attachments::created_at.eq(now()),
             ))
-            .execute(conn)
+            .execute(conn)?;
+        attachments::table
+            .filter(attachments::message_id.eq(message_row))
+            .filter(attachments::sha256.eq(sha256))
+            .order(attachments::id.desc())
+            .select(attachments::id)
+            .first(conn)
     }
 }
 

@@ -163,6 +163,19 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        kind -> Text,
+        claimed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    canned_responses (id) {
+        id -> BigInt,
+        name -> Text,
+        lang -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -217,4 +230,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     quarantine,
     ingest_log,
+    canned_responses,
 );

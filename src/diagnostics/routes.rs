@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use diesel::Connection;
 use serde::Deserialize;
 
 use super::Rules;
@@ -487,8 +488,8 @@ struct SendForm {
     lang: Option<String>,
 }
 
-/// `POST /cases/{number}/diagnostics/report/send`: records `report_send_requested` with the
-/// plain-text report; the outbound mail module turns that event into a message to the customer.
+/// `POST /cases/{number}/diagnostics/report/send`: queues the plain-text report to the customer
+/// through the outbox and records `report_sent` on the timeline, in one transaction.
 async fn send_report(
     user: CurrentUser,
     page: Page,
@@ -510,25 +511,42 @@ async fn send_report(
     let rules = rules(&state)?;
     let case_id = case.id;
     let actor = user.name.clone();
+    let blobs = state.blobs.clone();
+    let config = state.config.clone();
     let sent = state
         .db(move |conn| {
-            let Some(text) = store::report_mail_text(conn, case_id, &rules, lang)? else {
-                return Ok(false);
-            };
-            let note = lang.code();
-            CaseEvent::record(
-                conn,
-                case_id,
-                &NewEvent {
-                    actor_id: Some(user.id),
-                    actor_label: &actor,
-                    kind: "report_send_requested",
-                    note: Some(note),
-                    data: Some(serde_json::json!({"lang": lang.code(), "text": text}).to_string()),
-                    ..Default::default()
-                },
-            )?;
-            Ok(true)
+            conn.transaction::<_, AppError, _>(|conn| {
+                let Some(text) = store::report_mail_text(conn, case_id, &rules, lang)? else {
+                    return Ok(false);
+                };
+                let case =
+                    crate::cases::Case::find_by_id(conn, case_id)?.ok_or(AppError::NotFound)?;
+                // The report goes through the outbox in the same transaction as its timeline entry.
+                let mail = crate::mail::outbox::queue_customer_mail(
+                    conn,
+                    &blobs,
+                    &config,
+                    &case,
+                    crate::mail::compose::SubjectKind::DiagnosticsReport,
+                    &text,
+                )?;
+                CaseEvent::record(
+                    conn,
+                    case_id,
+                    &NewEvent {
+                        actor_id: Some(user.id),
+                        actor_label: &actor,
+                        kind: "report_sent",
+                        note: Some(lang.code()),
+                        data: Some(
+                            serde_json::json!({"lang": lang.code(), "message_id": mail.message_id})
+                                .to_string(),
+                        ),
+                        ..Default::default()
+                    },
+                )?;
+                Ok(true)
+            })
         })
         .await?;
     if sent {

@@ -197,7 +197,13 @@ fn import_transcript(
         &super::sources::transcript::decode_text(&bytes),
     )
     .with_context(|| format!("reading the transcript {}", path.display()))?;
-    super::transcript_import::import(conn, ingestor.staff(), &transcript, &raw_sha)
+    super::transcript_import::import(
+        conn,
+        ingestor.staff(),
+        &transcript,
+        &raw_sha,
+        &ingestor.sla_rules(),
+    )
 }
 
 /// Runs `casebook mailgate`: one message on stdin, POSTed to Casebook for an MTA pipe transport.

@@ -139,6 +139,8 @@ pub struct Ingestor<'a> {
     blobs: &'a BlobStore,
     secret: Vec<u8>,
     staff: StaffDirectory,
+    acknowledge: bool,
+    diagnostics: Option<std::sync::Arc<crate::diagnostics::Rules>>,
 }
 
 /// Who counts as staff: accounts (by address and display name) and the support domains.
@@ -234,12 +236,34 @@ impl<'a> Ingestor<'a> {
     ) -> anyhow::Result<Self> {
         let staff = StaffDirectory::load(conn, &config.support_domains)
             .context("loading staff accounts")?;
+        // A broken rules override must not stop mail: attachments are then simply not analysed.
+        let diagnostics = match crate::diagnostics::store::rules_for(config) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(error = %e, "diagnostics rules unusable; mail attachments will not be analysed");
+                None
+            }
+        };
         Ok(Ingestor {
             config,
             blobs,
             secret: config.secret().as_bytes().to_vec(),
             staff,
+            acknowledge: false,
+            diagnostics,
         })
+    }
+
+    /// Live mail (HTTP inbound, the mailgate) acknowledges new cases when `acknowledge_new_cases`
+    /// is on; bulk imports of old mail never do, so importing an archive cannot mail every customer.
+    pub fn acknowledging_new_cases(mut self) -> Self {
+        self.acknowledge = self.config.acknowledge_new_cases;
+        self
+    }
+
+    /// The SLA settings of this instance.
+    pub fn sla_rules(&self) -> crate::workflow::service::SlaRules<'a> {
+        crate::workflow::service::SlaRules::from_config(self.config)
     }
 
     /// Who counts as staff.
@@ -485,7 +509,13 @@ impl<'a> Ingestor<'a> {
                 )?;
                 if direction == INBOUND {
                     self.add_cc_participants(conn, case_id, mail)?;
-                    customer_wrote(conn, case_id, mail_time(mail))?;
+                    crate::workflow::service::customer_wrote(
+                        conn,
+                        case_id,
+                        mail_time(mail),
+                        &self.sla_rules(),
+                    )
+                    .map_err(workflow_db_error)?;
                 }
                 Ok(Outcome::Appended { case: number })
             }
@@ -638,8 +668,47 @@ impl<'a> Ingestor<'a> {
                 },
             )?;
         }
-        self.store_message(conn, p, case.id, INBOUND, false, decision.method, None)?;
+        let message_row =
+            self.store_message_row(conn, p, case.id, INBOUND, false, decision.method, None)?;
+        let priority = crate::workflow::state::Priority::default();
+        crate::workflow::service::start_clocks_for_new_case(
+            conn,
+            case.id,
+            priority,
+            at,
+            &self.sla_rules(),
+        )
+        .map_err(workflow_db_error)?;
+        if self.acknowledge {
+            self.acknowledge(conn, case.id, message_row)?;
+        }
         Ok(case.number)
+    }
+
+    /// Queues the acknowledgement in a savepoint: a failure to compose it is logged and never costs
+    /// the customer's mail.
+    fn acknowledge(&self, conn: &mut DbConn, case_id: i64, message_row: i64) -> QueryResult<()> {
+        let Some(case) = Case::find_by_id(conn, case_id)? else {
+            return Ok(());
+        };
+        let inbound = Message::for_case(conn, case_id)?
+            .into_iter()
+            .find(|m| m.id == message_row);
+        let Some(inbound) = inbound else {
+            return Ok(());
+        };
+        let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            crate::mail::outbox::queue_acknowledgement(conn, self.blobs, self.config, &case, &inbound)
+                .map(|_| ())
+                .map_err(|e| {
+                    tracing::error!(case = %case.number, error = %format!("{e:#}"), "acknowledgement not queued");
+                    diesel::result::Error::RollbackTransaction
+                })
+        });
+        match result {
+            Ok(()) | Err(diesel::result::Error::RollbackTransaction) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// CC'd people (and other To recipients) who are not staff become participants.
@@ -671,6 +740,23 @@ impl<'a> Ingestor<'a> {
         method: ThreadMethod,
         author_id: Option<i64>,
     ) -> QueryResult<String> {
+        self.store_message_row(conn, p, case_id, direction, auto, method, author_id)?;
+        cases::table.find(case_id).select(cases::number).first(conn)
+    }
+
+    /// Stores the message, its attachments (analysing those that look like activation
+    /// diagnostics) and touches the case; returns the message row id.
+    #[allow(clippy::too_many_arguments)]
+    fn store_message_row(
+        &self,
+        conn: &mut DbConn,
+        p: &Prepared,
+        case_id: i64,
+        direction: &str,
+        auto: bool,
+        method: ThreadMethod,
+        author_id: Option<i64>,
+    ) -> QueryResult<i64> {
         let mail = &p.mail;
         let received = now();
         // HTML-only mail: the HTML's own quote containers are the better guide to what is new.
@@ -713,7 +799,7 @@ impl<'a> Ingestor<'a> {
         };
         let message_row = row.insert(conn)?;
         for (a, sha) in mail.attachments.iter().zip(&p.attachment_shas) {
-            Attachment::insert(
+            let attachment_id = Attachment::insert(
                 conn,
                 message_row,
                 case_id,
@@ -724,9 +810,52 @@ impl<'a> Ingestor<'a> {
                 a.content_id.as_deref(),
                 a.inline,
             )?;
+            if direction == INBOUND && !auto && !a.inline {
+                self.analyse_attachment(conn, case_id, attachment_id, a)?;
+            }
         }
         Case::touch(conn, case_id, mail_time(mail).naive_utc())?;
-        cases::table.find(case_id).select(cases::number).first(conn)
+        Ok(message_row)
+    }
+
+    /// Customer attachments that look like diagnostics are analysed at once, in a savepoint: a bad
+    /// attachment is logged and never costs the mail.
+    fn analyse_attachment(
+        &self,
+        conn: &mut DbConn,
+        case_id: i64,
+        attachment_id: i64,
+        a: &super::parse::ParsedAttachment,
+    ) -> QueryResult<()> {
+        let Some(rules) = &self.diagnostics else {
+            return Ok(());
+        };
+        if !crate::diagnostics::looks_like_diagnostics(&a.filename, &a.content_type, &a.data) {
+            return Ok(());
+        }
+        let limits = crate::diagnostics::store::upload_limits(self.config);
+        let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            crate::diagnostics::store::analyse_mail_attachment(
+                conn,
+                self.blobs,
+                rules,
+                &limits,
+                case_id,
+                attachment_id,
+                &a.filename,
+                &a.content_type,
+                &a.data,
+            )
+            .map(|_| ())
+            .map_err(|e| {
+                tracing::warn!(file = %a.filename, error = %e, "attachment not analysed as diagnostics");
+                diesel::result::Error::RollbackTransaction
+            })
+        });
+        match result {
+            Ok(()) | Err(diesel::result::Error::RollbackTransaction) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -737,28 +866,13 @@ fn mail_time(mail: &ParsedMail) -> DateTime<Utc> {
         .unwrap_or_else(Utc::now)
 }
 
-/// A customer message arrived on a case: an archived or resolved case reopens (the event says why).
-fn customer_wrote(conn: &mut DbConn, case_id: i64, _at: DateTime<Utc>) -> QueryResult<()> {
-    let state: String = cases::table
-        .find(case_id)
-        .select(cases::state)
-        .first(conn)?;
-    if state == "archived" || state == "resolved" {
-        Case::set_state(conn, case_id, "investigating")?;
-        CaseEvent::record(
-            conn,
-            case_id,
-            &NewEvent {
-                actor_label: "system",
-                kind: "reopened",
-                from_state: Some(&state),
-                to_state: Some("investigating"),
-                note: Some("the customer wrote again"),
-                ..Default::default()
-            },
-        )?;
+/// Workflow failures inside the ingest transaction are database failures (the case exists: we
+/// just stored a message on it).
+fn workflow_db_error(e: crate::workflow::service::WorkflowError) -> diesel::result::Error {
+    match e {
+        crate::workflow::service::WorkflowError::Db(d) => d,
+        other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
     }
-    Ok(())
 }
 
 fn quarantine_insert(

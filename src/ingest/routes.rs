@@ -79,7 +79,7 @@ async fn inbound(
     );
     let outcome = web::block(move || -> anyhow::Result<_> {
         let mut conn = st.pool.get()?;
-        let ingestor = Ingestor::new(&mut conn, &st.config, &st.blobs)?;
+        let ingestor = Ingestor::new(&mut conn, &st.config, &st.blobs)?.acknowledging_new_cases();
         let mut outcomes = ingestor.ingest_batch(
             &mut conn,
             vec![Incoming {

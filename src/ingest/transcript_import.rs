@@ -23,6 +23,9 @@ use crate::cases::messages::{
 use crate::cases::model::{Case, NewCase};
 use crate::db::schema::cases;
 use crate::db::{DbConn, now};
+use crate::workflow::service::{ImportedEvent, SlaRules, record_imported_event};
+use crate::workflow::state::CaseState;
+use crate::workflow::transitions::TransitionInput;
 
 /// Priority named by the transcript's subject tags (`|普通事件|`), default normal.
 fn priority_from_subject(subject: &str) -> &'static str {
@@ -51,6 +54,7 @@ pub fn import(
     staff: &StaffDirectory,
     transcript: &Transcript,
     raw_sha: &str,
+    rules: &SlaRules<'_>,
 ) -> anyhow::Result<Outcome> {
     anyhow::ensure!(
         !transcript.messages.is_empty(),
@@ -124,7 +128,7 @@ pub fn import(
                 ..Default::default()
             },
         )?;
-        let mut state = "new".to_string();
+        let mut state = CaseState::New;
         for m in &transcript.messages {
             let outbound = is_outbound(m);
             let account = staff.account(m.sender_email.as_deref(), Some(&m.sender));
@@ -167,7 +171,7 @@ pub fn import(
             }
             .insert(conn)?;
             if outbound {
-                record_structured(conn, case.id, &m.sender, &mut state, &m.body, at)?;
+                record_structured(conn, case.id, &m.sender, &mut state, &m.body, at, rules)?;
             }
         }
         let last_at = transcript
@@ -183,114 +187,89 @@ pub fn import(
     })
 }
 
-/// Records the workflow events a staff message stands for, moving `state` along.
+/// Records the workflow events a staff message stands for, moving `state` along, through the
+/// workflow service (which stores the texts, summary versions and escalations at the message's time).
 fn record_structured(
     conn: &mut DbConn,
     case_id: i64,
     actor: &str,
-    state: &mut String,
+    state: &mut CaseState,
     body: &str,
     at: chrono::NaiveDateTime,
+    rules: &SlaRules<'_>,
 ) -> anyhow::Result<()> {
     for s in recognise(body) {
-        let (to, note, field): (&str, String, Option<(&str, String)>) = match s {
+        let mut steps: Vec<(CaseState, String, TransitionInput)> = Vec::new();
+        match s {
             Structured::ProblemDefinition { definition, scope } => {
-                move_to(
-                    conn,
-                    case_id,
-                    actor,
-                    state,
-                    "defined",
-                    &definition,
-                    at,
-                    Some(("problem_definition", definition.clone())),
-                )?;
-                match scope {
-                    Some(scope) => ("scoped", scope.clone(), Some(("scope", scope))),
-                    None => continue,
+                steps.push((
+                    CaseState::Defined,
+                    definition.clone(),
+                    TransitionInput {
+                        definition: Some(definition),
+                        ..Default::default()
+                    },
+                ));
+                if let Some(scope) = scope {
+                    steps.push((
+                        CaseState::Scoped,
+                        scope.clone(),
+                        TransitionInput {
+                            scope: Some(scope),
+                            ..Default::default()
+                        },
+                    ));
                 }
             }
-            Structured::ProblemScope { scope } => ("scoped", scope.clone(), Some(("scope", scope))),
-            Structured::Escalation { note } => ("escalated", note, None),
-            Structured::Resolution { resolution } => (
-                "resolved",
+            Structured::ProblemScope { scope } => steps.push((
+                CaseState::Scoped,
+                scope.clone(),
+                TransitionInput {
+                    scope: Some(scope),
+                    ..Default::default()
+                },
+            )),
+            Structured::Escalation { note } => steps.push((
+                CaseState::Escalated,
+                note.clone(),
+                TransitionInput {
+                    target: Some("engineering".into()),
+                    reason: Some(note),
+                    tried: Some(String::new()),
+                    ..Default::default()
+                },
+            )),
+            Structured::Resolution { resolution } => steps.push((
+                CaseState::Resolved,
                 resolution.clone(),
-                Some(("resolution", resolution)),
-            ),
-            Structured::ArchiveSummary { summary } => ("archived", summary, None),
-        };
-        move_to(conn, case_id, actor, state, to, &note, at, field)?;
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn move_to(
-    conn: &mut DbConn,
-    case_id: i64,
-    actor: &str,
-    state: &mut String,
-    to: &str,
-    note: &str,
-    at: chrono::NaiveDateTime,
-    field: Option<(&str, String)>,
-) -> anyhow::Result<()> {
-    let kind = if to == "archived" {
-        "summary_written"
-    } else {
-        "transition"
-    };
-    let data =
-        serde_json::json!({ "imported": true, "summary": (to == "archived").then_some(note) })
-            .to_string();
-    CaseEvent::record(
-        conn,
-        case_id,
-        &NewEvent {
-            actor_label: actor,
-            kind: "transition",
-            from_state: Some(state),
-            to_state: Some(to),
-            note: Some(note),
-            data: Some(data),
-            at: Some(at),
-            ..Default::default()
-        },
-    )?;
-    if kind == "summary_written" {
-        CaseEvent::record(
-            conn,
-            case_id,
-            &NewEvent {
+                TransitionInput {
+                    resolution: Some(resolution),
+                    ..Default::default()
+                },
+            )),
+            Structured::ArchiveSummary { summary } => steps.push((
+                CaseState::Archived,
+                summary.clone(),
+                TransitionInput {
+                    summary: Some(summary),
+                    ..Default::default()
+                },
+            )),
+        }
+        for (to, note, fields) in steps {
+            let event = ImportedEvent {
+                kind: "transition",
+                from: Some(*state),
+                to: Some(to),
                 actor_label: actor,
-                kind,
-                note: Some(note),
+                note: Some(&note),
                 at: Some(at),
-                ..Default::default()
-            },
-        )?;
+                fields,
+            };
+            record_imported_event(conn, case_id, &event, rules)
+                .map_err(|e| anyhow::anyhow!("recording the imported {} step: {e}", to.as_str()))?;
+            *state = to;
+        }
     }
-    let target = cases::table.find(case_id);
-    match field {
-        Some(("problem_definition", v)) => diesel::update(target)
-            .set(cases::problem_definition.eq(v))
-            .execute(conn)?,
-        Some(("scope", v)) => diesel::update(target)
-            .set(cases::scope.eq(v))
-            .execute(conn)?,
-        Some(("resolution", v)) => diesel::update(target)
-            .set(cases::resolution.eq(v))
-            .execute(conn)?,
-        _ => 0,
-    };
-    let closed = if to == "archived" || to == "resolved" {
-        Some(at)
-    } else {
-        None
-    };
-    diesel::update(target)
-        .set((cases::state.eq(to), cases::closed_at.eq(closed)))
-        .execute(conn)?;
-    *state = to.to_string();
     Ok(())
 }

@@ -356,7 +356,7 @@ pub fn queue_reply(
                 attachments,
             }),
         )?;
-        on_reply_queued(conn, case.id, now()).context("recording the reply on the case")?;
+        on_reply_queued(conn, cfg, case.id, now()).context("recording the reply on the case")?;
         Ok(queued)
     })
 }
@@ -493,14 +493,17 @@ pub fn queue_notification(
     )
 }
 
-/// Called in the reply's transaction once a reply to the customer is queued. At merge the lead
-/// wires this to `crate::workflow::service::reply_sent(conn, case_id, at)` (first-response SLA,
-/// waiting-on-customer); until then it records the `reply_sent` event on the case timeline.
+/// Called in the reply's transaction once a reply to the customer is queued: the reply meets the
+/// first/next-response SLA clocks and is recorded on the timeline.
 pub fn on_reply_queued(
     conn: &mut DbConn,
+    cfg: &Config,
     case_id: i64,
     at: chrono::NaiveDateTime,
-) -> QueryResult<()> {
+) -> anyhow::Result<()> {
+    let rules = crate::workflow::service::SlaRules::from_config(cfg);
+    crate::workflow::service::reply_sent(conn, case_id, at.and_utc(), &rules)
+        .map_err(|e| anyhow::anyhow!("meeting the response clocks: {e}"))?;
     CaseEvent::record(
         conn,
         case_id,
@@ -554,4 +557,57 @@ pub fn add_note(
         Case::touch(conn, case.id, at)?;
         Ok(id)
     })
+}
+
+/// Queues every mail the workflow asked for on this case (definition and scope, questions) that is
+/// not queued yet; each queued one is marked by a `customer_mail_queued` event naming the request,
+/// so running this twice never mails the customer twice. Returns how many were queued.
+pub fn queue_pending_workflow_mail(
+    conn: &mut DbConn,
+    blobs: &BlobStore,
+    cfg: &Config,
+    case_id: i64,
+) -> anyhow::Result<usize> {
+    use crate::db::schema::case_events;
+    let pending = crate::workflow::service::pending_customer_mail(conn, case_id)
+        .map_err(|e| anyhow::anyhow!("reading the workflow's pending mail: {e}"))?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let done: Vec<Option<String>> = case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .filter(case_events::kind.eq("customer_mail_queued"))
+        .select(case_events::data)
+        .load(conn)?;
+    let done: Vec<i64> = done
+        .iter()
+        .flatten()
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .filter_map(|v| v["event_id"].as_i64())
+        .collect();
+    let case = Case::find_by_id(conn, case_id)?.context("the case of the pending mail")?;
+    let mut queued = 0;
+    for p in pending.into_iter().filter(|p| !done.contains(&p.event_id)) {
+        let kind = match p.mail.kind.as_str() {
+            "question" => SubjectKind::Question,
+            _ => SubjectKind::Scope,
+        };
+        let mail = queue_customer_mail(conn, blobs, cfg, &case, kind, &p.mail.text)?;
+        CaseEvent::record(
+            conn,
+            case_id,
+            &NewEvent {
+                actor_label: "casebook",
+                kind: "customer_mail_queued",
+                note: Some(&p.mail.kind),
+                data: Some(
+                    serde_json::json!({ "event_id": p.event_id, "message_id": mail.message_id })
+                        .to_string(),
+                ),
+                ..NewEvent::default()
+            },
+        )?;
+        queued += 1;
+    }
+    Ok(queued)
 }

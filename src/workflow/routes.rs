@@ -9,6 +9,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::Utc;
+use diesel::Connection;
 use serde::Deserialize;
 
 use super::service::{self, ActionRequest, ActorRef, CaseText, ClockView, SlaRules, WorkflowError};
@@ -109,20 +110,34 @@ async fn transition(
     let actor = ActorRef::from(&user);
     let config = state.config.clone();
     let input = form.input;
+    let blobs = state.blobs.clone();
     let result = state
         .db(move |conn| {
-            Ok(service::apply_action(
-                conn,
-                &number,
-                &actor,
-                ActionRequest {
-                    action,
-                    expected_from,
-                },
-                &input,
-                Utc::now(),
-                &SlaRules::from_config(&config),
-            ))
+            // The action and the mail it asks for commit together: the customer gets the scope mail
+            // exactly when the case is scoped, never one without the other.
+            let mut outcome = None;
+            conn.transaction::<_, anyhow::Error, _>(|conn| {
+                let applied = service::apply_action(
+                    conn,
+                    &number,
+                    &actor,
+                    ActionRequest {
+                        action,
+                        expected_from,
+                    },
+                    &input,
+                    Utc::now(),
+                    &SlaRules::from_config(&config),
+                );
+                if let Ok(a) = &applied {
+                    crate::mail::outbox::queue_pending_workflow_mail(
+                        conn, &blobs, &config, a.case_id,
+                    )?;
+                }
+                outcome = Some(applied);
+                Ok(())
+            })?;
+            outcome.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no outcome")))
         })
         .await?;
     let applied = result.map_err(|e| refusal(e, &page))?;
