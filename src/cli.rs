@@ -59,6 +59,9 @@ pub enum Command {
     /// Read cases from the shell.
     #[command(subcommand)]
     Cases(CasesCommand),
+    /// Manage API tokens (`Authorization: Bearer …` for /api/v1).
+    #[command(subcommand)]
+    Token(crate::api::cli::TokenCommand),
 }
 
 /// `casebook cases …`.
@@ -138,6 +141,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             user_add(config, &email, &name, role)
         }
         Command::User(UserCommand::List { json }) => user_list(config, json),
+        Command::Token(command) => crate::api::cli::run(config, command),
     }
 }
 

@@ -158,6 +158,7 @@ pub fn build(prepared: &Prepared, listener: TcpListener) -> anyhow::Result<Appli
             .configure(crate::auth::admin::config)
             .configure(crate::cases::routes::config)
             .configure(crate::ingest::routes::config)
+            .configure(crate::api::routes::config)
             .default_service(web::to(webmod::errors::not_found))
     })
     .listen(listener)
