@@ -781,6 +781,17 @@ async fn errors_are_json_with_the_right_status(backend: BackendKind) {
     .await;
     assert_eq!(status, 404, "{body}");
 
+    // A wrong method is a JSON error too.
+    let r = api_client()
+        .get(app.url(&format!("/api/v1/cases/{}/notes", case.number)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(r.status().as_u16(), 404 | 405));
+    let body = parse(&r.text().await.unwrap());
+    assert!(body["error"].is_string() && body["message"].is_string());
+
     // Not JSON at all, with or without a JSON content type.
     let path = format!("/api/v1/cases/{}/notes", case.number);
     for content_type in ["application/json", "text/plain"] {

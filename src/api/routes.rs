@@ -7,6 +7,10 @@
 //! JSON error through [`json_config`]. Every error is an [`AppError`], which answers
 //! `{"error": kind, "message": …}` with its status.
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -19,7 +23,7 @@ use crate::cases::messages::{CaseEvent, NOTE, NewEvent, NewMessage};
 use crate::cases::views::{self, MessageJson};
 use crate::cases::{Case, CaseNumber};
 use crate::db::{DbConn, blobs::sha256_hex, now, schema::cases};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorInfo};
 use crate::web::AppState;
 
 /// Every staff role may read cases.
@@ -44,6 +48,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     super::admin::config(cfg);
     cfg.service(
         web::scope("/api/v1")
+            .wrap(from_fn(json_errors))
             .app_data(json_config())
             .app_data(query_config())
             .route("/cases", web::get().to(list_cases))
@@ -51,6 +56,30 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route("/cases/{number}/notes", web::post().to(add_note))
             .route("/cases/{number}/assign", web::post().to(assign)),
     );
+}
+
+/// Errors that did not come from an [`AppError`] (405 from the router, a bad path segment) get
+/// the same `{"error","message"}` body, so a client never has to parse anything else.
+async fn json_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    if status.as_u16() < 400 || res.response().extensions().get::<ErrorInfo>().is_some() {
+        return Ok(res);
+    }
+    let kind = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = status.canonical_reason().unwrap_or("error").to_string();
+    let body =
+        HttpResponse::build(status).json(serde_json::json!({"error": kind, "message": message}));
+    Ok(res.into_response(body))
 }
 
 /// JSON bodies: any content type is read as JSON (scripts often forget the header, and bearer
