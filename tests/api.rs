@@ -814,6 +814,12 @@ async fn errors_are_json_with_the_right_status(backend: BackendKind) {
         assert_eq!(body["error"], "unprocessable");
         assert!(body["message"].as_str().unwrap().contains("JSON"), "{body}");
     }
+    // Bodies have a limit, reported as such.
+    let big = json!({"body": "x".repeat(1_100_000)});
+    let (status, body) = api_post(&app, &token, &path, &big).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"], "payload_too_large");
+
     // A body sent without a content type (curl -d) is still read as JSON.
     let r = api_client()
         .post(app.url(&path))
