@@ -40,19 +40,11 @@ fn qp(text: &[u8]) -> String {
 fn encode_body(text: &str, scheme: usize) -> (String, String, String) {
     let b64 = |bytes: &[u8]| {
         let s = base64::engine::general_purpose::STANDARD.encode(bytes);
-        s.as_bytes()
-            .chunks(76)
-            .map(|c| String::from_utf8_lossy(c).into_owned())
-            .collect::<Vec<_>>()
-            .join("\n")
+        s.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("\n")
     };
     match scheme % 5 {
         0 => ("utf-8".into(), "base64".into(), b64(text.as_bytes())),
-        1 => (
-            "utf-8".into(),
-            "quoted-printable".into(),
-            qp(text.as_bytes()),
-        ),
+        1 => ("utf-8".into(), "quoted-printable".into(), qp(text.as_bytes())),
         2 => {
             let (bytes, _, _) = encoding_rs::GBK.encode(text);
             ("gb2312".into(), "base64".into(), b64(&bytes))
@@ -66,25 +58,11 @@ fn encode_body(text: &str, scheme: usize) -> (String, String, String) {
 }
 
 fn generate(n: usize) -> Vec<Incoming> {
-    let topics = [
-        "离线激活失败",
-        "Device marker binding is Invalid",
-        "SN已被另一计算机使用",
-        "激活服务器无法连接",
-        "license key rejected",
-    ];
+    let topics = ["离线激活失败", "Device marker binding is Invalid", "SN已被另一计算机使用", "激活服务器无法连接", "license key rejected"];
     let mut out = Vec::with_capacity(n);
     let mut threads: Vec<(String, String, usize)> = Vec::new(); // (root id, subject, customer)
-    let attachment = base64::engine::general_purpose::STANDARD.encode(
-        (0..16 * 1024)
-            .map(|i| (i * 31 % 251) as u8)
-            .collect::<Vec<u8>>(),
-    );
-    let attachment: String = attachment
-        .as_bytes()
-        .chunks(76)
-        .map(|c| String::from_utf8_lossy(c).into_owned() + "\n")
-        .collect();
+    let attachment = base64::engine::general_purpose::STANDARD.encode((0..16 * 1024).map(|i| (i * 31 % 251) as u8).collect::<Vec<u8>>());
+    let attachment: String = attachment.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned() + "\n").collect();
     for i in 0..n {
         let reply = i % 10 >= 3 && !threads.is_empty();
         let (customer, subject, refs) = if reply {
@@ -93,11 +71,7 @@ fn generate(n: usize) -> Vec<Incoming> {
         } else {
             let customer = i % 997;
             let subj = format!("{} #{i}", topics[i % topics.len()]);
-            threads.push((
-                format!("m{i}@customer{customer}.example"),
-                subj.clone(),
-                customer,
-            ));
+            threads.push((format!("m{i}@customer{customer}.example"), subj.clone(), customer));
             (customer, subj, None)
         };
         let body = if reply {
@@ -105,15 +79,10 @@ fn generate(n: usize) -> Vec<Incoming> {
                 "王女士，您好：\n\n日志已上传，请帮忙确认具体原因。第{i}次更新。\nThe terminal still fails with the same error.\n\n在 2022年4月21日 17:45，Wang Binbin <wangbb@cmgos.com> 写道：\n> 陈女士，您好：\n> 如刚刚电话沟通，请您按照如下步骤收集日志。\n> 1) 首先，在有问题的计算机上下载附件zip文件并解压。\n> 2) 收集完毕后将在当前用户桌面生成CMGE_Log。\n\n--\n陈慧\n"
             )
         } else {
-            format!(
-                "hi 王女士！\n    用SN : ZZ02-2200-{i:05}依然无法激活，提示是SN已被另一计算机使用，请帮忙确认具体原因！\nwmic baseboard get serialnumber returns nothing.\n________________________________\ncustomer{customer}@example.com\n"
-            )
+            format!("hi 王女士！\n    用SN : ZZ02-2200-{i:05}依然无法激活，提示是SN已被另一计算机使用，请帮忙确认具体原因！\nwmic baseboard get serialnumber returns nothing.\n________________________________\ncustomer{customer}@example.com\n")
         };
         let (charset, cte, encoded) = encode_body(&body, i);
-        let subject_word = format!(
-            "=?UTF-8?B?{}?=",
-            base64::engine::general_purpose::STANDARD.encode(subject.as_bytes())
-        );
+        let subject_word = format!("=?UTF-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(subject.as_bytes()));
         let mut headers = format!(
             "From: =?UTF-8?B?{}?= <customer{customer}@customer{customer}.example>\nTo: support@cmgos.com\nSubject: {subject_word}\nDate: Thu, 21 Apr 2022 18:02:34 +0800\nMessage-ID: <m{i}@customer{customer}.example>\nMIME-Version: 1.0\n",
             base64::engine::general_purpose::STANDARD.encode("陈慧".as_bytes())
@@ -126,27 +95,16 @@ fn generate(n: usize) -> Vec<Incoming> {
                 "{headers}Content-Type: multipart/mixed; boundary=\"b{i}\"\n\n--b{i}\nContent-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: {cte}\n\n{encoded}\n--b{i}\nContent-Type: application/zip; name=\"CMGE_Log.zip\"\nContent-Disposition: attachment; filename=\"CMGE_Log.zip\"\nContent-Transfer-Encoding: base64\n\n{attachment}--b{i}--\n"
             )
         } else {
-            format!(
-                "{headers}Content-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: {cte}\n\n{encoded}\n"
-            )
+            format!("{headers}Content-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: {cte}\n\n{encoded}\n")
         };
-        out.push(Incoming {
-            origin: format!("bench#{i}"),
-            bytes: raw.replace('\n', "\r\n").into_bytes(),
-        });
+        out.push(Incoming { origin: format!("bench#{i}"), bytes: raw.replace('\n', "\r\n").into_bytes() });
     }
     out
 }
 
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn main() -> anyhow::Result<()> {
@@ -156,14 +114,8 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or(DEFAULT_MESSAGES);
     let dir = tempfile::tempdir()?;
     let mut env = std::collections::BTreeMap::new();
-    env.insert(
-        "CASEBOOK_DATA_DIR".to_string(),
-        dir.path().display().to_string(),
-    );
-    env.insert(
-        "CASEBOOK_DATABASE_URL".to_string(),
-        dir.path().join("bench.db").display().to_string(),
-    );
+    env.insert("CASEBOOK_DATA_DIR".to_string(), dir.path().display().to_string());
+    env.insert("CASEBOOK_DATABASE_URL".to_string(), dir.path().join("bench.db").display().to_string());
     let config = Config::from_sources(None, &env)?;
     let prepared = casebook::startup::prepare(config)?;
     let mut conn = prepared.pool.get()?;
