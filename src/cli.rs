@@ -65,6 +65,9 @@ pub enum Command {
     /// Outbound mail queue.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Manage API tokens (`Authorization: Bearer …` for /api/v1).
+    #[command(subcommand)]
+    Token(crate::api::cli::TokenCommand),
 }
 
 /// `casebook outbox …`.
@@ -170,6 +173,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::User(UserCommand::List { json }) => user_list(config, json),
         Command::Diagnose(args) => Ok(diagnose(&config, &args)),
         Command::Outbox(OutboxCommand::Flush) => outbox_flush(config).await,
+        Command::Token(command) => crate::api::cli::run(config, command),
     }
 }
 

@@ -2,6 +2,7 @@
 //!
 //! See `docs/ARCHITECTURE.md` for the module map and how a request flows.
 
+pub mod api;
 pub mod auth;
 pub mod cases;
 pub mod cli;

@@ -161,6 +161,7 @@ pub fn build(prepared: &Prepared, listener: TcpListener) -> anyhow::Result<Appli
             .configure(crate::diagnostics::routes::config)
             .configure(crate::mail::routes::config)
             .configure(crate::workflow::routes::config)
+            .configure(crate::api::routes::config)
             .default_service(web::to(webmod::errors::not_found))
     })
     .listen(listener)

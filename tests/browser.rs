@@ -1,5 +1,6 @@
-//! Pages in a real browser: headless Chromium signs in, reads the case list and a case.
-//! A screenshot of the case page is saved to `target/test-artifacts/case-page.png`.
+//! Pages in a real browser: headless Chromium signs in, reads the case list and a case, replies,
+//! defines and scopes the problem, escalates, and archives with a summary. Screenshots of the case
+//! page are saved to `target/test-artifacts/`.
 
 mod common;
 
@@ -47,16 +48,15 @@ async fn an_agent_signs_in_and_reads_a_case_in_chromium() {
         .type_into("input[name=password]", TEST_PASSWORD)
         .await;
     browser.click("button[type=submit].primary").await;
+    let html = browser.wait_for_text(&number).await;
     assert!(
         browser.url().await.ends_with("/cases"),
         "back on the list after signing in"
     );
-    let html = browser.source().await;
-    assert!(html.contains(&number));
     assert!(html.contains("CMGE版本激活失败问题"));
 
     browser.click(&format!("a[href=\"/cases/{number}\"]")).await;
-    let html = browser.source().await;
+    let html = browser.wait_for_text("Conversation").await;
     assert!(html.contains("陈慧"));
     assert!(html.contains("Conversation"));
 
@@ -65,4 +65,80 @@ async fn an_agent_signs_in_and_reads_a_case_in_chromium() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("case-page.png"), png).unwrap();
+
+    // Reply to the customer from the page.
+    browser
+        .type_into(
+            "form.reply-form textarea[name=body]",
+            "陈女士，您好：请通过上传链接提交日志。",
+        )
+        .await;
+    browser.click("form.reply-form button[type=submit]").await;
+    // The reply appears on the thread once the page has reloaded.
+    browser.wait_for_text("badge dir-outbound").await;
+    assert!(
+        browser.source().await.contains("请通过上传链接提交日志"),
+        "the reply is on the thread"
+    );
+
+    // Define, scope, start investigating, escalate, archive: each through its form.
+    let act = |action: &'static str,
+               fields: Vec<(&'static str, &'static str)>,
+               expect: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .click(&format!(
+                    "details.workflow-action:has(input[name=action][value={action}]) summary"
+                ))
+                .await;
+            for (name, value) in fields {
+                let css =
+                    format!("form:has(input[name=action][value={action}]) textarea[name={name}]");
+                browser.type_into(&css, value).await;
+            }
+            browser
+                .click(&format!(
+                    "form:has(input[name=action][value={action}]) button[type=submit]"
+                ))
+                .await;
+            browser
+                .wait_for_text(&format!("badge state-{expect}"))
+                .await
+        }
+    };
+    let definition = "用户反馈离线激活失败。提示“Device marker binding is Invalid”。";
+    let html = act("define", vec![("definition", definition)], "defined").await;
+    assert!(html.contains("Device marker binding is Invalid"));
+    act("scope", vec![("scope", "协助用户分析上述问题。")], "scoped").await;
+    act("investigate", vec![], "investigating").await;
+    let escalation = vec![
+        ("reason", "设备疑似以虚拟机运行"),
+        ("tried", "已收集 wmic 输出和激活日志"),
+    ];
+    act("escalate", escalation, "escalated").await;
+    // The archive form is pre-filled with a summary draft from the definition and scope.
+    browser
+        .click("details.workflow-action:has(input[name=action][value=archive]) summary")
+        .await;
+    let html = browser.source().await;
+    assert!(
+        html.contains("协助用户分析上述问题。"),
+        "summary draft uses the recorded scope"
+    );
+    browser
+        .click("form:has(input[name=action][value=archive]) button[type=submit]")
+        .await;
+    browser.wait_for_text("badge state-archived").await;
+    std::fs::write(
+        dir.join("case-page-archived.png"),
+        browser.screenshot().await,
+    )
+    .unwrap();
+
+    let case = casebook::cases::Case::find_by_number(&mut app.conn(), &number)
+        .unwrap()
+        .unwrap();
+    assert_eq!(case.state, "archived");
+    assert_eq!(case.scope.as_deref(), Some("协助用户分析上述问题。"));
 }

@@ -28,6 +28,7 @@ both_backends!(
     canned_responses_prefill_the_reply_and_admins_manage_them,
     outbox_flush_delivers_due_mail_from_the_command_line,
     a_mail_that_cannot_be_sent_is_given_up_visibly,
+    a_reply_written_while_the_case_changed_shows_the_changes_first,
 );
 
 const CUSTOMER: &str = "chenhui.zd@centerm.example";
@@ -813,4 +814,58 @@ async fn a_mail_that_cannot_be_sent_is_given_up_visibly(backend: BackendKind) {
         page.contains("Delivery failed"),
         "the case timeline shows it"
     );
+}
+
+async fn a_reply_written_while_the_case_changed_shows_the_changes_first(backend: BackendKind) {
+    let smtp = TestSmtp::start();
+    let Some(app) = app_with_smtp(backend, smtp.port).await else {
+        return;
+    };
+    app.login_as(Role::Agent).await;
+    let (case, _) = open_case(&app, "zh-CN");
+    let (_, page) = app.get_text(&format!("/cases/{}", case.number)).await;
+    let re = regex::Regex::new(r#"name="seen" value="([^"]+)""#).unwrap();
+    let seen = re.captures(&page).expect("the form carries what was seen")[1].to_string();
+
+    // A colleague notes something while this agent is still writing.
+    let colleague = app.another_browser();
+    colleague.login_as(Role::Manager).await;
+    let r = colleague
+        .post_form(
+            &format!("/cases/{}/note", case.number),
+            &[("body", "客户已电话确认，不要再催。")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+
+    let r = post_reply(
+        &app,
+        &case.number,
+        &[("body", "请尽快提供日志。"), ("seen", &seen)],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 409, "not sent blindly");
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("The case changed while you were writing"),
+        "{html}"
+    );
+    assert!(html.contains("客户已电话确认"), "the change is shown");
+    assert!(html.contains("请尽快提供日志。"), "the text is kept");
+    assert!(outbox_rows(&app, &case).is_empty());
+
+    let r = post_reply(
+        &app,
+        &case.number,
+        &[
+            ("body", "请尽快提供日志。"),
+            ("seen", &seen),
+            ("confirm_changes", "yes"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303, "sent after confirming");
+    assert_eq!(outbox_rows(&app, &case).len(), 1);
 }

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::messages::{Attachment, CaseEvent, Message, Participant};
-use super::model::{Case, CaseFilter};
+use super::model::Case;
 use crate::auth::Role;
 use crate::error::AppError;
 use crate::error::AppResult;
@@ -14,11 +14,15 @@ use crate::web::{AppState, CurrentUser, Page};
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/cases", web::get().to(list))
         .route("/cases/{number}", web::get().to(show))
+        .route("/cases/{number}/merge", web::post().to(merge))
         .route(
             "/cases/{number}/attachments/{id}",
             web::get().to(attachment),
         );
 }
+
+/// Who may merge cases.
+pub const MERGERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
 
 /// Every staff role may read cases.
 const READERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
@@ -31,9 +35,53 @@ struct Row {
     customer: String,
     state: String,
     priority: String,
+    assignee: Option<String>,
     updated: String,
     // workflow: the next SLA deadline (absent when every clock is met or paused).
     sla: Option<crate::workflow::service::ClockView>,
+}
+
+/// The list's query string: filters, sort and page (every field optional).
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct ListQuery {
+    /// State.
+    #[serde(default)]
+    pub state: String,
+    /// `mine`, `none`, or an account id.
+    #[serde(default)]
+    pub assignee: String,
+    /// Priority.
+    #[serde(default)]
+    pub priority: String,
+    /// `running` or `overdue`.
+    #[serde(default)]
+    pub sla: String,
+    /// Customer address or name contains.
+    #[serde(default)]
+    pub customer: String,
+    /// Text in number, title or customer.
+    #[serde(default)]
+    pub q: String,
+    /// `updated` (default), `created`, `due`.
+    #[serde(default)]
+    pub sort: String,
+    /// Page, from 1.
+    #[serde(default)]
+    pub page: Option<i64>,
+}
+
+impl ListQuery {
+    /// The query string for another page (filters kept).
+    fn with_page(&self, page: i64) -> String {
+        let mut q = self.clone();
+        q.page = Some(page);
+        serde_urlencoded::to_string(&q).unwrap_or_default()
+    }
+}
+
+struct Assignable {
+    id: i64,
+    name: String,
 }
 
 #[derive(Template)]
@@ -43,32 +91,85 @@ struct ListPage {
     rows: Vec<Row>,
     counts: Vec<(String, i64)>,
     total: i64,
-    state_filter: String,
+    matching: i64,
+    query: ListQuery,
+    page_no: i64,
+    pages: i64,
+    prev_link: Option<String>,
+    next_link: Option<String>,
+    users: Vec<Assignable>,
+    states: Vec<&'static str>,
+    priorities: Vec<&'static str>,
 }
 
 async fn list(
     user: CurrentUser,
     page: Page,
     state: web::Data<AppState>,
-    filter: web::Query<CaseFilter>,
+    query: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
+    use super::search::{AssigneeFilter, CaseQuery, SlaFilter, SortOrder};
     user.require(READERS)?;
-    let filter = filter.into_inner();
-    let f = filter.clone();
+    let query = query.into_inner();
+    let page_no = query.page.unwrap_or(1).max(1);
+    let assignee = match query.assignee.as_str() {
+        "" => AssigneeFilter::Any,
+        "mine" => AssigneeFilter::User(user.id),
+        "none" => AssigneeFilter::Unassigned,
+        id => AssigneeFilter::User(
+            id.parse()
+                .map_err(|_| AppError::BadRequest(format!("unknown assignee {id:?}")))?,
+        ),
+    };
+    let non_empty = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let search = CaseQuery {
+        state: non_empty(&query.state),
+        assignee,
+        text: non_empty(&query.q),
+        page: page_no,
+        per_page: PAGE_SIZE,
+        priority: non_empty(&query.priority),
+        customer: non_empty(&query.customer),
+        sla: match query.sla.as_str() {
+            "running" => SlaFilter::Running,
+            "overdue" => SlaFilter::Overdue,
+            _ => SlaFilter::Any,
+        },
+        sort: match query.sort.as_str() {
+            "created" => SortOrder::Created,
+            "due" => SortOrder::Due,
+            _ => SortOrder::Updated,
+        },
+    };
     // workflow: SLA deadlines for the listed cases.
     let (config, lang) = (state.config.clone(), page.lang);
-    let (cases, counts, mut deadlines) = state
+    let (found, details, counts, mut deadlines, users) = state
         .db(move |conn| {
-            let cases = Case::list(conn, &f, PAGE_SIZE, 0)?;
-            let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
+            let found = super::search::list_cases(conn, &search)?;
+            let numbers: Vec<String> = found.cases.iter().map(|c| c.number.clone()).collect();
+            let details: Vec<Case> = numbers
+                .iter()
+                .filter_map(|n| Case::find_by_number(conn, n).transpose())
+                .collect::<Result<_, _>>()?;
+            let ids: Vec<i64> = details.iter().map(|c| c.id).collect();
             let deadlines = crate::workflow::routes::deadlines_for(conn, &ids, lang, &config)?;
-            Ok((cases, Case::count_by_state(conn)?, deadlines))
+            let users = crate::auth::User::list(conn)?;
+            Ok((
+                found,
+                details,
+                Case::count_by_state(conn)?,
+                deadlines,
+                users,
+            ))
         })
         .await?;
-    let rows = cases
+    let names: std::collections::HashMap<i64, String> =
+        users.iter().map(|u| (u.id, u.name.clone())).collect();
+    let rows = details
         .into_iter()
         .map(|c| Row {
             sla: deadlines.remove(&c.id),
+            assignee: c.assignee_id.and_then(|id| names.get(&id).cloned()),
             customer: c
                 .customer_name
                 .clone()
@@ -81,12 +182,36 @@ async fn list(
         })
         .collect();
     let total = counts.iter().map(|(_, n)| n).sum();
+    let pages = ((found.total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let prev_link = (page_no > 1).then(|| format!("/cases?{}", query.with_page(page_no - 1)));
+    let next_link = (page_no < pages).then(|| format!("/cases?{}", query.with_page(page_no + 1)));
     let body = ListPage {
         page,
         rows,
         counts,
         total,
-        state_filter: filter.state.unwrap_or_default(),
+        matching: found.total,
+        page_no,
+        pages,
+        prev_link,
+        next_link,
+        users: users
+            .into_iter()
+            .filter(|u| !u.disabled)
+            .map(|u| Assignable {
+                id: u.id,
+                name: u.name,
+            })
+            .collect(),
+        states: crate::workflow::state::CaseState::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+        priorities: crate::workflow::state::Priority::ALL
+            .iter()
+            .map(|p| p.as_str())
+            .collect(),
+        query,
     }
     .render()?;
     Ok(HttpResponse::Ok()
@@ -139,6 +264,18 @@ struct ShowPage {
     diagnostics: crate::diagnostics::routes::CasePanel,
     // workflow: the actions panel (templates/workflow/actions.html).
     workflow: crate::workflow::routes::Panel,
+    /// Older messages folded away on long threads (`?all=1` shows them).
+    hidden_earlier: usize,
+}
+
+/// Long threads show only their newest messages until asked, so the page stays fast.
+const THREAD_WINDOW: usize = 50;
+
+/// `?all=1` unfolds a long thread.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ShowQuery {
+    #[serde(default)]
+    all: Option<String>,
 }
 
 /// Human-readable byte count.
@@ -166,6 +303,7 @@ async fn show(
     page: Page,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<ShowQuery>,
 ) -> AppResult<HttpResponse> {
     user.require(READERS)?;
     let number = super::CaseNumber::parse(&path.into_inner()).map_err(|_| AppError::NotFound)?;
@@ -187,8 +325,14 @@ async fn show(
         })
         .await?;
     let diagnostics = crate::diagnostics::routes::case_panel(&state, &page, case.id).await?;
+    let hidden_earlier = if query.all.is_some() {
+        0
+    } else {
+        messages.len().saturating_sub(THREAD_WINDOW)
+    };
     let thread = messages
         .into_iter()
+        .skip(hidden_earlier)
         .map(|m| {
             let quoted = (m.body_text.trim() != m.new_text.trim()).then(|| m.body_text.clone());
             ThreadItem {
@@ -241,6 +385,7 @@ async fn show(
         events,
         diagnostics,
         workflow,
+        hidden_earlier,
     }
     .render()?;
     Ok(HttpResponse::Ok()
@@ -285,4 +430,47 @@ async fn attachment(
         .insert_header(disposition)
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(bytes))
+}
+
+#[derive(serde::Deserialize)]
+struct MergeForm {
+    into: String,
+}
+
+/// Merges this case into another (admins, managers, agents); duplicates and stray second cases
+/// become one thread again.
+async fn merge(
+    req: actix_web::HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<MergeForm>,
+) -> AppResult<HttpResponse> {
+    user.require(MERGERS)?;
+    let source = super::CaseNumber::parse(&path.into_inner()).map_err(|_| AppError::NotFound)?;
+    let target = super::CaseNumber::parse(&form.into).map_err(|_| {
+        AppError::Unprocessable(format!("{} {:?}", page.t("merge.bad_number"), form.into))
+    })?;
+    let (id, name) = (user.id, user.name.clone());
+    let merged = state
+        .db(move |conn| {
+            match super::merge::merge(conn, source.as_str(), target.as_str(), id, &name) {
+                Ok(c) => Ok(c),
+                Err(super::merge::MergeError::Db(e)) => Err(e.into()),
+                Err(other) => Err(AppError::Unprocessable(other.to_string())),
+            }
+        })
+        .await?;
+    crate::web::page::set_flash(
+        &req,
+        "ok",
+        format!("{} {}", page.t("merge.done"), merged.number),
+    );
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/cases/{}", merged.number),
+        ))
+        .finish())
 }

@@ -26,7 +26,7 @@ mod reader;
 pub mod report;
 pub mod routes;
 pub mod rules;
-mod schema;
+pub mod schema;
 pub mod store;
 mod systeminfo;
 pub mod upload;

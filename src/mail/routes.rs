@@ -89,6 +89,60 @@ pub struct ReplyForm {
     pub warnings: Vec<Finding>,
     /// A problem with the last submission.
     pub error: Option<String>,
+    /// What the writer has seen: the newest message and event ids when the form was shown.
+    pub seen: String,
+    /// What changed on the case since the form was shown (non-empty means "confirm to send").
+    pub changes: Vec<String>,
+}
+
+/// The newest message and event ids of a case, as `"<message id>:<event id>"`: forms carry it so a
+/// reply written while a colleague answered, or the customer wrote again, is not sent blindly.
+pub fn seen_marker(conn: &mut crate::db::DbConn, case_id: i64) -> diesel::QueryResult<String> {
+    use crate::db::schema::{case_events, messages};
+    use diesel::prelude::*;
+    let m: Option<i64> = messages::table
+        .filter(messages::case_id.eq(case_id))
+        .select(diesel::dsl::max(messages::id))
+        .first(conn)?;
+    let e: Option<i64> = case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .select(diesel::dsl::max(case_events::id))
+        .first(conn)?;
+    Ok(format!("{}:{}", m.unwrap_or(0), e.unwrap_or(0)))
+}
+
+/// Human descriptions of what happened on a case after `seen` (a [`seen_marker`] value).
+pub fn changes_since(
+    conn: &mut crate::db::DbConn,
+    case_id: i64,
+    seen: &str,
+) -> diesel::QueryResult<Vec<String>> {
+    let (m, e) = seen.split_once(':').unwrap_or(("0", "0"));
+    let (m, e): (i64, i64) = (m.parse().unwrap_or(0), e.parse().unwrap_or(0));
+    let mut out = Vec::new();
+    for msg in crate::cases::messages::Message::for_case(conn, case_id)?
+        .into_iter()
+        .filter(|x| x.id > m)
+    {
+        let who = msg
+            .from_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(msg.from_email.clone());
+        let text: String = msg.new_text.chars().take(120).collect();
+        out.push(format!("{} · {who}: {text}", msg.direction));
+    }
+    for ev in crate::cases::messages::CaseEvent::for_case(conn, case_id)?
+        .into_iter()
+        .filter(|x| x.id > e)
+    {
+        let change = match (&ev.from_state, &ev.to_state) {
+            (Some(f), Some(t)) => format!(" {f} → {t}"),
+            _ => String::new(),
+        };
+        out.push(format!("{} · {}{change}", ev.actor_label, ev.kind));
+    }
+    Ok(out)
 }
 
 impl ReplyForm {
@@ -124,6 +178,8 @@ impl ReplyForm {
             selected_canned: None,
             warnings: Vec::new(),
             error: None,
+            seen: seen_marker(conn, case.id)?,
+            changes: Vec::new(),
         })
     }
 
@@ -192,6 +248,8 @@ struct ReplySubmission {
     cc: String,
     body: String,
     send_anyway: bool,
+    seen: String,
+    confirm_changes: bool,
     attachments: Vec<OutgoingAttachment>,
 }
 
@@ -239,6 +297,8 @@ async fn read_reply_form(
             "cc" => form.cc = text(),
             "body" => form.body = text().replace("\r\n", "\n"),
             "send_anyway" => form.send_anyway = !data.is_empty(),
+            "seen" => form.seen = text(),
+            "confirm_changes" => form.confirm_changes = !data.is_empty(),
             "attachments" => {
                 if let Some(filename) = filename.filter(|f| !f.trim().is_empty()) {
                     form.attachments.push(OutgoingAttachment {
@@ -282,7 +342,19 @@ async fn reply_submit(
     } else {
         None
     };
-    if problem.is_some() || (!findings.is_empty() && !form.send_anyway) {
+    // Collision detection: the form says what the writer had seen; anything newer is shown first.
+    let (n, seen) = (number.clone(), form.seen.clone());
+    let changes = if form.confirm_changes || seen.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .db(move |conn| {
+                let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
+                Ok(changes_since(conn, case.id, &seen)?)
+            })
+            .await?
+    };
+    if problem.is_some() || (!findings.is_empty() && !form.send_anyway) || !changes.is_empty() {
         let u = user.clone();
         let n = number.clone();
         let (case, mut reply) = state
@@ -292,6 +364,8 @@ async fn reply_submit(
                 Ok((case, reply))
             })
             .await?;
+        let collided = !changes.is_empty() && problem.is_none();
+        reply.changes = changes;
         reply.cc = form.cc;
         reply.body = form.body;
         reply.warnings = findings;
@@ -312,10 +386,12 @@ async fn reply_submit(
             reply,
         }
         .render()?;
-        return Ok(html(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            body,
-        ));
+        let status = if collided {
+            actix_web::http::StatusCode::CONFLICT
+        } else {
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+        };
+        return Ok(html(status, body));
     }
     let cc = cc.unwrap_or_default();
     let blobs = state.blobs.clone();

@@ -87,12 +87,34 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
             .to_string();
-        Some(Browser {
+        let browser = Browser {
             driver,
             base,
             session,
             http,
-        })
+        };
+        // Finding an element waits for it (pages load after each form submission).
+        browser
+            .call(
+                reqwest::Method::POST,
+                "/timeouts",
+                Some(json!({"implicit": 10_000, "pageLoad": 30_000})),
+            )
+            .await;
+        Some(browser)
+    }
+
+    /// The page source once it contains `text` (polling for up to 10 s after a navigation).
+    pub async fn wait_for_text(&self, text: &str) -> String {
+        let mut html = String::new();
+        for _ in 0..100 {
+            html = self.source().await;
+            if html.contains(text) {
+                return html;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page never showed {text:?}; it shows:\n{html}");
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {

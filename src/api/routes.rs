@@ -1,0 +1,530 @@
+//! The `/api/v1` endpoints, and the pieces every endpoint shares.
+//!
+//! Adding an endpoint is one `.route(…)` line in [`config`] plus a handler that takes
+//! [`ApiUser`], checks a role set with [`ApiUser::require`], finds its case with [`find_case`]
+//! (404 for unknown or malformed numbers) and takes its body as `web::Json<T>` — malformed JSON,
+//! a wrong field type or an unknown field (use `#[serde(deny_unknown_fields)]`) is already a 422
+//! JSON error through [`json_config`]. Every error is an [`AppError`], which answers
+//! `{"error": kind, "message": …}` with its status.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{HttpResponse, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::ApiUser;
+use crate::auth::tokens::random_token;
+use crate::auth::{Role, User};
+use crate::cases::messages::{CaseEvent, NOTE, NewEvent, NewMessage};
+use crate::cases::search::{self as queries, AssigneeFilter, CaseQuery, SlaFilter, SortOrder};
+use crate::cases::views::{self, MessageJson};
+use crate::cases::{Case, CaseNumber};
+use crate::db::{DbConn, blobs::sha256_hex, now, schema::cases};
+use crate::error::{AppError, AppResult, ErrorInfo};
+use crate::web::AppState;
+
+/// Every staff role may read cases.
+pub const READERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
+/// Internal notes: everyone who works a case, engineers included (their findings).
+pub const NOTE_WRITERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
+/// Ownership and the customer side of a case (assign, reply, transitions).
+pub const CASE_WORKERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
+
+/// Rows per page unless `per_page` says otherwise.
+pub const DEFAULT_PER_PAGE: i64 = 50;
+/// Largest `per_page`.
+pub const MAX_PER_PAGE: i64 = 200;
+/// Largest JSON body (notes are text; uploads will have their own multipart limits).
+const MAX_JSON_BYTES: usize = 1024 * 1024;
+/// Longest note, in characters.
+const MAX_NOTE_CHARS: usize = 100_000;
+
+/// Mounts the API and its admin page. Session cookies play no part in the API: handlers take
+/// [`ApiUser`].
+pub fn config(cfg: &mut web::ServiceConfig) {
+    super::admin::config(cfg);
+    cfg.service(
+        web::scope("/api/v1")
+            .wrap(from_fn(json_errors))
+            .app_data(json_config())
+            .app_data(query_config())
+            .route("/cases", web::get().to(list_cases))
+            .route("/cases/{number}", web::get().to(show_case))
+            .route("/cases/{number}/notes", web::post().to(add_note))
+            .route("/cases/{number}/assign", web::post().to(assign))
+            .route(
+                "/cases/{number}/replies",
+                web::post().to(super::write::reply),
+            )
+            .route(
+                "/cases/{number}/transitions",
+                web::post().to(super::write::transition),
+            )
+            .route(
+                "/cases/{number}/diagnostics",
+                web::post().to(super::write::diagnostics),
+            ),
+    );
+}
+
+/// Errors that did not come from an [`AppError`] (405 from the router, a bad path segment) get
+/// the same `{"error","message"}` body, so a client never has to parse anything else.
+async fn json_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    if status.as_u16() < 400 || res.response().extensions().get::<ErrorInfo>().is_some() {
+        return Ok(res);
+    }
+    let kind = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = status.canonical_reason().unwrap_or("error").to_string();
+    let body =
+        HttpResponse::build(status).json(serde_json::json!({"error": kind, "message": message}));
+    Ok(res.into_response(body))
+}
+
+/// JSON bodies: any content type is read as JSON (scripts often forget the header, and bearer
+/// requests need no CSRF defence), and every parse error is a 422 `AppError`.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_JSON_BYTES)
+        .content_type_required(false)
+        .error_handler(|err, _req| {
+            use actix_web::error::JsonPayloadError;
+            let app = match &err {
+                JsonPayloadError::Overflow { limit }
+                | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+                    AppError::PayloadTooLarge(format!("the JSON body is larger than {limit} bytes"))
+                }
+                JsonPayloadError::Deserialize(e) => {
+                    AppError::Unprocessable(format!("the JSON body is not valid: {e}"))
+                }
+                other => {
+                    AppError::Unprocessable(format!("the JSON body could not be read: {other}"))
+                }
+            };
+            app.into()
+        })
+}
+
+/// Query strings: a bad parameter (`page=two`) is a 422 `AppError`.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        AppError::Unprocessable(format!("bad query parameter: {err}")).into()
+    })
+}
+
+/// The case a path names; 404 when the number is malformed or unknown.
+pub fn find_case(conn: &mut DbConn, number: &str) -> AppResult<Case> {
+    let number = CaseNumber::parse(number).map_err(|_| AppError::NotFound)?;
+    Case::find_by_number(conn, number.as_str())?.ok_or(AppError::NotFound)
+}
+
+/// An account named by a client: `me`, a numeric id, or an email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountRef {
+    /// The caller.
+    Me,
+    /// By id.
+    Id(i64),
+    /// By email.
+    Email(String),
+}
+
+impl AccountRef {
+    /// Parses the text form.
+    pub fn parse(text: &str) -> Result<AccountRef, AppError> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("me") {
+            Ok(AccountRef::Me)
+        } else if let Ok(id) = text.parse::<i64>() {
+            Ok(AccountRef::Id(id))
+        } else if text.contains('@') {
+            Ok(AccountRef::Email(text.to_string()))
+        } else {
+            Err(AppError::Unprocessable(format!(
+                "{text:?} is not an account: use an email address, an account id or \"me\""
+            )))
+        }
+    }
+
+    /// The account; 422 when there is none.
+    pub fn resolve(&self, conn: &mut DbConn, me: &ApiUser) -> AppResult<User> {
+        let found = match self {
+            AccountRef::Me => User::find_by_id(conn, me.id)?,
+            AccountRef::Id(id) => User::find_by_id(conn, *id)?,
+            AccountRef::Email(e) => User::find_by_email(conn, e)?,
+        };
+        found.ok_or_else(|| AppError::Unprocessable(format!("no account {self}")))
+    }
+}
+
+impl std::fmt::Display for AccountRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccountRef::Me => f.write_str("me"),
+            AccountRef::Id(id) => write!(f, "with id {id}"),
+            AccountRef::Email(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// `GET /api/v1/cases` parameters.
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    state: Option<String>,
+    assignee: Option<String>,
+    q: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// `GET /api/v1/cases` answer: the `casebook cases list --json` shape plus paging.
+#[derive(Debug, Serialize)]
+struct ListResponse {
+    cases: Vec<views::CaseListItem>,
+    page: i64,
+    per_page: i64,
+    total: i64,
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+#[tracing::instrument(skip_all, fields(user = user.id))]
+async fn list_cases(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    params: web::Query<ListParams>,
+) -> AppResult<HttpResponse> {
+    user.require(READERS)?;
+    let p = params.into_inner();
+    let page = p.page.unwrap_or(1);
+    if page < 1 {
+        return Err(AppError::Unprocessable("page starts at 1".into()));
+    }
+    let per_page = p.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(AppError::Unprocessable(format!(
+            "per_page must be between 1 and {MAX_PER_PAGE}"
+        )));
+    }
+    let case_state = match non_empty(p.state) {
+        None => None,
+        Some(s) => Some(
+            s.parse::<crate::workflow::state::CaseState>()
+                .map_err(|e| AppError::Unprocessable(e.to_string()))?
+                .as_str()
+                .to_string(),
+        ),
+    };
+    let assignee = match non_empty(p.assignee) {
+        None => None,
+        Some(a) if a.eq_ignore_ascii_case("none") => Some(None),
+        Some(a) => Some(Some(AccountRef::parse(&a)?)),
+    };
+    let text = non_empty(p.q);
+    let me = user.clone();
+    let found = state
+        .db(move |conn| {
+            let assignee = match assignee {
+                None => AssigneeFilter::Any,
+                Some(None) => AssigneeFilter::Unassigned,
+                Some(Some(r)) => AssigneeFilter::User(r.resolve(conn, &me)?.id),
+            };
+            let query = CaseQuery {
+                state: case_state,
+                assignee,
+                text,
+                page,
+                per_page,
+                priority: None,
+                customer: None,
+                sla: SlaFilter::Any,
+                sort: SortOrder::Updated,
+            };
+            Ok(queries::list_cases(conn, &query)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse {
+        cases: found.cases,
+        page,
+        per_page,
+        total: found.total,
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(user = user.id))]
+async fn show_case(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    user.require(READERS)?;
+    let number = path.into_inner();
+    let detail = state
+        .db(move |conn| {
+            let case = find_case(conn, &number)?;
+            views::detail(conn, &case.number)?.ok_or(AppError::NotFound)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+/// `POST /api/v1/cases/{number}/notes` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    body: String,
+}
+
+fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[tracing::instrument(skip_all, fields(user = user.id))]
+async fn add_note(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<NoteBody>,
+) -> AppResult<HttpResponse> {
+    user.require(NOTE_WRITERS)?;
+    let text = body.into_inner().body.trim().to_string();
+    if text.is_empty() {
+        return Err(AppError::Unprocessable("body must not be empty".into()));
+    }
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(AppError::Unprocessable(format!(
+            "body must be at most {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    let number = path.into_inner();
+    let author = user.clone();
+    let (case_number, note) = state
+        .db(move |conn| {
+            conn.transaction::<_, AppError, _>(|conn| {
+                let case = find_case(conn, &number)?;
+                let at = now();
+                let note = NewMessage {
+                    case_id: case.id,
+                    direction: NOTE.to_string(),
+                    message_id: None,
+                    in_reply_to: None,
+                    references_ids: String::new(),
+                    from_email: author.email.clone(),
+                    from_name: Some(author.name.clone()),
+                    to_addrs: String::new(),
+                    cc_addrs: String::new(),
+                    subject: case.title.clone(),
+                    sent_at: None,
+                    received_at: at,
+                    body_text: text.clone(),
+                    new_text: text,
+                    body_html: None,
+                    auto: false,
+                    thread_method: "composed".to_string(),
+                    raw_sha256: None,
+                    // Notes are never deduplicated: a random key keeps two equal notes apart.
+                    content_hash: sha256_hex(format!("note:{}", random_token()).as_bytes()),
+                    author_id: Some(author.id),
+                    created_at: at,
+                };
+                note.insert(conn)?;
+                CaseEvent::record(
+                    conn,
+                    case.id,
+                    &NewEvent {
+                        actor_id: Some(author.id),
+                        actor_label: &author.name,
+                        kind: "note_added",
+                        at: Some(at),
+                        ..Default::default()
+                    },
+                )?;
+                Case::touch(conn, case.id, at)?;
+                Ok((case.number, note))
+            })
+        })
+        .await?;
+    tracing::info!(case = %case_number, "note added through the API");
+    let json = MessageJson {
+        message_id: note.message_id,
+        direction: note.direction,
+        from: note.from_email,
+        from_name: note.from_name,
+        to: Vec::new(),
+        cc: Vec::new(),
+        subject: note.subject,
+        date: rfc3339(note.received_at),
+        body_text: note.body_text,
+        new_text: note.new_text,
+        auto: note.auto,
+        thread_method: note.thread_method,
+        attachments: Vec::new(),
+    };
+    Ok(HttpResponse::Created().json(json))
+}
+
+/// `POST /api/v1/cases/{number}/assign` body: `{"assignee": "a@b.c" | 7 | "me" | null}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
+    /// Missing is an error; `null` unassigns.
+    #[serde(default, deserialize_with = "present")]
+    assignee: Option<Option<AssigneeValue>>,
+}
+
+/// Tells a missing field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum AssigneeValue {
+    Id(i64),
+    Text(String),
+}
+
+/// An account as the API shows it.
+#[derive(Debug, Serialize)]
+struct AccountJson {
+    id: i64,
+    email: String,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct AssignResponse {
+    number: String,
+    assignee: Option<AccountJson>,
+    changed: bool,
+}
+
+#[tracing::instrument(skip_all, fields(user = user.id))]
+async fn assign(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<AssignBody>,
+) -> AppResult<HttpResponse> {
+    user.require(CASE_WORKERS)?;
+    let target = match body.into_inner().assignee {
+        None => {
+            return Err(AppError::Unprocessable(
+                "assignee is required (an email, an account id, \"me\", or null to unassign)"
+                    .into(),
+            ));
+        }
+        Some(None) => None,
+        Some(Some(AssigneeValue::Id(id))) => Some(AccountRef::Id(id)),
+        Some(Some(AssigneeValue::Text(t))) => Some(AccountRef::parse(&t)?),
+    };
+    let number = path.into_inner();
+    let actor = user.clone();
+    let response = state
+        .db(move |conn| {
+            conn.transaction::<_, AppError, _>(|conn| {
+                let case = find_case(conn, &number)?;
+                let new = match &target {
+                    None => None,
+                    Some(r) => {
+                        let u = r.resolve(conn, &actor)?;
+                        if u.disabled {
+                            return Err(AppError::Unprocessable(format!(
+                                "the account {} is disabled",
+                                u.email
+                            )));
+                        }
+                        Some(u)
+                    }
+                };
+                let new_id = new.as_ref().map(|u| u.id);
+                let changed = new_id != case.assignee_id;
+                if changed {
+                    let old = match case.assignee_id {
+                        Some(id) => User::find_by_id(conn, id)?,
+                        None => None,
+                    };
+                    let at = now();
+                    diesel::update(cases::table.find(case.id))
+                        .set((cases::assignee_id.eq(new_id), cases::updated_at.eq(at)))
+                        .execute(conn)?;
+                    CaseEvent::record(
+                        conn,
+                        case.id,
+                        &NewEvent {
+                            actor_id: Some(actor.id),
+                            actor_label: &actor.name,
+                            kind: "assigned",
+                            from_state: old.as_ref().map(|u| u.name.as_str()),
+                            to_state: new.as_ref().map(|u| u.name.as_str()),
+                            data: Some(
+                                serde_json::json!({"from": case.assignee_id, "to": new_id})
+                                    .to_string(),
+                            ),
+                            at: Some(at),
+                            ..Default::default()
+                        },
+                    )?;
+                    Case::touch(conn, case.id, at)?;
+                }
+                Ok(AssignResponse {
+                    number: case.number,
+                    assignee: new.map(|u| AccountJson {
+                        id: u.id,
+                        email: u.email,
+                        name: u.name,
+                    }),
+                    changed,
+                })
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_are_named_by_me_id_or_email() {
+        assert_eq!(AccountRef::parse("me").unwrap(), AccountRef::Me);
+        assert_eq!(AccountRef::parse(" 42 ").unwrap(), AccountRef::Id(42));
+        assert_eq!(
+            AccountRef::parse("a@b.example").unwrap(),
+            AccountRef::Email("a@b.example".into())
+        );
+        assert!(AccountRef::parse("bob").is_err());
+    }
+
+    #[test]
+    fn assign_bodies_tell_missing_from_null() {
+        let b: AssignBody = serde_json::from_str("{}").unwrap();
+        assert!(b.assignee.is_none());
+        let b: AssignBody = serde_json::from_str(r#"{"assignee":null}"#).unwrap();
+        assert!(matches!(b.assignee, Some(None)));
+        let b: AssignBody = serde_json::from_str(r#"{"assignee":7}"#).unwrap();
+        assert!(matches!(b.assignee, Some(Some(AssigneeValue::Id(7)))));
+        assert!(serde_json::from_str::<AssignBody>(r#"{"asignee":7}"#).is_err());
+    }
+}

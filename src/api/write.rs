@@ -1,0 +1,255 @@
+//! API write endpoints that drive the other features: replies (outbound mail), workflow
+//! transitions and diagnostics uploads. Each reuses the same service the pages call, with the same
+//! role rules and the same refusals, answered as JSON.
+
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use diesel::Connection;
+use serde::Deserialize;
+
+use super::extract::ApiUser;
+use super::routes::{CASE_WORKERS, find_case};
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::mail::outbox::{Author, queue_reply};
+use crate::web::AppState;
+use crate::workflow::service::{self, ActorRef, SlaRules, WorkflowError};
+use crate::workflow::state::CaseState;
+use crate::workflow::transitions::{TransitionError, TransitionInput};
+
+/// `POST /api/v1/cases/{number}/replies` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyBody {
+    /// The reply text.
+    pub body: String,
+    /// Extra CC addresses.
+    #[serde(default)]
+    pub cc: Vec<String>,
+    /// A canned response id whose text (placeholders filled) is used when `body` is empty.
+    #[serde(default)]
+    pub canned: Option<i64>,
+    /// Send even though the text looks like it contains a credential.
+    #[serde(default)]
+    pub confirm_credentials: bool,
+}
+
+/// Queues a reply to the customer → 202 with the queued message.
+pub async fn reply(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<ReplyBody>,
+) -> AppResult<HttpResponse> {
+    user.require(CASE_WORKERS)?;
+    let body = body.into_inner();
+    let number = path.into_inner();
+    let (blobs, config) = (state.blobs.clone(), state.config.clone());
+    let queued = state
+        .db(move |conn| {
+            let case = find_case(conn, &number)?;
+            let mut text = body.body.trim().to_string();
+            if text.is_empty()
+                && let Some(id) = body.canned {
+                    let canned = crate::mail::canned::CannedResponse::find(conn, id)?.ok_or_else(|| {
+                        AppError::Unprocessable(format!("no canned response {id}"))
+                    })?;
+                    text = crate::mail::canned::fill(&canned.body, &case, &user.name);
+                }
+            if text.is_empty() {
+                return Err(AppError::Unprocessable("body must not be empty".into()));
+            }
+            let found = crate::mail::credentials::scan(&text);
+            if !found.is_empty() && !body.confirm_credentials {
+                let what: Vec<String> = found.iter().map(|f| format!("{}: {}", f.kind, f.masked)).collect();
+                return Err(AppError::Unprocessable(format!(
+                    "the reply looks like it contains a credential ({}); never mail passwords — send an upload link \
+                     instead, or repeat with \"confirm_credentials\": true",
+                    what.join(", ")
+                )));
+            }
+            for cc in &body.cc {
+                crate::auth::users::validate_email(cc).map_err(AppError::Unprocessable)?;
+            }
+            let author = Author { id: user.id, name: &user.name };
+            let q = queue_reply(conn, &blobs, &config, &case, &author, &text, &body.cc, &[])?;
+            Ok(serde_json::json!({
+                "case": case.number,
+                "message_id": q.message_id,
+                "outbox_id": q.outbox_id,
+                "status": "queued",
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().json(queued))
+}
+
+/// `POST /api/v1/cases/{number}/transitions` body: the target state and the texts it requires.
+#[derive(Debug, Deserialize)]
+pub struct TransitionBody {
+    /// Target state (`defined`, `scoped`, `escalated`, …).
+    pub to: String,
+    /// The state the client believes the case is in; refused with 409 when it moved meanwhile.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Texts the transition table requires (note, definition, scope, target, reason, tried, …).
+    #[serde(flatten)]
+    pub input: TransitionInput,
+}
+
+fn api_refusal(err: WorkflowError) -> AppError {
+    match err {
+        WorkflowError::CaseNotFound => AppError::NotFound,
+        WorkflowError::Refused(e @ TransitionError::IllegalTransition { .. }) => {
+            AppError::Conflict(e.message(Lang::En))
+        }
+        WorkflowError::Refused(TransitionError::NotAllowed { .. }) | WorkflowError::Forbidden => {
+            AppError::Forbidden
+        }
+        WorkflowError::Refused(e @ TransitionError::MissingRequirement { .. }) => {
+            AppError::Unprocessable(e.message(Lang::En))
+        }
+        WorkflowError::Stale { expected, found } => AppError::Conflict(format!(
+            "the case is {found}, not {expected}: someone changed it meanwhile"
+        )),
+        WorkflowError::Invalid { detail, .. } => AppError::Unprocessable(detail),
+        WorkflowError::Db(e) => AppError::from(e),
+        other => AppError::Internal(anyhow::anyhow!("{other}")),
+    }
+}
+
+/// Applies a workflow transition → 200 `{"number","from","to"}`, 409 illegal or stale, 422 missing
+/// text, 403 role. Mail the transition asks for (scope, questions) is queued in the same transaction.
+pub async fn transition(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<TransitionBody>,
+) -> AppResult<HttpResponse> {
+    let body = body.into_inner();
+    let to: CaseState = body
+        .to
+        .parse()
+        .map_err(|e: crate::workflow::state::CaseStateError| {
+            AppError::Unprocessable(e.to_string())
+        })?;
+    let expected: Option<CaseState> = match body.from.as_deref() {
+        Some(f) => Some(
+            f.parse()
+                .map_err(|e: crate::workflow::state::CaseStateError| {
+                    AppError::Unprocessable(e.to_string())
+                })?,
+        ),
+        None => None,
+    };
+    let number = path.into_inner();
+    let actor = ActorRef::User {
+        id: user.id,
+        name: user.name.clone(),
+        role: user.role,
+    };
+    let (blobs, config) = (state.blobs.clone(), state.config.clone());
+    let applied = state
+        .db(move |conn| {
+            let case = find_case(conn, &number)?;
+            if let Some(e) = expected
+                && e.as_str() != case.state
+            {
+                let found: CaseState = case.state.parse().unwrap_or(e);
+                return Err(api_refusal(WorkflowError::Stale { expected: e, found }));
+            }
+            let mut outcome = None;
+            conn.transaction::<_, anyhow::Error, _>(|conn| {
+                let applied = service::apply_transition(
+                    conn,
+                    service::CaseKey::Id(case.id),
+                    &actor,
+                    to,
+                    &body.input,
+                    Utc::now(),
+                    &SlaRules::from_config(&config),
+                );
+                if let Ok(a) = &applied {
+                    crate::mail::outbox::queue_pending_workflow_mail(
+                        conn, &blobs, &config, a.case_id,
+                    )?;
+                }
+                outcome = Some(applied);
+                Ok(())
+            })?;
+            outcome
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no outcome")))?
+                .map_err(api_refusal)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "number": applied.number,
+        "from": applied.from.as_str(),
+        "to": applied.to.as_str(),
+        "action": applied.action.as_str(),
+    })))
+}
+
+/// `POST /api/v1/cases/{number}/diagnostics?filename=NAME` with the file as the body → 201 with the
+/// snapshot's verdict and findings.
+pub async fn diagnostics(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<DiagnosticsQuery>,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    user.require(CASE_WORKERS)?;
+    if bytes.len() as u64 > state.config.max_attachment_bytes {
+        return Err(AppError::PayloadTooLarge(format!(
+            "the file is larger than max_attachment_bytes ({} bytes)",
+            state.config.max_attachment_bytes
+        )));
+    }
+    if bytes.is_empty() {
+        return Err(AppError::Unprocessable(
+            "send the file as the request body".into(),
+        ));
+    }
+    let filename = query
+        .into_inner()
+        .filename
+        .unwrap_or_else(|| "upload.txt".into());
+    let number = path.into_inner();
+    let (blobs, config) = (state.blobs.clone(), state.config.clone());
+    let row = state
+        .db(move |conn| {
+            let case = find_case(conn, &number)?;
+            let rules = crate::diagnostics::store::rules_for(&config)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("diagnostics rules: {e}")))?;
+            let limits = crate::diagnostics::store::upload_limits(&config);
+            let origin = crate::diagnostics::store::Origin {
+                via: crate::diagnostics::store::Via::Api,
+                uploaded_by: Some(user.id),
+                attachment_id: None,
+                upload_link_id: None,
+            };
+            let row = crate::diagnostics::store::attach(
+                conn, &blobs, &rules, &limits, case.id, &filename, &bytes, &origin,
+            )
+            .map_err(|e| AppError::Unprocessable(e.to_string()))?;
+            let snapshot: serde_json::Value =
+                serde_json::from_str(&row.analysis).unwrap_or_default();
+            Ok(serde_json::json!({
+                "case": case.number,
+                "source": filename,
+                "verdict": snapshot["verdict"],
+                "fingerprint": snapshot["fingerprint"],
+                "findings": snapshot["findings"],
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(row))
+}
+
+/// Query of the diagnostics upload.
+#[derive(Debug, Deserialize)]
+pub struct DiagnosticsQuery {
+    /// The file's name (decides the reader when the content is ambiguous).
+    pub filename: Option<String>,
+}
