@@ -452,6 +452,21 @@ fn fixture_corpus_lands_on_the_right_cases(backend: BackendKind) {
     assert!(names.contains(&"系统信息.txt"), "{names:?}");
     assert!(atts.iter().any(|a| a.inline && a.content_id.is_some()));
 
+    // A customer's diagnostics attachment (GBK systeminfo text) was analysed on arrival.
+    {
+        use casebook::diagnostics::schema::diagnostic_snapshots as ds;
+        use diesel::prelude::*;
+        let via: Vec<String> = ds::table
+            .filter(ds::case_id.eq(seed.id))
+            .select(ds::via)
+            .load(&mut conn)
+            .unwrap();
+        assert!(
+            via.iter().any(|v| v == "mail"),
+            "diagnostics from mail: {via:?}"
+        );
+    }
+
     // Broken input is quarantined with a reason, never lost.
     for name in [
         "90-garbage.bin",

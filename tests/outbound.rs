@@ -311,6 +311,39 @@ async fn a_reply_is_mailed_with_threading_headers_and_the_customers_answer_threa
     .unwrap();
     assert_eq!(decision.method, ThreadMethod::SignedMessageId);
     assert_eq!(decision.case_id, Some(case.id));
+
+    // And through the whole ingest pipeline, as the customer's mail client would send it.
+    let answer = format!(
+        "From: <{CUSTOMER}>\r\nTo: support@cmgos.com\r\nSubject: =?UTF-8?B?562U5aSNOiDnu5Pmnpw=?=\r\n\
+         Message-ID: <answer-1@centerm.com>\r\nIn-Reply-To: <{mid}>\r\nReferences: <{mid}>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n已收到，谢谢。\r\n"
+    );
+    let blob_store = blobs(&app);
+    let mut conn = app.conn();
+    let ingestor =
+        casebook::ingest::pipeline::Ingestor::new(&mut conn, &app.config, &blob_store).unwrap();
+    let outcome = ingestor
+        .ingest_batch(
+            &mut conn,
+            vec![casebook::ingest::pipeline::Incoming {
+                origin: "reply".into(),
+                bytes: answer.into_bytes(),
+            }],
+        )
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        outcome,
+        casebook::ingest::pipeline::Outcome::Appended {
+            case: case.number.clone()
+        }
+    );
+    let last = Message::for_case(&mut conn, case.id)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(last.thread_method, "signed_message_id");
+    assert_eq!(last.new_text, "已收到，谢谢。");
 }
 
 async fn acknowledgements_are_automatic_mail_and_workflow_mails_are_not(backend: BackendKind) {

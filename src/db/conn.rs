@@ -32,8 +32,9 @@ pub type DbPool = Pool<ConnectionManager<DbConn>>;
 /// A connection checked out of the pool.
 pub type PooledConn = PooledConnection<ConnectionManager<DbConn>>;
 
-/// Pragmas every SQLite connection needs: WAL so readers never block the writer, enforced foreign
-/// keys, and a busy timeout so concurrent writers wait instead of failing with SQLITE_BUSY.
+/// Pragmas every SQLite connection needs: enforced foreign keys, a busy timeout so concurrent
+/// writers wait instead of failing with SQLITE_BUSY, and NORMAL sync (safe with WAL, which
+/// [`connect_pool`] sets once per file so readers never block the writer).
 #[derive(Debug, Clone, Copy)]
 struct SqlitePragmas;
 
@@ -41,8 +42,7 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
         if let DbConn::Sqlite(c) = conn {
             c.batch_execute(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                 PRAGMA busy_timeout = 10000;",
+                "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
@@ -61,6 +61,16 @@ pub fn connect_pool(url: &str) -> anyhow::Result<DbPool> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating the database folder {}", parent.display()))?;
     }
+    if backend == Backend::Sqlite {
+        // Switch the file to WAL once, before the pool opens connections in parallel: several
+        // connections changing the journal mode at the same moment trip over each other's locks.
+        use diesel::Connection;
+        let mut first = diesel::SqliteConnection::establish(url)
+            .with_context(|| format!("opening the SQLite database {url}"))?;
+        first
+            .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+            .context("switching SQLite to WAL")?;
+    }
     let manager = ConnectionManager::<DbConn>::new(url);
     let max_size = match backend {
         Backend::Sqlite => 8,
@@ -68,6 +78,9 @@ pub fn connect_pool(url: &str) -> anyhow::Result<DbPool> {
     };
     Pool::builder()
         .max_size(max_size)
+        // Connections are opened on demand (in the caller's wait), never topped up in the background:
+        // a short CLI command must not exit while a pool thread is still inside libpq.
+        .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(15))
         .connection_customizer(Box::new(SqlitePragmas))
         .build(manager)

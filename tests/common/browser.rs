@@ -214,6 +214,21 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // End the WebDriver session first so chromedriver closes Chromium; killing chromedriver
+        // alone would leave the browser running. Drop cannot await, so speak HTTP/1.1 directly.
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://").to_string();
+        if let Ok(mut stream) = std::net::TcpStream::connect(&addr) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let request = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.session
+            );
+            if stream.write_all(request.as_bytes()).is_ok() {
+                let mut sink = Vec::new();
+                let _ = stream.read_to_end(&mut sink);
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
