@@ -10,7 +10,7 @@ use crate::db::{DbConn, schema::cases};
 pub struct Case {
     /// Row id.
     pub id: i64,
-    /// `CAS-NNNNN-XXXXXX`.
+    /// `CAS-NNNNN-` plus six base32 characters, e.g. `CAS-06004-S8K5X3`.
     pub number: String,
     /// Sequence part of the number.
     pub seq: i64,
@@ -58,23 +58,6 @@ pub struct CaseFilter {
 }
 
 impl Case {
-    /// Cases matching `filter`, most recently active first.
-    pub fn list(
-        conn: &mut DbConn,
-        filter: &CaseFilter,
-        limit: i64,
-        offset: i64,
-    ) -> QueryResult<Vec<Case>> {
-        let mut q = cases::table.select(Case::as_select()).into_boxed();
-        if let Some(s) = filter.state.as_deref().filter(|s| !s.is_empty()) {
-            q = q.filter(cases::state.eq(s.to_string()));
-        }
-        q.order((cases::last_activity_at.desc(), cases::id.desc()))
-            .limit(limit)
-            .offset(offset)
-            .load(conn)
-    }
-
     /// Number of cases per state.
     pub fn count_by_state(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
         cases::table

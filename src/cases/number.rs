@@ -1,4 +1,4 @@
-//! Case numbers: `CAS-NNNNN-XXXXXX`.
+//! Case numbers: `CAS-NNNNN-` plus six characters, e.g. `CAS-06004-S8K5X3`.
 //!
 //! The numeric part is a zero-padded sequence (at least five digits, it simply grows past 99999);
 //! the suffix is six characters of Crockford base32 drawn from a CSPRNG, so a number cannot be
@@ -21,7 +21,9 @@ pub struct CaseNumber(String);
 
 /// Why a string is not a case number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a case number (expected CAS-NNNNN-XXXXXX): {0:?}")]
+#[error(
+    "not a case number (expected CAS- five or more digits - six letters or digits, e.g. CAS-06004-S8K5X3): {0:?}"
+)]
 pub struct CaseNumberError(pub String);
 
 impl CaseNumber {
@@ -111,7 +113,7 @@ mod tests {
         for seq in [1, 6004, 99_999] {
             let n = CaseNumber::generate(seq);
             let s = n.as_str();
-            assert_eq!(s.len(), "CAS-00000-XXXXXX".len(), "{s}");
+            assert_eq!(s.len(), "CAS-06004-S8K5X3".len(), "{s}");
             assert!(s.starts_with("CAS-"));
             assert!(s[10..].bytes().all(|b| CROCKFORD.contains(&b)), "{s}");
             assert_eq!(n.sequence(), seq);

@@ -1,14 +1,11 @@
 //! The JSON shapes of cases, shared by `casebook cases … --json` and the HTTP API.
 
-use std::collections::HashMap;
-
 use diesel::prelude::*;
 use serde::Serialize;
 
 use super::messages::{Attachment, CaseEvent, Message};
 use super::model::{Case, CaseFilter};
 use crate::db::DbConn;
-use crate::db::schema::messages;
 
 fn rfc3339(t: chrono::NaiveDateTime) -> String {
     t.and_utc()
@@ -135,34 +132,27 @@ fn split_addrs(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// Cases for the list, most recent first.
+/// Cases for the list, most recent first (`casebook cases list`): the same query as the page and
+/// the API ([`super::search::list_cases`]), without paging.
 pub fn list(
     conn: &mut DbConn,
     filter: &CaseFilter,
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<CaseListItem>> {
-    let cases = Case::list(conn, filter, limit, offset)?;
-    let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
-    let counts: HashMap<i64, i64> = messages::table
-        .filter(messages::case_id.eq_any(&ids))
-        .group_by(messages::case_id)
-        .select((messages::case_id, diesel::dsl::count_star()))
-        .load::<(i64, i64)>(conn)?
-        .into_iter()
-        .collect();
-    Ok(cases
-        .into_iter()
-        .map(|c| CaseListItem {
-            messages: counts.get(&c.id).copied().unwrap_or(0),
-            updated_at: rfc3339(c.last_activity_at),
-            number: c.number,
-            title: c.title,
-            state: c.state,
-            priority: c.priority,
-            customer: c.customer_email,
-        })
-        .collect())
+    let per_page = limit.max(1);
+    let query = super::search::CaseQuery {
+        state: filter.state.clone().filter(|s| !s.is_empty()),
+        assignee: super::search::AssigneeFilter::Any,
+        text: None,
+        page: offset / per_page + 1,
+        per_page,
+        priority: None,
+        customer: None,
+        sla: super::search::SlaFilter::Any,
+        sort: super::search::SortOrder::Updated,
+    };
+    Ok(super::search::list_cases(conn, &query)?.cases)
 }
 
 /// One case with its thread and timeline.

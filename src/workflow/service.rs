@@ -136,7 +136,7 @@ impl From<&crate::web::CurrentUser> for ActorRef {
 pub enum CaseKey<'a> {
     /// Row id.
     Id(i64),
-    /// `CAS-NNNNN-XXXXXX`.
+    /// `CAS-NNNNN-` plus six base32 characters, e.g. `CAS-06004-S8K5X3`.
     Number(&'a str),
 }
 
