@@ -12,7 +12,6 @@ use casebook::config::Config;
 use casebook::ingest::pipeline::{Incoming, Ingestor, Summary};
 
 const DEFAULT_MESSAGES: usize = 12_000;
-const BATCH: usize = 256;
 
 fn qp(text: &[u8]) -> String {
     let mut out = String::new();
@@ -168,6 +167,30 @@ fn main() -> anyhow::Result<()> {
     let prepared = casebook::startup::prepare(config)?;
     let mut conn = prepared.pool.get()?;
     let ingestor = Ingestor::new(&mut conn, &prepared.config, &prepared.blobs)?;
+    let sql_profile = std::env::args().any(|a| a == "--sql-profile");
+    let statements = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
+        String,
+        (u64, bool),
+    >::new()));
+    if sql_profile {
+        use diesel::Connection;
+        use diesel::connection::InstrumentationEvent;
+        let seen = statements.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            let mut seen = seen.lock().unwrap();
+            match event {
+                InstrumentationEvent::StartQuery { query, .. } => {
+                    let text = query.to_string();
+                    let sql = text.split(" -- binds").next().unwrap_or("").to_string();
+                    seen.entry(sql).or_default().0 += 1;
+                }
+                InstrumentationEvent::CacheQuery { sql, .. } => {
+                    seen.entry(sql.to_string()).or_default().1 = true;
+                }
+                _ => {}
+            }
+        });
+    }
 
     let corpus = generate(n);
     let bytes: usize = corpus.iter().map(|m| m.bytes.len()).sum();
@@ -175,13 +198,18 @@ fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     let mut summary = Summary::default();
-    let mut items = corpus.into_iter().peekable();
-    while items.peek().is_some() {
-        let batch: Vec<Incoming> = items.by_ref().take(BATCH).collect();
-        for o in ingestor.ingest_batch(&mut conn, batch)? {
-            summary.add(&o);
-        }
-    }
+    // The same streaming pipeline `casebook ingest` uses: batches staged on this thread while the
+    // previous batch is placed in the database on another.
+    ingestor.ingest_stream(
+        &mut conn,
+        |feeder| {
+            for item in corpus {
+                feeder.push(item)?;
+            }
+            Ok(())
+        },
+        |outcome| summary.add(outcome),
+    )?;
     let secs = started.elapsed().as_secs_f64();
     let quarantined = summary.quarantined;
     println!(
@@ -194,6 +222,23 @@ fn main() -> anyhow::Result<()> {
     );
     if let Some(kib) = peak_rss_kib() {
         println!("peak memory (VmHWM): {:.1} MiB", kib as f64 / 1024.0);
+    }
+    if sql_profile {
+        let seen = statements.lock().unwrap();
+        let mut rows: Vec<_> = seen.iter().collect();
+        rows.sort_by_key(|r| std::cmp::Reverse(r.1.0));
+        let total: u64 = rows.iter().map(|r| r.1.0).sum();
+        println!(
+            "SQL statements: {total} ({:.1} per message)",
+            total as f64 / n as f64
+        );
+        for (sql, (count, cached)) in rows {
+            let short: String = sql.chars().take(160).collect();
+            println!(
+                "{count:>8} {} {short}",
+                if *cached { "cached" } else { "parsed" }
+            );
+        }
     }
     anyhow::ensure!(quarantined == 0, "the generated corpus must ingest cleanly");
     Ok(())

@@ -524,6 +524,69 @@ fn robustness_corpus_is_stored_or_quarantined_never_lost(backend: BackendKind) {
     );
 }
 
+fn a_stream_spanning_many_batches_threads_replies_onto_cases_from_earlier_batches(
+    backend: BackendKind,
+) {
+    let Some(env) = TestEnv::new(backend) else {
+        return;
+    };
+    let prepared = casebook::startup::prepare(env.config(&[])).unwrap();
+    let mut conn = prepared.pool.get().unwrap();
+    let ingestor = Ingestor::new(&mut conn, &prepared.config, &prepared.blobs).unwrap();
+    let roots = casebook::ingest::pipeline::STREAM_BATCH + 44;
+    let mail = |i: usize| {
+        let reply = i >= roots;
+        let root = i % roots;
+        let mut m = format!(
+            "From: Customer {root} <c{root}@example{root}.com>\r\nTo: support@example.net\r\n\
+             Subject: {}Activation fails #{root}\r\nMessage-ID: <m{i}@example{root}.com>\r\n",
+            if reply { "Re: " } else { "" }
+        );
+        if reply {
+            m.push_str(&format!("In-Reply-To: <m{root}@example{root}.com>\r\n"));
+        }
+        m.push_str(&format!("\r\nMessage {i} about device {root}.\r\n"));
+        Incoming {
+            origin: format!("stream#{i}"),
+            bytes: m.into_bytes(),
+        }
+    };
+    let mut outcomes = Vec::new();
+    ingestor
+        .ingest_stream(
+            &mut conn,
+            |feeder| {
+                for i in 0..roots * 2 {
+                    feeder.push(mail(i))?;
+                }
+                Ok(())
+            },
+            |o| outcomes.push(o.clone()),
+        )
+        .unwrap();
+    assert_eq!(
+        outcomes.len(),
+        roots * 2,
+        "one outcome per message, none lost"
+    );
+    for i in 0..roots {
+        let Outcome::Created { case } = &outcomes[i] else {
+            panic!("message {i}: {:?}", outcomes[i]);
+        };
+        assert_eq!(
+            outcomes[i + roots],
+            Outcome::Appended { case: case.clone() },
+            "the reply to message {i}, in a later batch, lands on its case"
+        );
+    }
+    use diesel::prelude::*;
+    let stored: i64 = casebook::db::schema::messages::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(stored as usize, roots * 2);
+}
+
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -623,6 +686,7 @@ both_backends_sync!(
     seed_transcript_imports_as_one_case_with_its_history,
     fixture_corpus_lands_on_the_right_cases,
     robustness_corpus_is_stored_or_quarantined_never_lost,
+    a_stream_spanning_many_batches_threads_replies_onto_cases_from_earlier_batches,
     cli_reads_mbox_maildir_and_stdin_and_reports_quarantine_with_exit_1,
 );
 

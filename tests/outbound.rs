@@ -818,15 +818,7 @@ async fn a_mail_that_cannot_be_sent_is_given_up_visibly(backend: BackendKind) {
     assert_eq!(r.status().as_u16(), 303);
     let row = outbox_rows(&app, &case).remove(0);
     let sha = &row.raw_sha256;
-    std::fs::remove_file(
-        app.config
-            .data_dir
-            .join("blobs")
-            .join(&sha[0..2])
-            .join(&sha[2..4])
-            .join(sha),
-    )
-    .unwrap();
+    std::fs::remove_file(blobs(&app).location(sha).unwrap()).unwrap();
     assert_eq!(
         flush(&app).await,
         SendReport {

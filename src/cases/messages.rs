@@ -98,8 +98,7 @@ impl Message {
 }
 
 /// A message to store.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = messages)]
+#[derive(Debug, Clone)]
 pub struct NewMessage {
     /// Case.
     pub case_id: i64,
@@ -156,32 +155,43 @@ pub fn strip_nul(s: &str) -> std::borrow::Cow<'_, str> {
 
 impl NewMessage {
     /// Inserts and returns the row id.
+    ///
+    /// Every column is bound, NULLs included: the statement then has one fixed shape that diesel
+    /// prepares once per connection (the derived insert leaves absent optional columns out, which
+    /// gives a different statement — built and looked up as SQL text — for each combination).
     pub fn insert(&self, conn: &mut DbConn) -> QueryResult<i64> {
-        let fix = |s: &String| strip_nul(s).into_owned();
-        let fix_opt = |s: &Option<String>| s.as_deref().map(|v| strip_nul(v).into_owned());
-        let row = NewMessage {
-            message_id: fix_opt(&self.message_id),
-            in_reply_to: fix_opt(&self.in_reply_to),
-            references_ids: fix(&self.references_ids),
-            from_email: fix(&self.from_email),
-            from_name: fix_opt(&self.from_name),
-            to_addrs: fix(&self.to_addrs),
-            cc_addrs: fix(&self.cc_addrs),
-            subject: fix(&self.subject),
-            body_text: fix(&self.body_text),
-            new_text: fix(&self.new_text),
-            body_html: fix_opt(&self.body_html),
-            ..self.clone()
-        };
+        fn nul_free(s: &str) -> std::borrow::Cow<'_, str> {
+            strip_nul(s)
+        }
+        fn nul_free_opt(s: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
+            s.as_deref().map(strip_nul)
+        }
         diesel::insert_into(messages::table)
-            .values(&row)
-            .execute(conn)?;
-        messages::table
-            .filter(messages::case_id.eq(self.case_id))
-            .filter(messages::content_hash.eq(&self.content_hash))
-            .order(messages::id.desc())
-            .select(messages::id)
-            .first(conn)
+            .values((
+                messages::case_id.eq(self.case_id),
+                messages::direction.eq(&self.direction),
+                messages::message_id.eq(nul_free_opt(&self.message_id)),
+                messages::in_reply_to.eq(nul_free_opt(&self.in_reply_to)),
+                messages::references_ids.eq(nul_free(&self.references_ids)),
+                messages::from_email.eq(nul_free(&self.from_email)),
+                messages::from_name.eq(nul_free_opt(&self.from_name)),
+                messages::to_addrs.eq(nul_free(&self.to_addrs)),
+                messages::cc_addrs.eq(nul_free(&self.cc_addrs)),
+                messages::subject.eq(nul_free(&self.subject)),
+                messages::sent_at.eq(self.sent_at),
+                messages::received_at.eq(self.received_at),
+                messages::body_text.eq(nul_free(&self.body_text)),
+                messages::new_text.eq(nul_free(&self.new_text)),
+                messages::body_html.eq(nul_free_opt(&self.body_html)),
+                messages::auto.eq(self.auto),
+                messages::thread_method.eq(&self.thread_method),
+                messages::raw_sha256.eq(self.raw_sha256.as_deref()),
+                messages::content_hash.eq(&self.content_hash),
+                messages::author_id.eq(self.author_id),
+                messages::created_at.eq(self.created_at),
+            ))
+            .returning(messages::id)
+            .get_result(conn)
     }
 }
 
@@ -246,13 +256,8 @@ impl Attachment {
                 attachments::inline.eq(inline),
                 attachments::created_at.eq(now()),
             ))
-            .execute(conn)?;
-        attachments::table
-            .filter(attachments::message_id.eq(message_row))
-            .filter(attachments::sha256.eq(sha256))
-            .order(attachments::id.desc())
-            .select(attachments::id)
-            .first(conn)
+            .returning(attachments::id)
+            .get_result(conn)
     }
 }
 

@@ -130,11 +130,14 @@ impl Case {
                 cases::updated_at.eq(new.at),
                 cases::last_activity_at.eq(new.at),
             ))
-            .execute(conn)?;
-        cases::table
-            .filter(cases::number.eq(number.as_str()))
-            .select(Case::as_select())
-            .first(conn)
+            .returning(cases::id)
+            .get_result::<i64>(conn)
+            .and_then(|id| {
+                cases::table
+                    .find(id)
+                    .select(Case::as_select())
+                    .get_result(conn)
+            })
     }
 
     /// Finds a case by id.

@@ -1,4 +1,8 @@
-//! Content-addressed blob store: raw mail and attachments under `<data_dir>/blobs/ab/cd/<sha256>`.
+//! Content-addressed blob store: raw mail and attachments under `<data_dir>/blobs/ab/<sha256>`.
+//!
+//! One level of 256 folders: a second level (`ab/cd/`, the layout of earlier versions, still read)
+//! made nearly every new blob create its own folder, which doubled the filesystem work of bulk
+//! ingest for no gain at the sizes a helpdesk reaches.
 //!
 //! Blobs are written to a temporary file in the same folder, synced, then renamed into place, so a
 //! crash never leaves a half-written blob under its final name; writing the same content twice is a
@@ -34,6 +38,12 @@ impl BlobStore {
             sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()),
             "not a sha256 blob reference: {sha256:?}"
         );
+        Ok(self.root.join(&sha256[0..2]).join(sha256))
+    }
+
+    /// Where earlier versions stored the blob (`ab/cd/<sha256>`).
+    fn legacy_path_for(&self, sha256: &str) -> anyhow::Result<PathBuf> {
+        self.path_for(sha256)?;
         Ok(self
             .root
             .join(&sha256[0..2])
@@ -41,13 +51,34 @@ impl BlobStore {
             .join(sha256))
     }
 
+    /// The file holding a stored blob (in either layout), or an error naming the missing blob.
+    pub fn location(&self, sha256: &str) -> anyhow::Result<PathBuf> {
+        let path = self.path_for(sha256)?;
+        if path.exists() {
+            return Ok(path);
+        }
+        let legacy = self.legacy_path_for(sha256)?;
+        if legacy.exists() {
+            return Ok(legacy);
+        }
+        anyhow::bail!("blob {sha256} is not in the store")
+    }
+
+    /// The path a new blob is written to, or `None` when it is already stored.
+    fn path_to_write(&self, sha256: &str) -> anyhow::Result<Option<PathBuf>> {
+        let path = self.path_for(sha256)?;
+        if path.exists() || self.legacy_path_for(sha256)?.exists() {
+            return Ok(None);
+        }
+        Ok(Some(path))
+    }
+
     /// Stores `bytes` durably and returns their sha256.
     pub fn put(&self, bytes: &[u8]) -> anyhow::Result<String> {
         let sha = sha256_hex(bytes);
-        let path = self.path_for(&sha)?;
-        if path.exists() {
+        let Some(path) = self.path_to_write(&sha)? else {
             return Ok(sha);
-        }
+        };
         let dir = path.parent().context("blob path has a parent")?;
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating blob folder {}", dir.display()))?;
@@ -66,10 +97,9 @@ impl BlobStore {
     /// one `fsync` per file keeps "stored before referenced" true at a fraction of the cost.
     pub fn put_unsynced(&self, bytes: &[u8]) -> anyhow::Result<String> {
         let sha = sha256_hex(bytes);
-        let path = self.path_for(&sha)?;
-        if path.exists() {
+        let Some(path) = self.path_to_write(&sha)? else {
             return Ok(sha);
-        }
+        };
         let dir = path.parent().context("blob path has a parent")?;
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating blob folder {}", dir.display()))?;
@@ -106,13 +136,17 @@ impl BlobStore {
 
     /// Reads a blob back.
     pub fn get(&self, sha256: &str) -> anyhow::Result<Vec<u8>> {
-        let path = self.path_for(sha256)?;
+        let path = match self.location(sha256) {
+            Ok(p) => p,
+            // Not stored in either layout: report the read of the current path (its "not found").
+            Err(_) => self.path_for(sha256)?,
+        };
         std::fs::read(&path).with_context(|| format!("reading blob {sha256}"))
     }
 
     /// Whether a blob exists.
     pub fn contains(&self, sha256: &str) -> bool {
-        self.path_for(sha256).map(|p| p.exists()).unwrap_or(false)
+        self.location(sha256).is_ok()
     }
 }
 
@@ -133,11 +167,36 @@ mod tests {
         );
         assert_eq!(store.get(&sha).unwrap(), b"hello");
         assert!(store.contains(&sha));
-        let leftovers: Vec<_> =
-            std::fs::read_dir(dir.path().join("blobs").join(&sha[0..2]).join(&sha[2..4]))
-                .unwrap()
-                .collect();
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("blobs").join(&sha[0..2]))
+            .unwrap()
+            .collect();
         assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+    }
+
+    #[test]
+    fn blobs_stored_by_earlier_versions_are_still_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        let sha = sha256_hex(b"old mail");
+        let legacy = dir
+            .path()
+            .join("blobs")
+            .join(&sha[0..2])
+            .join(&sha[2..4])
+            .join(&sha);
+        std::fs::create_dir_all(legacy.parent().unwrap()).unwrap();
+        std::fs::write(&legacy, b"old mail").unwrap();
+        assert!(store.contains(&sha));
+        assert_eq!(store.get(&sha).unwrap(), b"old mail");
+        assert_eq!(store.location(&sha).unwrap(), legacy);
+        assert_eq!(store.put(b"old mail").unwrap(), sha, "not written twice");
+        assert!(
+            !dir.path()
+                .join("blobs")
+                .join(&sha[0..2])
+                .join(&sha)
+                .exists()
+        );
     }
 
     #[test]

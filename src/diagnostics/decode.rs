@@ -28,6 +28,15 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Decoded> {
     if head.iter().filter(|b| **b == 0).count() > head.len() / 100 {
         return None;
     }
+    // In every ASCII-compatible encoding a byte below 0x20 is a control character, so a head full of
+    // them is binary whatever the encoding: no need to run the statistical detector over it.
+    let controls = head
+        .iter()
+        .filter(|b| **b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n' | 0x0c))
+        .count();
+    if controls * 20 > head.len() {
+        return None;
+    }
     if let Ok(text) = std::str::from_utf8(bytes) {
         return finish(text.to_string(), UTF_8.name());
     }
@@ -37,7 +46,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Decoded> {
         return finish(text.into_owned(), GBK.name());
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    detector.feed(bytes, true);
+    // The head is enough for a verdict; feeding megabytes of log to the detector is not.
+    detector.feed(head, head.len() == bytes.len());
     let encoding = detector.guess(None, chardetng::Utf8Detection::Allow);
     let (text, _) = encoding.decode_without_bom_handling(bytes);
     finish(text.into_owned(), encoding.name())
@@ -139,6 +149,9 @@ mod tests {
             .collect();
         assert_eq!(decode(&png), None);
         assert_eq!(decode(&noise), None);
+        // Few NUL bytes, but control bytes throughout: still binary (compressed data looks like this).
+        let no_nul: Vec<u8> = (1u32..16_384).map(|i| (i * 31 % 251 + 1) as u8).collect();
+        assert_eq!(decode(&no_nul), None);
     }
 
     #[test]

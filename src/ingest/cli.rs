@@ -13,9 +13,6 @@ use super::sources::{self, SizeHint, SourceKind};
 use crate::config::Config;
 use crate::startup;
 
-/// Messages placed per database transaction in bulk work.
-const BATCH: usize = 256;
-
 /// sysexits(3): delivered.
 pub const EX_OK: i32 = 0;
 /// sysexits(3): the message was refused; the MTA bounces it.
@@ -93,41 +90,30 @@ pub fn run_ingest(
                 continue;
             }
         };
-        let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
-        let flush = |batch: &mut Vec<Incoming>,
-                     summary: &mut Summary,
-                     conn: &mut crate::db::PooledConn|
-         -> anyhow::Result<()> {
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let outcomes = ingestor.ingest_batch(conn, std::mem::take(batch))?;
-            for o in &outcomes {
-                summary.add(o);
-            }
-            Ok(())
-        };
-        for item in items {
-            match item {
-                Ok(raw) => {
-                    if let Some(b) = &bar {
-                        b.inc(if by_bytes { raw.bytes.len() as u64 } else { 1 });
-                    }
-                    batch.push(Incoming {
-                        origin: raw.origin,
-                        bytes: raw.bytes,
-                    });
-                    if batch.len() >= BATCH {
-                        flush(&mut batch, &mut summary, &mut conn)?;
+        ingestor.ingest_stream(
+            &mut conn,
+            |feeder| {
+                for item in items {
+                    match item {
+                        Ok(raw) => {
+                            if let Some(b) = &bar {
+                                b.inc(if by_bytes { raw.bytes.len() as u64 } else { 1 });
+                            }
+                            feeder.push(Incoming {
+                                origin: raw.origin,
+                                bytes: raw.bytes,
+                            })?;
+                        }
+                        Err(e) => {
+                            writeln!(err, "error: {e}")?;
+                            io_errors += 1;
+                        }
                     }
                 }
-                Err(e) => {
-                    writeln!(err, "error: {e}")?;
-                    io_errors += 1;
-                }
-            }
-        }
-        flush(&mut batch, &mut summary, &mut conn)?;
+                Ok(())
+            },
+            |outcome| summary.add(outcome),
+        )?;
         if let Some(b) = bar {
             b.finish_and_clear();
         }

@@ -195,6 +195,39 @@ impl StaffDirectory {
     }
 }
 
+/// How many messages [`Ingestor::ingest_stream`] stages and commits together.
+pub const STREAM_BATCH: usize = 256;
+
+/// Collects messages for [`Ingestor::ingest_stream`] and hands full batches to the database thread.
+pub struct Feeder<'i, 'a> {
+    ingestor: &'i Ingestor<'a>,
+    batch: Vec<Incoming>,
+    tx: std::sync::mpsc::SyncSender<Vec<Stage>>,
+}
+
+impl Feeder<'_, '_> {
+    /// Adds one message; stores and parses a batch once it is full (waiting while the database
+    /// thread is still busy with the one before).
+    pub fn push(&mut self, item: Incoming) -> anyhow::Result<()> {
+        self.batch.push(item);
+        if self.batch.len() >= STREAM_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::replace(&mut self.batch, Vec::with_capacity(STREAM_BATCH));
+        let staged = self.ingestor.stage(items)?;
+        self.tx
+            .send(staged)
+            .map_err(|_| anyhow::anyhow!("the database thread stopped"))
+    }
+}
+
 /// A message that parsed and passed the limits, ready to be placed.
 struct Prepared {
     origin: String,
@@ -280,6 +313,49 @@ impl<'a> Ingestor<'a> {
     ) -> anyhow::Result<Vec<Outcome>> {
         let staged = self.stage(items)?;
         self.place_all(conn, staged)
+    }
+
+    /// Ingests a stream of messages with staging and placing overlapped: while one batch is being
+    /// placed in the database (on its own thread, holding `conn`), the next is stored and parsed.
+    /// `feed` pushes messages into the [`Feeder`]; `on_outcome` sees every outcome in arrival order.
+    ///
+    /// Batches are committed one after the other in arrival order, exactly as with
+    /// [`Ingestor::ingest_batch`]; an error stops the stream and is returned (batches already
+    /// committed stay committed, and their raw mail is stored either way).
+    pub fn ingest_stream<F>(
+        &self,
+        conn: &mut DbConn,
+        feed: F,
+        mut on_outcome: impl FnMut(&Outcome) + Send,
+    ) -> anyhow::Result<()>
+    where
+        F: FnOnce(&mut Feeder<'_, '_>) -> anyhow::Result<()>,
+    {
+        // One staged batch waits while another is placed: enough to keep both cores busy, and
+        // memory bounded to about three batches of mail.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Stage>>(1);
+        std::thread::scope(|scope| {
+            let placer = scope.spawn(move || -> anyhow::Result<()> {
+                for staged in rx {
+                    for outcome in self.place_all(conn, staged)? {
+                        on_outcome(&outcome);
+                    }
+                }
+                Ok(())
+            });
+            let mut feeder = Feeder {
+                ingestor: self,
+                batch: Vec::with_capacity(STREAM_BATCH),
+                tx,
+            };
+            let fed = feed(&mut feeder).and_then(|()| feeder.flush());
+            drop(feeder);
+            let placed = placer
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the database thread panicked")));
+            // The placer's error explains a failed send; report it first.
+            placed.and(fed)
+        })
     }
 
     /// Steps 1 and 2: store raw bytes and attachments (synced), parse, check limits.
@@ -401,11 +477,7 @@ impl<'a> Ingestor<'a> {
                 Ok(outcome)
             }
             Stage::Ready(p) => {
-                let outcome = self.place(conn, p)?;
-                let case_id = match outcome.case() {
-                    Some(n) => Case::find_by_number(conn, n)?.map(|c| c.id),
-                    None => None,
-                };
+                let (outcome, case_id) = self.place(conn, p)?;
                 let from = p.mail.from.as_ref().map(|m| m.email.as_str());
                 let auto = !p.mail.auto.is_human();
                 log(
@@ -424,7 +496,8 @@ impl<'a> Ingestor<'a> {
     }
 
     /// Step 3 for one parsed message.
-    fn place(&self, conn: &mut DbConn, p: &Prepared) -> QueryResult<Outcome> {
+    /// Returns the outcome and the row id of the case it touched.
+    fn place(&self, conn: &mut DbConn, p: &Prepared) -> QueryResult<(Outcome, Option<i64>)> {
         let mail = &p.mail;
         // Deduplicate: the Message-ID, else the exact bytes.
         let existing = match &mail.message_id {
@@ -433,7 +506,7 @@ impl<'a> Ingestor<'a> {
         };
         if let Some(case_id) = existing {
             let case = Case::find_by_id(conn, case_id)?.map(|c| c.number);
-            return Ok(Outcome::Duplicate { case });
+            return Ok((Outcome::Duplicate { case }, Some(case_id)));
         }
         let from_email = mail
             .from
@@ -460,12 +533,11 @@ impl<'a> Ingestor<'a> {
             }
             AutoKind::AutoReply { reason } | AutoKind::Bulk { reason } => {
                 if self.over_daily_auto_cap(conn, &from_email)? {
-                    return Ok(Outcome::Ignored {
-                        reason: format!(
-                            "more than {} automatic mails from {from_email} today",
-                            self.config.max_auto_mails_per_sender_per_day
-                        ),
-                    });
+                    let reason = format!(
+                        "more than {} automatic mails from {from_email} today",
+                        self.config.max_auto_mails_per_sender_per_day
+                    );
+                    return Ok((Outcome::Ignored { reason }, None));
                 }
                 let decision = thread(conn, &self.secret, &input)?;
                 return match decision.case_id {
@@ -480,11 +552,14 @@ impl<'a> Ingestor<'a> {
                             decision.method,
                             None,
                         )?;
-                        Ok(Outcome::Appended { case: number })
+                        Ok((Outcome::Appended { case: number }, Some(case_id)))
                     }
-                    None => Ok(Outcome::Ignored {
-                        reason: format!("automatic mail never opens a case ({reason})"),
-                    }),
+                    None => Ok((
+                        Outcome::Ignored {
+                            reason: format!("automatic mail never opens a case ({reason})"),
+                        },
+                        None,
+                    )),
                 };
             }
             AutoKind::Human => {}
@@ -517,12 +592,12 @@ impl<'a> Ingestor<'a> {
                     )
                     .map_err(workflow_db_error)?;
                 }
-                Ok(Outcome::Appended { case: number })
+                Ok((Outcome::Appended { case: number }, Some(case_id)))
             }
             None => {
-                let number =
+                let (number, case_id) =
                     self.open_case(conn, p, &decision, &from_email, from_name.as_deref())?;
-                Ok(Outcome::Created { case: number })
+                Ok((Outcome::Created { case: number }, Some(case_id)))
             }
         }
     }
@@ -556,7 +631,7 @@ impl<'a> Ingestor<'a> {
         originals: &[String],
         reason: &str,
         input: &ThreadInput<'_>,
-    ) -> QueryResult<Outcome> {
+    ) -> QueryResult<(Outcome, Option<i64>)> {
         // The bounced message is one of ours: find its case by the original Message-ID, else thread normally.
         let mut case_id = None;
         for id in originals {
@@ -582,9 +657,8 @@ impl<'a> Ingestor<'a> {
             case_id = Case::find_by_number(conn, n.as_str())?.map(|c| c.id);
         }
         let Some(case_id) = case_id else {
-            return Ok(Outcome::Ignored {
-                reason: format!("delivery failure for no known case ({reason})"),
-            });
+            let reason = format!("delivery failure for no known case ({reason})");
+            return Ok((Outcome::Ignored { reason }, None));
         };
         let number = self.store_message(
             conn,
@@ -609,9 +683,10 @@ impl<'a> Ingestor<'a> {
                 ..Default::default()
             },
         )?;
-        Ok(Outcome::Appended { case: number })
+        Ok((Outcome::Appended { case: number }, Some(case_id)))
     }
 
+    /// Opens a case for the mail; returns its number and row id.
     fn open_case(
         &self,
         conn: &mut DbConn,
@@ -619,7 +694,7 @@ impl<'a> Ingestor<'a> {
         decision: &ThreadDecision,
         from_email: &str,
         from_name: Option<&str>,
-    ) -> QueryResult<String> {
+    ) -> QueryResult<(String, i64)> {
         let mail = &p.mail;
         let at = mail_time(mail);
         let title = mail.title();
@@ -682,7 +757,7 @@ impl<'a> Ingestor<'a> {
         if self.acknowledge {
             self.acknowledge(conn, case.id, message_row)?;
         }
-        Ok(case.number)
+        Ok((case.number, case.id))
     }
 
     /// Queues the acknowledgement in a savepoint: a failure to compose it is logged and never costs
@@ -891,12 +966,8 @@ fn quarantine_insert(
             quarantine::attempts.eq(1),
             quarantine::received_at.eq(at),
         ))
-        .execute(conn)?;
-    quarantine::table
-        .filter(quarantine::raw_sha256.eq(raw_sha))
-        .order(quarantine::id.desc())
-        .select(quarantine::id)
-        .first(conn)
+        .returning(quarantine::id)
+        .get_result(conn)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -133,17 +133,16 @@ fn by_signed_message_id(
 /// Rule b. Any message already on a case, named in In-Reply-To **or anywhere in References**
 /// (mail clients that drop In-Reply-To, or a customer replying to a colleague's CC copy).
 fn by_known_message_id(conn: &mut DbConn, mail: &ThreadInput<'_>) -> QueryResult<Option<i64>> {
-    let ids = referenced_ids(mail);
-    if ids.is_empty() {
-        return Ok(None);
-    }
-    let hits: Vec<(String, i64)> = messages::table
-        .filter(messages::message_id.eq_any(&ids))
-        .select((messages::message_id.assume_not_null(), messages::case_id))
-        .load(conn)?;
-    for id in ids {
-        if let Some((_, case_id)) = hits.iter().find(|(mid, _)| mid == id) {
-            return Ok(Some(follow_merges(conn, *case_id)?));
+    // One indexed lookup per id, nearest first: the statement has a fixed shape, so it is prepared
+    // once per connection (an `IN (…)` list of varying length would be re-parsed for every mail).
+    for id in referenced_ids(mail) {
+        let hit: Option<i64> = messages::table
+            .filter(messages::message_id.eq(id))
+            .select(messages::case_id)
+            .first(conn)
+            .optional()?;
+        if let Some(case_id) = hit {
+            return Ok(Some(follow_merges(conn, case_id)?));
         }
     }
     Ok(None)
