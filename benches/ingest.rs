@@ -163,6 +163,15 @@ fn main() -> anyhow::Result<()> {
         "CASEBOOK_DATABASE_URL".to_string(),
         dir.path().join("bench.db").display().to_string(),
     );
+    // Configured like the support team in the corpus: its mailbox and its domain.
+    env.insert(
+        "CASEBOOK_MAIL_FROM".to_string(),
+        "support@cmgos.com".to_string(),
+    );
+    env.insert(
+        "CASEBOOK_SUPPORT_DOMAINS".to_string(),
+        "cmgos.com".to_string(),
+    );
     let config = Config::from_sources(None, &env)?;
     let prepared = casebook::startup::prepare(config)?;
     let mut conn = prepared.pool.get()?;

@@ -544,6 +544,7 @@ fn a_stream_spanning_many_batches_threads_replies_onto_cases_from_earlier_batche
         );
         if reply {
             m.push_str(&format!("In-Reply-To: <m{root}@example{root}.com>\r\n"));
+            m.push_str("Date: Tue, 03 Nov 2026 10:00:00 +0000\r\n");
         }
         m.push_str(&format!("\r\nMessage {i} about device {root}.\r\n"));
         Incoming {
@@ -585,6 +586,15 @@ fn a_stream_spanning_many_batches_threads_replies_onto_cases_from_earlier_batche
         .get_result(&mut conn)
         .unwrap();
     assert_eq!(stored as usize, roots * 2);
+    let Outcome::Created { case } = &outcomes[roots - 1] else {
+        unreachable!()
+    };
+    let case = Case::find_by_number(&mut conn, case).unwrap().unwrap();
+    assert_eq!(
+        case.last_activity_at.to_string(),
+        "2026-11-03 10:00:00",
+        "the reply's time is the case's last activity"
+    );
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {

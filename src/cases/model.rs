@@ -151,12 +151,12 @@ impl Case {
 
     /// Records activity (a message or event) at `at`.
     pub fn touch(conn: &mut DbConn, id: i64, at: chrono::NaiveDateTime) -> QueryResult<usize> {
-        diesel::update(cases::table.find(id))
-            .set((
-                cases::updated_at.eq(crate::db::now()),
-                cases::last_activity_at.eq(at),
-            ))
-            .execute(conn)
+        TouchCase {
+            id,
+            updated_at: crate::db::now(),
+            last_activity_at: at,
+        }
+        .execute(conn)
     }
 
     /// Changes the state.
@@ -169,3 +169,38 @@ impl Case {
             .execute(conn)
     }
 }
+
+/// `UPDATE cases SET updated_at = ?, last_activity_at = ? WHERE id = ?`, written out so that it has
+/// a fixed type: diesel never keeps its own UPDATE statements prepared, and this one runs for every
+/// stored message (measured by `cargo bench --bench ingest`).
+#[derive(Debug, Clone, Copy)]
+struct TouchCase {
+    id: i64,
+    updated_at: chrono::NaiveDateTime,
+    last_activity_at: chrono::NaiveDateTime,
+}
+
+type Backend = <DbConn as diesel::Connection>::Backend;
+
+impl diesel::query_builder::QueryId for TouchCase {
+    type QueryId = TouchCase;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<Backend> for TouchCase {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, Backend>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Timestamp};
+        out.push_sql("UPDATE cases SET updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.updated_at)?;
+        out.push_sql(", last_activity_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.last_activity_at)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.id)?;
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<DbConn> for TouchCase {}

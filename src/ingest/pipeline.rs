@@ -234,6 +234,10 @@ struct Prepared {
     raw_sha: String,
     mail: ParsedMail,
     attachment_shas: Vec<String>,
+    /// What the sender wrote this time (quotes and signature stripped).
+    new_text: String,
+    /// Per attachment: whether it looks like activation diagnostics worth analysing.
+    diagnostics_like: Vec<bool>,
 }
 
 enum Stage {
@@ -429,11 +433,32 @@ impl<'a> Ingestor<'a> {
                     .context("storing an attachment")?,
             );
         }
+        // Pure work on the message is done here, beside parsing, so the database thread only places.
+        // HTML-only mail: the HTML's own quote containers are the better guide to what is new.
+        let new_text = match &mail.html_new_text {
+            Some(t) if !t.trim().is_empty() => t.clone(),
+            _ => extract_new_text(&mail.body_text),
+        };
+        let diagnostics_like = mail
+            .attachments
+            .iter()
+            .map(|a| {
+                self.diagnostics.is_some()
+                    && !a.inline
+                    && crate::diagnostics::looks_like_diagnostics(
+                        &a.filename,
+                        &a.content_type,
+                        &a.data,
+                    )
+            })
+            .collect();
         Ok(Stage::Ready(Box::new(Prepared {
             origin: item.origin.clone(),
             raw_sha,
             mail,
             attachment_shas,
+            new_text,
+            diagnostics_like,
         })))
     }
 
@@ -584,7 +609,7 @@ impl<'a> Ingestor<'a> {
                 )?;
                 if direction == INBOUND {
                     self.add_cc_participants(conn, case_id, mail)?;
-                    crate::workflow::service::customer_wrote(
+                    crate::workflow::service::customer_wrote_in(
                         conn,
                         case_id,
                         mail_time(mail),
@@ -746,7 +771,7 @@ impl<'a> Ingestor<'a> {
         let message_row =
             self.store_message_row(conn, p, case.id, INBOUND, false, decision.method, None)?;
         let priority = crate::workflow::state::Priority::default();
-        crate::workflow::service::start_clocks_for_new_case(
+        crate::workflow::service::start_clocks_for_new_case_in(
             conn,
             case.id,
             priority,
@@ -834,11 +859,6 @@ impl<'a> Ingestor<'a> {
     ) -> QueryResult<i64> {
         let mail = &p.mail;
         let received = now();
-        // HTML-only mail: the HTML's own quote containers are the better guide to what is new.
-        let new_text = match &mail.html_new_text {
-            Some(t) if !t.trim().is_empty() => t.clone(),
-            _ => extract_new_text(&mail.body_text),
-        };
         let join = |list: &[super::parse::Mailbox]| {
             list.iter()
                 .map(|m| m.email.as_str())
@@ -863,7 +883,7 @@ impl<'a> Ingestor<'a> {
             sent_at: mail.date.map(|d| d.naive_utc()),
             received_at: received,
             body_text: mail.body_text.clone(),
-            new_text,
+            new_text: p.new_text.clone(),
             body_html: mail.body_html.clone(),
             auto,
             thread_method: method.as_str().to_string(),
@@ -873,7 +893,12 @@ impl<'a> Ingestor<'a> {
             created_at: received,
         };
         let message_row = row.insert(conn)?;
-        for (a, sha) in mail.attachments.iter().zip(&p.attachment_shas) {
+        for ((a, sha), diagnostics_like) in mail
+            .attachments
+            .iter()
+            .zip(&p.attachment_shas)
+            .zip(&p.diagnostics_like)
+        {
             let attachment_id = Attachment::insert(
                 conn,
                 message_row,
@@ -885,7 +910,7 @@ impl<'a> Ingestor<'a> {
                 a.content_id.as_deref(),
                 a.inline,
             )?;
-            if direction == INBOUND && !auto && !a.inline {
+            if direction == INBOUND && !auto && *diagnostics_like {
                 self.analyse_attachment(conn, case_id, attachment_id, a)?;
             }
         }
@@ -905,9 +930,6 @@ impl<'a> Ingestor<'a> {
         let Some(rules) = &self.diagnostics else {
             return Ok(());
         };
-        if !crate::diagnostics::looks_like_diagnostics(&a.filename, &a.content_type, &a.data) {
-            return Ok(());
-        }
         let limits = crate::diagnostics::store::upload_limits(self.config);
         let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
             crate::diagnostics::store::analyse_mail_attachment(

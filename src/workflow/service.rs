@@ -1237,23 +1237,33 @@ pub fn start_clocks_for_new_case(
     at: DateTime<Utc>,
     rules: &SlaRules<'_>,
 ) -> Result<bool, WorkflowError> {
-    conn.transaction(|conn| {
-        let case = find_case(conn, CaseKey::Id(case_id))?;
-        let existing: i64 = sla_clocks::table
-            .filter(sla_clocks::case_id.eq(case_id))
-            .count()
-            .get_result(conn)?;
-        if existing > 0 {
-            return Ok(false);
-        }
-        let state = state_of(&case)?;
-        for metric in [SlaMetric::FirstResponse, SlaMetric::Resolution] {
-            let mut clock = rules.sla.start_clock(metric, priority, at, rules.calendar);
-            clock.sync_with_state(state, at, rules.calendar);
-            insert_clock(conn, case_id, &clock)?;
-        }
-        Ok(true)
-    })
+    conn.transaction(|conn| start_clocks_for_new_case_in(conn, case_id, priority, at, rules))
+}
+
+/// [`start_clocks_for_new_case`] inside the caller's transaction, without a savepoint of its own:
+/// for bulk ingest, whose batch transaction rolls back whole when this fails.
+pub fn start_clocks_for_new_case_in(
+    conn: &mut DbConn,
+    case_id: i64,
+    priority: Priority,
+    at: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<bool, WorkflowError> {
+    let case = find_case(conn, CaseKey::Id(case_id))?;
+    let existing: i64 = sla_clocks::table
+        .filter(sla_clocks::case_id.eq(case_id))
+        .count()
+        .get_result(conn)?;
+    if existing > 0 {
+        return Ok(false);
+    }
+    let state = state_of(&case)?;
+    for metric in [SlaMetric::FirstResponse, SlaMetric::Resolution] {
+        let mut clock = rules.sla.start_clock(metric, priority, at, rules.calendar);
+        clock.sync_with_state(state, at, rules.calendar);
+        insert_clock(conn, case_id, &clock)?;
+    }
+    Ok(true)
 }
 
 /// A reply reached the customer at `at` (call when the outbound module hands it to the outbox): meets
@@ -1295,49 +1305,58 @@ pub fn customer_wrote(
     at: DateTime<Utc>,
     rules: &SlaRules<'_>,
 ) -> Result<CustomerWrote, WorkflowError> {
-    conn.transaction(|conn| {
-        let case = find_case(conn, CaseKey::Id(case_id))?;
-        let lang: Lang = case.language.parse().unwrap_or_default();
-        let input = TransitionInput {
-            reason: Some(
-                lang.pick("The customer wrote again.", "客户再次来信。")
-                    .to_string(),
-            ),
-            ..Default::default()
-        };
-        let transition = match state_of(&case)? {
-            from @ (CaseState::WaitingOnCustomer | CaseState::Resolved | CaseState::Archived) => {
-                let t = check(from, CaseState::Investigating, Actor::System, &input)?;
-                Some(apply(conn, &case, t, &ActorRef::System, &input, at, rules)?)
-            }
-            _ => None,
-        };
-        let open_response = clocks(conn, case_id)?.into_iter().any(|c| {
-            c.clock.met_at.is_none()
-                && matches!(
-                    c.clock.metric,
-                    SlaMetric::FirstResponse | SlaMetric::NextResponse
-                )
-        });
-        let next_response_started = !open_response;
-        if next_response_started {
-            let state = match &transition {
-                Some(applied) => applied.to,
-                None => state_of(&case)?,
-            };
-            let mut clock = rules.sla.start_clock(
-                SlaMetric::NextResponse,
-                priority_of(&case)?,
-                at,
-                rules.calendar,
-            );
-            clock.sync_with_state(state, at, rules.calendar);
-            insert_clock(conn, case_id, &clock)?;
+    conn.transaction(|conn| customer_wrote_in(conn, case_id, at, rules))
+}
+
+/// [`customer_wrote`] inside the caller's transaction, without a savepoint of its own: for bulk
+/// ingest, whose batch transaction rolls back whole when this fails.
+pub fn customer_wrote_in(
+    conn: &mut DbConn,
+    case_id: i64,
+    at: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<CustomerWrote, WorkflowError> {
+    let case = find_case(conn, CaseKey::Id(case_id))?;
+    let lang: Lang = case.language.parse().unwrap_or_default();
+    let input = TransitionInput {
+        reason: Some(
+            lang.pick("The customer wrote again.", "客户再次来信。")
+                .to_string(),
+        ),
+        ..Default::default()
+    };
+    let transition = match state_of(&case)? {
+        from @ (CaseState::WaitingOnCustomer | CaseState::Resolved | CaseState::Archived) => {
+            let t = check(from, CaseState::Investigating, Actor::System, &input)?;
+            Some(apply(conn, &case, t, &ActorRef::System, &input, at, rules)?)
         }
-        Ok(CustomerWrote {
-            transition,
-            next_response_started,
-        })
+        _ => None,
+    };
+    let open_response = clocks(conn, case_id)?.into_iter().any(|c| {
+        c.clock.met_at.is_none()
+            && matches!(
+                c.clock.metric,
+                SlaMetric::FirstResponse | SlaMetric::NextResponse
+            )
+    });
+    let next_response_started = !open_response;
+    if next_response_started {
+        let state = match &transition {
+            Some(applied) => applied.to,
+            None => state_of(&case)?,
+        };
+        let mut clock = rules.sla.start_clock(
+            SlaMetric::NextResponse,
+            priority_of(&case)?,
+            at,
+            rules.calendar,
+        );
+        clock.sync_with_state(state, at, rules.calendar);
+        insert_clock(conn, case_id, &clock)?;
+    }
+    Ok(CustomerWrote {
+        transition,
+        next_response_started,
     })
 }
 
