@@ -196,6 +196,14 @@ pub async fn spawn_app(backend: BackendKind) -> Option<TestApp> {
 
 /// Like [`spawn_app`], with extra `CASEBOOK_*` settings.
 pub async fn spawn_app_with(backend: BackendKind, extra: &[(&str, &str)]) -> Option<TestApp> {
+    // Errors the app logs (a 500's cause) show in the test output; `RUST_LOG` shows more.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_test_writer()
+        .try_init();
     let env = TestEnv::new(backend)?;
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = listener.local_addr().unwrap().port();
