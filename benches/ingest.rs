@@ -209,7 +209,7 @@ fn main() -> anyhow::Result<()> {
     let mut summary = Summary::default();
     // The same streaming pipeline `casebook ingest` uses: batches staged on this thread while the
     // previous batch is placed in the database on another.
-    ingestor.ingest_stream(
+    let times = ingestor.ingest_stream(
         &mut conn,
         |feeder| {
             for item in corpus {
@@ -228,6 +228,11 @@ fn main() -> anyhow::Result<()> {
         summary.created,
         summary.appended,
         summary.duplicates
+    );
+    println!(
+        "busy: staging (store + parse) {:.2} s, database thread {:.2} s",
+        times.staging.as_secs_f64(),
+        times.placing.as_secs_f64()
     );
     if let Some(kib) = peak_rss_kib() {
         println!("peak memory (VmHWM): {:.1} MiB", kib as f64 / 1024.0);

@@ -63,3 +63,52 @@ fn migrations_apply_revert_and_reapply_on_sqlite() {
 fn migrations_apply_revert_and_reapply_on_postgres() {
     up_down_up(BackendKind::Postgres);
 }
+
+fn log_row(conn: &mut casebook::db::DbConn, source: &str) -> diesel::QueryResult<usize> {
+    use casebook::db::schema::ingest_log;
+    use diesel::prelude::*;
+    diesel::insert_into(ingest_log::table)
+        .values((
+            ingest_log::raw_sha256.eq("0".repeat(64)),
+            ingest_log::source.eq(source),
+            ingest_log::outcome.eq("ignored"),
+            ingest_log::created_at.eq(casebook::db::now()),
+        ))
+        .execute(conn)
+}
+
+fn log_rows(conn: &mut casebook::db::DbConn) -> diesel::QueryResult<i64> {
+    use casebook::db::schema::ingest_log;
+    use diesel::prelude::*;
+    ingest_log::table.count().get_result(conn)
+}
+
+/// Two writers at once (the SLA sweep beside an agent's transition): the one that read first must not
+/// fail with "database is locked" when the other commits before it writes.
+fn a_writer_that_read_first_is_not_refused_when_another_writer_commits(backend: BackendKind) {
+    let Some(env) = TestEnv::new(backend) else {
+        return;
+    };
+    let prepared = casebook::startup::prepare(env.config(&[])).unwrap();
+    let pool = prepared.pool.clone();
+    let mut first = prepared.pool.get().unwrap();
+    let (go, wait) = std::sync::mpsc::channel();
+    let second = std::thread::spawn(move || {
+        wait.recv().unwrap();
+        let mut conn = pool.get().unwrap();
+        casebook::db::write_transaction(&mut conn, |c| log_row(c, "second"))
+    });
+    let result = casebook::db::write_transaction(&mut first, |c| {
+        let before = log_rows(c)?;
+        go.send(()).unwrap();
+        // The other writer tries to commit while this transaction is between its read and its write.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        log_row(c, "first")?;
+        Ok::<_, diesel::result::Error>(before)
+    });
+    assert_eq!(result, Ok(0));
+    assert_eq!(second.join().unwrap(), Ok(1));
+    assert_eq!(log_rows(&mut first).unwrap(), 2);
+}
+
+both_backends_sync!(a_writer_that_read_first_is_not_refused_when_another_writer_commits);

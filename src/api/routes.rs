@@ -316,7 +316,7 @@ async fn add_note(
     let author = user.clone();
     let (case_number, note) = state
         .db(move |conn| {
-            conn.transaction::<_, AppError, _>(|conn| {
+            crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
                 let case = find_case(conn, &number)?;
                 let at = now();
                 let note = NewMessage {
@@ -442,7 +442,7 @@ async fn assign(
     let actor = user.clone();
     let response = state
         .db(move |conn| {
-            conn.transaction::<_, AppError, _>(|conn| {
+            crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
                 let case = find_case(conn, &number)?;
                 let new = match &target {
                     None => None,

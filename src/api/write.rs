@@ -4,7 +4,6 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
-use diesel::Connection;
 use serde::Deserialize;
 
 use super::extract::ApiUser;
@@ -159,7 +158,7 @@ pub async fn transition(
                 return Err(api_refusal(WorkflowError::Stale { expected: e, found }));
             }
             let mut outcome = None;
-            conn.transaction::<_, anyhow::Error, _>(|conn| {
+            crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {
                 let applied = service::apply_transition(
                     conn,
                     service::CaseKey::Id(case.id),

@@ -4,7 +4,6 @@ use actix_session::SessionExt;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use diesel::Connection;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -293,7 +292,7 @@ async fn setup_submit(
     let (token, name, email) = (form.token, form.name, form.email);
     let user = state
         .db(move |conn| {
-            conn.transaction::<_, AppError, _>(|conn| {
+            crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
                 if !setup::is_valid(conn, &token)? {
                     return Err(AppError::NotFound);
                 }

@@ -55,7 +55,7 @@ pub fn delay_after(failures: i32) -> Option<Duration> {
 /// Records one failure against each key.
 pub fn record_failure(conn: &mut DbConn, keys: &[String]) -> QueryResult<()> {
     let at = now();
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         for key in keys {
             let existing: Option<(i32, chrono::NaiveDateTime)> = login_throttle::table
                 .find(key)

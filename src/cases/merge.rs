@@ -37,7 +37,7 @@ pub fn merge(
     actor_id: i64,
     actor_label: &str,
 ) -> Result<Case, MergeError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let src = Case::find_by_number(conn, source)?
             .ok_or_else(|| MergeError::NotFound(source.into()))?;
         let dst = Case::find_by_number(conn, target)?

@@ -80,11 +80,12 @@ impl Message {
 
     /// Whether a Message-ID is already stored.
     pub fn exists_message_id(conn: &mut DbConn, message_id: &str) -> QueryResult<Option<i64>> {
-        messages::table
+        // Runs for every ingested message and every id it references.
+        crate::db::conn::on_backend!(conn, c => messages::table
             .filter(messages::message_id.eq(message_id))
             .select(messages::case_id)
-            .first(conn)
-            .optional()
+            .first(c)
+            .optional())
     }
 
     /// Whether a content hash is already stored (dedup for mail without a Message-ID).
@@ -166,7 +167,7 @@ impl NewMessage {
         fn nul_free_opt(s: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
             s.as_deref().map(strip_nul)
         }
-        diesel::insert_into(messages::table)
+        crate::db::conn::on_backend!(conn, c => diesel::insert_into(messages::table)
             .values((
                 messages::case_id.eq(self.case_id),
                 messages::direction.eq(&self.direction),
@@ -191,7 +192,7 @@ impl NewMessage {
                 messages::created_at.eq(self.created_at),
             ))
             .returning(messages::id)
-            .get_result(conn)
+            .get_result(c))
     }
 }
 

@@ -142,21 +142,22 @@ impl Case {
 
     /// Finds a case by id.
     pub fn find_by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Case>> {
-        cases::table
+        // Runs for every ingested message (the workflow's SLA hooks read the case).
+        crate::db::conn::on_backend!(conn, c => cases::table
             .find(id)
             .select(Case::as_select())
-            .first(conn)
-            .optional()
+            .first(c)
+            .optional())
     }
 
     /// Records activity (a message or event) at `at`.
     pub fn touch(conn: &mut DbConn, id: i64, at: chrono::NaiveDateTime) -> QueryResult<usize> {
-        TouchCase {
+        let touch = TouchCase {
             id,
             updated_at: crate::db::now(),
             last_activity_at: at,
-        }
-        .execute(conn)
+        };
+        crate::db::conn::on_backend!(conn, c => touch.execute(c))
     }
 
     /// Changes the state.
@@ -180,17 +181,22 @@ struct TouchCase {
     last_activity_at: chrono::NaiveDateTime,
 }
 
-type Backend = <DbConn as diesel::Connection>::Backend;
-
 impl diesel::query_builder::QueryId for TouchCase {
     type QueryId = TouchCase;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl diesel::query_builder::QueryFragment<Backend> for TouchCase {
+impl<DB> diesel::query_builder::QueryFragment<DB> for TouchCase
+where
+    DB: diesel::backend::Backend
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Timestamp>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>,
+    chrono::NaiveDateTime: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+{
     fn walk_ast<'b>(
         &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, Backend>,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
     ) -> QueryResult<()> {
         use diesel::sql_types::{BigInt, Timestamp};
         out.push_sql("UPDATE cases SET updated_at = ");
@@ -203,4 +209,4 @@ impl diesel::query_builder::QueryFragment<Backend> for TouchCase {
     }
 }
 
-impl RunQueryDsl<DbConn> for TouchCase {}
+impl<C> RunQueryDsl<C> for TouchCase {}

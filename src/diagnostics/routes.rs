@@ -8,7 +8,6 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use diesel::Connection;
 use serde::Deserialize;
 
 use super::Rules;
@@ -515,7 +514,7 @@ async fn send_report(
     let config = state.config.clone();
     let sent = state
         .db(move |conn| {
-            conn.transaction::<_, AppError, _>(|conn| {
+            crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
                 let Some(text) = store::report_mail_text(conn, case_id, &rules, lang)? else {
                     return Ok(false);
                 };

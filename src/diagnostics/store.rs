@@ -287,7 +287,7 @@ pub fn attach(
     let sha = blobs.put(bytes).map_err(StoreError::Blob)?;
     let at = now();
     let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-    let row = conn.transaction(|conn| {
+    let row = crate::db::write_transaction(conn, |conn| {
         diesel::insert_into(diagnostic_snapshots::table)
             .values((
                 diagnostic_snapshots::case_id.eq(case_id),

@@ -90,7 +90,7 @@ pub fn run_ingest(
                 continue;
             }
         };
-        ingestor.ingest_stream(
+        let times = ingestor.ingest_stream(
             &mut conn,
             |feeder| {
                 for item in items {
@@ -114,6 +114,12 @@ pub fn run_ingest(
             },
             |outcome| summary.add(outcome),
         )?;
+        tracing::debug!(
+            path = %path.display(),
+            staging_s = times.staging.as_secs_f64(),
+            database_s = times.placing.as_secs_f64(),
+            "ingest busy times"
+        );
         if let Some(b) = bar {
             b.finish_and_clear();
         }

@@ -203,6 +203,42 @@ pub struct Feeder<'i, 'a> {
     ingestor: &'i Ingestor<'a>,
     batch: Vec<Incoming>,
     tx: std::sync::mpsc::SyncSender<Vec<Stage>>,
+    staging: std::time::Duration,
+    checkpointer: Option<WalCheckpointer>,
+}
+
+/// A second SQLite connection that copies committed WAL pages into the database file while the
+/// database thread goes on appending (a passive checkpoint never blocks the writer).
+struct WalCheckpointer {
+    conn: diesel::SqliteConnection,
+}
+
+impl WalCheckpointer {
+    fn open(url: &str) -> Option<Self> {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let mut conn = diesel::SqliteConnection::establish(url)
+            .map_err(|e| tracing::warn!(error = %e, "no WAL checkpoint connection; SQLite checkpoints as usual"))
+            .ok()?;
+        conn.batch_execute("PRAGMA busy_timeout = 10000;").ok()?;
+        Some(WalCheckpointer { conn })
+    }
+
+    fn checkpoint(&mut self) {
+        use diesel::connection::SimpleConnection;
+        if let Err(e) = self.conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+            tracing::debug!(error = %e, "WAL checkpoint skipped");
+        }
+    }
+}
+
+/// How long each half of [`Ingestor::ingest_stream`] was busy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamTimes {
+    /// Storing raw mail (synced) and parsing, on the caller's thread and its helpers.
+    pub staging: std::time::Duration,
+    /// Placing messages in the database, on the database thread.
+    pub placing: std::time::Duration,
 }
 
 impl Feeder<'_, '_> {
@@ -221,7 +257,12 @@ impl Feeder<'_, '_> {
             return Ok(());
         }
         let items = std::mem::replace(&mut self.batch, Vec::with_capacity(STREAM_BATCH));
+        let started = std::time::Instant::now();
+        if let Some(c) = &mut self.checkpointer {
+            c.checkpoint();
+        }
         let staged = self.ingestor.stage(items)?;
+        self.staging += started.elapsed();
         self.tx
             .send(staged)
             .map_err(|_| anyhow::anyhow!("the database thread stopped"))
@@ -325,40 +366,83 @@ impl<'a> Ingestor<'a> {
     ///
     /// Batches are committed one after the other in arrival order, exactly as with
     /// [`Ingestor::ingest_batch`]; an error stops the stream and is returned (batches already
-    /// committed stay committed, and their raw mail is stored either way).
+    /// committed stay committed, and their raw mail is stored either way). Returns how long each
+    /// half was busy, which tells which one limits throughput.
     pub fn ingest_stream<F>(
         &self,
         conn: &mut DbConn,
         feed: F,
         mut on_outcome: impl FnMut(&Outcome) + Send,
-    ) -> anyhow::Result<()>
+    ) -> anyhow::Result<StreamTimes>
     where
         F: FnOnce(&mut Feeder<'_, '_>) -> anyhow::Result<()>,
     {
         // One staged batch waits while another is placed: enough to keep both cores busy, and
         // memory bounded to about three batches of mail.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Stage>>(1);
+        // SQLite: the WAL is checkpointed from the staging side (its own connection) so the database
+        // thread only appends; its automatic checkpoints are off for the stream and restored after.
+        let checkpointer = match conn {
+            DbConn::Sqlite(_) => WalCheckpointer::open(&self.config.database_url),
+            DbConn::Postgres(_) => None,
+        };
+        if checkpointer.is_some() {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("PRAGMA wal_autocheckpoint = 0")
+                .context("pausing automatic WAL checkpoints")?;
+        }
+        let result = self.run_stream(conn, tx, rx, checkpointer, feed, &mut on_outcome);
+        if let DbConn::Sqlite(c) = conn {
+            use diesel::connection::SimpleConnection;
+            // 1000 pages is SQLite's default, which every other connection keeps.
+            if let Err(e) = c.batch_execute("PRAGMA wal_autocheckpoint = 1000") {
+                tracing::warn!(error = %e, "could not restore automatic WAL checkpoints");
+            }
+        }
+        result
+    }
+
+    fn run_stream<F>(
+        &self,
+        conn: &mut DbConn,
+        tx: std::sync::mpsc::SyncSender<Vec<Stage>>,
+        rx: std::sync::mpsc::Receiver<Vec<Stage>>,
+        checkpointer: Option<WalCheckpointer>,
+        feed: F,
+        on_outcome: &mut (impl FnMut(&Outcome) + Send),
+    ) -> anyhow::Result<StreamTimes>
+    where
+        F: FnOnce(&mut Feeder<'_, '_>) -> anyhow::Result<()>,
+    {
         std::thread::scope(|scope| {
-            let placer = scope.spawn(move || -> anyhow::Result<()> {
+            let placer = scope.spawn(move || -> anyhow::Result<std::time::Duration> {
+                let mut busy = std::time::Duration::ZERO;
                 for staged in rx {
+                    let started = std::time::Instant::now();
                     for outcome in self.place_all(conn, staged)? {
                         on_outcome(&outcome);
                     }
+                    busy += started.elapsed();
                 }
-                Ok(())
+                Ok(busy)
             });
             let mut feeder = Feeder {
                 ingestor: self,
                 batch: Vec::with_capacity(STREAM_BATCH),
                 tx,
+                staging: std::time::Duration::ZERO,
+                checkpointer,
             };
             let fed = feed(&mut feeder).and_then(|()| feeder.flush());
+            let staging = feeder.staging;
             drop(feeder);
             let placed = placer
                 .join()
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("the database thread panicked")));
             // The placer's error explains a failed send; report it first.
-            placed.and(fed)
+            let placing = placed?;
+            fed?;
+            Ok(StreamTimes { staging, placing })
         })
     }
 
@@ -466,12 +550,13 @@ impl<'a> Ingestor<'a> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
-                staged
-                    .iter()
-                    .map(|s| self.place_one(conn, s))
-                    .collect::<Result<Vec<_>, _>>()
-            });
+            let result =
+                crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
+                    staged
+                        .iter()
+                        .map(|s| self.place_one(conn, s))
+                        .collect::<Result<Vec<_>, _>>()
+                });
             match result {
                 Ok(outcomes) => return Ok(outcomes),
                 // Two instances allocating the same case sequence: the loser retries.
@@ -797,7 +882,7 @@ impl<'a> Ingestor<'a> {
         let Some(inbound) = inbound else {
             return Ok(());
         };
-        let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        let result = crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
             crate::mail::outbox::queue_acknowledgement(conn, self.blobs, self.config, &case, &inbound)
                 .map(|_| ())
                 .map_err(|e| {
@@ -841,7 +926,10 @@ impl<'a> Ingestor<'a> {
         author_id: Option<i64>,
     ) -> QueryResult<String> {
         self.store_message_row(conn, p, case_id, direction, auto, method, author_id)?;
-        cases::table.find(case_id).select(cases::number).first(conn)
+        crate::db::conn::on_backend!(conn, c => cases::table
+            .find(case_id)
+            .select(cases::number)
+            .first(c))
     }
 
     /// Stores the message, its attachments (analysing those that look like activation
@@ -931,7 +1019,7 @@ impl<'a> Ingestor<'a> {
             return Ok(());
         };
         let limits = crate::diagnostics::store::upload_limits(self.config);
-        let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        let result = crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
             crate::diagnostics::store::analyse_mail_attachment(
                 conn,
                 self.blobs,
@@ -1007,7 +1095,7 @@ fn log(
         Outcome::Ignored { reason } | Outcome::Quarantined { reason, .. } => Some(reason.as_str()),
         _ => None,
     };
-    diesel::insert_into(ingest_log::table)
+    crate::db::conn::on_backend!(conn, c => diesel::insert_into(ingest_log::table)
         .values((
             ingest_log::raw_sha256.eq(raw_sha),
             ingest_log::source.eq(crate::cases::messages::strip_nul(origin)),
@@ -1019,5 +1107,5 @@ fn log(
             ingest_log::auto.eq(auto),
             ingest_log::created_at.eq(now()),
         ))
-        .execute(conn)
+        .execute(c))
 }

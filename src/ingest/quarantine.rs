@@ -97,7 +97,7 @@ pub fn retry(
             .into_iter()
             .next()
             .ok_or_else(|| anyhow::anyhow!("the pipeline returned no outcome"))?;
-        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
             match &outcome {
                 Outcome::Quarantined { id, reason } => {
                     diesel::delete(quarantine::table.find(*id)).execute(conn)?;

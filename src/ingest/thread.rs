@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use crate::cases::CaseNumber;
 use crate::db::DbConn;
-use crate::db::schema::{cases, messages, participants};
+use crate::db::schema::{cases, participants};
 use crate::mail::message_id;
 
 /// How a message was placed.
@@ -136,12 +136,7 @@ fn by_known_message_id(conn: &mut DbConn, mail: &ThreadInput<'_>) -> QueryResult
     // One indexed lookup per id, nearest first: the statement has a fixed shape, so it is prepared
     // once per connection (an `IN (…)` list of varying length would be re-parsed for every mail).
     for id in referenced_ids(mail) {
-        let hit: Option<i64> = messages::table
-            .filter(messages::message_id.eq(id))
-            .select(messages::case_id)
-            .first(conn)
-            .optional()?;
-        if let Some(case_id) = hit {
+        if let Some(case_id) = crate::cases::messages::Message::exists_message_id(conn, id)? {
             return Ok(Some(follow_merges(conn, case_id)?));
         }
     }
@@ -235,10 +230,10 @@ fn case_id_by_number(conn: &mut DbConn, number: &CaseNumber) -> QueryResult<Opti
 /// A merged case forwards to the case it was merged into.
 pub fn follow_merges(conn: &mut DbConn, mut case_id: i64) -> QueryResult<i64> {
     for _ in 0..16 {
-        let next: Option<i64> = cases::table
+        let next: Option<i64> = crate::db::conn::on_backend!(conn, c => cases::table
             .find(case_id)
             .select(cases::merged_into_id)
-            .first(conn)?;
+            .first(c))?;
         match next {
             Some(n) if n != case_id => case_id = n,
             _ => break,

@@ -63,7 +63,7 @@ pub fn import(
     let number = transcript
         .case_number()
         .unwrap_or_else(|| CaseNumber::generate(0));
-    conn.transaction::<_, anyhow::Error, _>(|conn| {
+    crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {
         if let Some(existing) = Case::find_by_number(conn, number.as_str())? {
             let first = &transcript.messages[0];
             let hash = content_hash(number.as_str(), first.index, &first.sent_at, &first.body);

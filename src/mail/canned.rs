@@ -49,7 +49,7 @@ impl CannedResponse {
 
     /// Creates one; `false` when the name already exists in that language.
     pub fn create(conn: &mut DbConn, name: &str, lang: &str, body: &str) -> QueryResult<bool> {
-        conn.transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             if name_taken(conn, name, lang, None)? {
                 return Ok(false);
             }
@@ -75,7 +75,7 @@ impl CannedResponse {
         lang: &str,
         body: &str,
     ) -> QueryResult<bool> {
-        conn.transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             if name_taken(conn, name, lang, Some(id))? {
                 return Ok(false);
             }

@@ -231,7 +231,7 @@ fn enqueue(
         );
     }
     let at = now();
-    conn.transaction::<_, anyhow::Error, _>(|conn| {
+    crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {
         let mut message_row_id = None;
         if let (Some(case), Some(row)) = (case, thread_row) {
             let id = NewMessage {
@@ -341,7 +341,7 @@ pub fn queue_reply(
             lang: case_lang(case),
         },
     )?;
-    conn.transaction::<_, anyhow::Error, _>(|conn| {
+    crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {
         let queued = enqueue(
             conn,
             blobs,
@@ -527,7 +527,7 @@ pub fn add_note(
     body: &str,
 ) -> QueryResult<i64> {
     let at = now();
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let id = NewMessage {
             case_id: case.id,
             direction: NOTE.into(),

@@ -414,7 +414,7 @@ fn mark_failed_attempt(
     let give_up = permanent || attempts >= MAX_ATTEMPTS;
     let error = truncate(error);
     let at = now();
-    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+    crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
         diesel::update(outbox::table.find(row.id))
             .set((
                 outbox::status.eq(if give_up { FAILED } else { RETRY }),

@@ -9,7 +9,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::Utc;
-use diesel::Connection;
 use serde::Deserialize;
 
 use super::service::{self, ActionRequest, ActorRef, CaseText, ClockView, SlaRules, WorkflowError};
@@ -116,7 +115,7 @@ async fn transition(
             // The action and the mail it asks for commit together: the customer gets the scope mail
             // exactly when the case is scoped, never one without the other.
             let mut outcome = None;
-            conn.transaction::<_, anyhow::Error, _>(|conn| {
+            crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {
                 let applied = service::apply_action(
                     conn,
                     &number,

@@ -296,7 +296,7 @@ pub fn apply_transition<'a>(
     rules: &SlaRules<'_>,
 ) -> Result<Applied, WorkflowError> {
     let key = case.into();
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let case = find_case(conn, key)?;
         let from = state_of(&case)?;
         let transition = check(from, to, actor.actor(), input)?;
@@ -326,7 +326,7 @@ pub fn apply_action<'a>(
     rules: &SlaRules<'_>,
 ) -> Result<Applied, WorkflowError> {
     let key = case.into();
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let case = find_case(conn, key)?;
         let from = state_of(&case)?;
         if let Some(expected) = request.expected_from
@@ -767,7 +767,7 @@ pub fn assign<'a>(
         return Err(WorkflowError::Forbidden);
     }
     let key = case.into();
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let case = find_case(conn, key)?;
         if case.assignee_id == assignee {
             return Ok(false);
@@ -824,7 +824,7 @@ pub fn set_priority<'a>(
         return Err(WorkflowError::Forbidden);
     }
     let key = case.into();
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let case = find_case(conn, key)?;
         let old = priority_of(&case)?;
         if old == priority {
@@ -913,7 +913,7 @@ pub fn edit_text<'a>(
         return Err(invalid("workflow.error.blank", "blank text"));
     }
     let key = case.into();
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let case = find_case(conn, key)?;
         let when = stamp(at);
         let this = cases::table.find(case.id);
@@ -1057,7 +1057,7 @@ pub fn write_summary<'a>(
         return Err(invalid("workflow.error.blank", "blank summary"));
     }
     let key = case.into();
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let case = find_case(conn, key)?;
         insert_summary(conn, case.id, actor.id(), actor.label(), body, stamp(at))
     })
@@ -1143,7 +1143,7 @@ impl TryFrom<ClockRow> for StoredClock {
 }
 
 fn insert_clock(conn: &mut DbConn, case_id: i64, clock: &SlaClock) -> Result<(), WorkflowError> {
-    diesel::insert_into(sla_clocks::table)
+    crate::db::conn::on_backend!(conn, c => diesel::insert_into(sla_clocks::table)
         .values((
             sla_clocks::case_id.eq(case_id),
             sla_clocks::metric.eq(clock.metric.as_str()),
@@ -1156,7 +1156,7 @@ fn insert_clock(conn: &mut DbConn, case_id: i64, clock: &SlaClock) -> Result<(),
             sla_clocks::paused_seconds.eq(clock.paused_total.num_seconds()),
             sla_clocks::created_at.eq(crate::db::now()),
         ))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 
@@ -1237,7 +1237,9 @@ pub fn start_clocks_for_new_case(
     at: DateTime<Utc>,
     rules: &SlaRules<'_>,
 ) -> Result<bool, WorkflowError> {
-    conn.transaction(|conn| start_clocks_for_new_case_in(conn, case_id, priority, at, rules))
+    crate::db::write_transaction(conn, |conn| {
+        start_clocks_for_new_case_in(conn, case_id, priority, at, rules)
+    })
 }
 
 /// [`start_clocks_for_new_case`] inside the caller's transaction, without a savepoint of its own:
@@ -1275,7 +1277,7 @@ pub fn reply_sent(
     at: DateTime<Utc>,
     rules: &SlaRules<'_>,
 ) -> Result<usize, WorkflowError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         meet_clocks(
             conn,
             case_id,
@@ -1305,7 +1307,7 @@ pub fn customer_wrote(
     at: DateTime<Utc>,
     rules: &SlaRules<'_>,
 ) -> Result<CustomerWrote, WorkflowError> {
-    conn.transaction(|conn| customer_wrote_in(conn, case_id, at, rules))
+    crate::db::write_transaction(conn, |conn| customer_wrote_in(conn, case_id, at, rules))
 }
 
 /// [`customer_wrote`] inside the caller's transaction, without a savepoint of its own: for bulk
@@ -1332,13 +1334,19 @@ pub fn customer_wrote_in(
         }
         _ => None,
     };
-    let open_response = clocks(conn, case_id)?.into_iter().any(|c| {
-        c.clock.met_at.is_none()
-            && matches!(
-                c.clock.metric,
-                SlaMetric::FirstResponse | SlaMetric::NextResponse
-            )
-    });
+    let open_response: bool = crate::db::conn::on_backend!(conn, c => diesel::select(
+        diesel::dsl::exists(
+            sla_clocks::table
+                .filter(sla_clocks::case_id.eq(case_id))
+                .filter(sla_clocks::met_at.is_null())
+                .filter(
+                    sla_clocks::metric
+                        .eq(SlaMetric::FirstResponse.as_str())
+                        .or(sla_clocks::metric.eq(SlaMetric::NextResponse.as_str())),
+                ),
+        )
+    )
+    .get_result(c))?;
     let next_response_started = !open_response;
     if next_response_started {
         let state = match &transition {
@@ -1363,7 +1371,7 @@ pub fn customer_wrote_in(
 /// Stores `breached_at` on every running clock whose deadline passed before `now`, with an
 /// `sla_breached` event per clock, in one transaction. Returns how many breached.
 pub fn breach_sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let rows: Vec<ClockRow> = sla_clocks::table
             .filter(sla_clocks::met_at.is_null())
             .filter(sla_clocks::paused_since.is_null())
@@ -1579,7 +1587,7 @@ pub fn record_imported_event(
     event: &ImportedEvent<'_>,
     rules: &SlaRules<'_>,
 ) -> Result<(), WorkflowError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let case = find_case(conn, CaseKey::Id(case_id))?;
         let when = event.at.unwrap_or_else(crate::db::now);
         let this = cases::table.find(case_id);
