@@ -204,7 +204,6 @@ pub struct Feeder<'i, 'a> {
     batch: Vec<Incoming>,
     tx: std::sync::mpsc::SyncSender<Vec<Stage>>,
     staging: std::time::Duration,
-    checkpointer: Option<WalCheckpointer>,
 }
 
 /// A second SQLite connection that copies committed WAL pages into the database file while the
@@ -258,10 +257,8 @@ impl Feeder<'_, '_> {
         }
         let items = std::mem::replace(&mut self.batch, Vec::with_capacity(STREAM_BATCH));
         let started = std::time::Instant::now();
-        if let Some(c) = &mut self.checkpointer {
-            c.checkpoint();
-        }
-        let staged = self.ingestor.stage(items)?;
+        // Synced on the way to the database thread, while the next batch is staged.
+        let staged = self.ingestor.stage_unsynced(items)?;
         self.staging += started.elapsed();
         self.tx
             .send(staged)
@@ -415,6 +412,24 @@ impl<'a> Ingestor<'a> {
         F: FnOnce(&mut Feeder<'_, '_>) -> anyhow::Result<()>,
     {
         std::thread::scope(|scope| {
+            // Between the two, a thread that waits on the disk: it makes each staged batch's blobs
+            // durable (the database must never refer to a blob a crash could lose), passes it on,
+            // and checkpoints the SQLite WAL while the database thread works.
+            let (synced_tx, synced_rx) = std::sync::mpsc::sync_channel::<Vec<Stage>>(1);
+            let mut checkpointer = checkpointer;
+            let syncer = scope.spawn(move || -> anyhow::Result<()> {
+                for staged in rx {
+                    self.blobs.sync().context("syncing stored mail to disk")?;
+                    if synced_tx.send(staged).is_err() {
+                        break; // the database thread stopped; its error is reported
+                    }
+                    if let Some(c) = &mut checkpointer {
+                        c.checkpoint();
+                    }
+                }
+                Ok(())
+            });
+            let rx = synced_rx;
             let placer = scope.spawn(move || -> anyhow::Result<std::time::Duration> {
                 let mut busy = std::time::Duration::ZERO;
                 for staged in rx {
@@ -431,15 +446,18 @@ impl<'a> Ingestor<'a> {
                 batch: Vec::with_capacity(STREAM_BATCH),
                 tx,
                 staging: std::time::Duration::ZERO,
-                checkpointer,
             };
             let fed = feed(&mut feeder).and_then(|()| feeder.flush());
             let staging = feeder.staging;
             drop(feeder);
+            let synced = syncer
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the disk sync thread panicked")));
             let placed = placer
                 .join()
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("the database thread panicked")));
-            // The placer's error explains a failed send; report it first.
+            // The later stages' errors explain a failed send; report them first.
+            synced?;
             let placing = placed?;
             fed?;
             Ok(StreamTimes { staging, placing })
@@ -448,6 +466,14 @@ impl<'a> Ingestor<'a> {
 
     /// Steps 1 and 2: store raw bytes and attachments (synced), parse, check limits.
     fn stage(&self, items: Vec<Incoming>) -> anyhow::Result<Vec<Stage>> {
+        let staged = self.stage_unsynced(items)?;
+        // The database will refer to these blobs: make them durable first.
+        self.blobs.sync().context("syncing stored mail to disk")?;
+        Ok(staged)
+    }
+
+    /// [`Ingestor::stage`] without the final sync; the caller syncs before placing.
+    fn stage_unsynced(&self, items: Vec<Incoming>) -> anyhow::Result<Vec<Stage>> {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
@@ -470,8 +496,6 @@ impl<'a> Ingestor<'a> {
         for r in results {
             staged.extend(r?);
         }
-        // The database will refer to these blobs: make them durable first.
-        self.blobs.sync().context("syncing stored mail to disk")?;
         Ok(staged)
     }
 
