@@ -115,29 +115,26 @@ impl Case {
             }
         };
         let seq = number.sequence().min(i64::MAX as u64) as i64;
-        diesel::insert_into(cases::table)
-            .values((
-                cases::number.eq(number.as_str()),
-                cases::seq.eq(seq),
-                cases::title.eq(super::messages::strip_nul(new.title)),
-                cases::state.eq(new.state),
-                cases::priority.eq(new.priority),
-                cases::customer_email.eq(super::messages::strip_nul(new.customer_email)),
-                cases::customer_name.eq(new.customer_name.map(super::messages::strip_nul)),
-                cases::language.eq(new.language),
-                cases::duplicate_of_id.eq(new.duplicate_of_id),
-                cases::created_at.eq(new.at),
-                cases::updated_at.eq(new.at),
-                cases::last_activity_at.eq(new.at),
-            ))
-            .returning(cases::id)
-            .get_result::<i64>(conn)
-            .and_then(|id| {
-                cases::table
-                    .find(id)
-                    .select(Case::as_select())
-                    .get_result(conn)
-            })
+        let values = (
+            cases::number.eq(number.as_str()),
+            cases::seq.eq(seq),
+            cases::title.eq(super::messages::strip_nul(new.title)),
+            cases::state.eq(new.state),
+            cases::priority.eq(new.priority),
+            cases::customer_email.eq(super::messages::strip_nul(new.customer_email)),
+            cases::customer_name.eq(new.customer_name.map(super::messages::strip_nul)),
+            cases::language.eq(new.language),
+            cases::duplicate_of_id.eq(new.duplicate_of_id),
+            cases::created_at.eq(new.at),
+            cases::updated_at.eq(new.at),
+            cases::last_activity_at.eq(new.at),
+        );
+        // The row comes back with the insert (`RETURNING`, per backend: the multi-backend wrapper
+        // cannot return a whole row).
+        crate::db::conn::on_backend!(conn, c => diesel::insert_into(cases::table)
+            .values(values)
+            .returning(Case::as_returning())
+            .get_result(c))
     }
 
     /// Finds a case by id.

@@ -67,10 +67,7 @@ impl BlobStore {
     /// The path a new blob is written to, or `None` when it is already stored.
     fn path_to_write(&self, sha256: &str) -> anyhow::Result<Option<PathBuf>> {
         let path = self.path_for(sha256)?;
-        if path.exists() || self.legacy_path_for(sha256)?.exists() {
-            return Ok(None);
-        }
-        Ok(Some(path))
+        Ok(self.location(sha256).is_err().then_some(path))
     }
 
     /// Stores `bytes` durably and returns their sha256.

@@ -374,10 +374,7 @@ impl<'a> Ingestor<'a> {
     where
         F: FnOnce(&mut Feeder<'_, '_>) -> anyhow::Result<()>,
     {
-        // One staged batch waits while another is placed: enough to keep both cores busy, and
-        // memory bounded to about three batches of mail.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Stage>>(1);
-        // SQLite: the WAL is checkpointed from the staging side (its own connection) so the database
+        // SQLite: the WAL is checkpointed by the disk thread (its own connection) so the database
         // thread only appends; its automatic checkpoints are off for the stream and restored after.
         let checkpointer = match conn {
             DbConn::Sqlite(_) => WalCheckpointer::open(&self.config.database_url),
@@ -388,7 +385,7 @@ impl<'a> Ingestor<'a> {
             conn.batch_execute("PRAGMA wal_autocheckpoint = 0")
                 .context("pausing automatic WAL checkpoints")?;
         }
-        let result = self.run_stream(conn, tx, rx, checkpointer, feed, &mut on_outcome);
+        let result = self.run_stream(conn, checkpointer, feed, &mut on_outcome);
         if let DbConn::Sqlite(c) = conn {
             use diesel::connection::SimpleConnection;
             // 1000 pages is SQLite's default, which every other connection keeps.
@@ -402,21 +399,21 @@ impl<'a> Ingestor<'a> {
     fn run_stream<F>(
         &self,
         conn: &mut DbConn,
-        tx: std::sync::mpsc::SyncSender<Vec<Stage>>,
-        rx: std::sync::mpsc::Receiver<Vec<Stage>>,
-        checkpointer: Option<WalCheckpointer>,
+        mut checkpointer: Option<WalCheckpointer>,
         feed: F,
         on_outcome: &mut (impl FnMut(&Outcome) + Send),
     ) -> anyhow::Result<StreamTimes>
     where
         F: FnOnce(&mut Feeder<'_, '_>) -> anyhow::Result<()>,
     {
+        // Channels of one batch: each stage can run a batch ahead of the next, and memory stays
+        // bounded to a few batches of mail.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Stage>>(1);
+        let (synced_tx, synced_rx) = std::sync::mpsc::sync_channel::<Vec<Stage>>(1);
         std::thread::scope(|scope| {
-            // Between the two, a thread that waits on the disk: it makes each staged batch's blobs
-            // durable (the database must never refer to a blob a crash could lose), passes it on,
-            // and checkpoints the SQLite WAL while the database thread works.
-            let (synced_tx, synced_rx) = std::sync::mpsc::sync_channel::<Vec<Stage>>(1);
-            let mut checkpointer = checkpointer;
+            // Between staging and placing, a thread that waits on the disk: it makes each staged
+            // batch's blobs durable (the database must never refer to a blob a crash could lose),
+            // passes it on, and checkpoints the SQLite WAL while the database thread works.
             let syncer = scope.spawn(move || -> anyhow::Result<()> {
                 for staged in rx {
                     self.blobs.sync().context("syncing stored mail to disk")?;
@@ -429,10 +426,9 @@ impl<'a> Ingestor<'a> {
                 }
                 Ok(())
             });
-            let rx = synced_rx;
             let placer = scope.spawn(move || -> anyhow::Result<std::time::Duration> {
                 let mut busy = std::time::Duration::ZERO;
-                for staged in rx {
+                for staged in synced_rx {
                     let started = std::time::Instant::now();
                     for outcome in self.place_all(conn, staged)? {
                         on_outcome(&outcome);
