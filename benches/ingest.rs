@@ -234,6 +234,11 @@ fn main() -> anyhow::Result<()> {
         times.staging.as_secs_f64(),
         times.placing.as_secs_f64()
     );
+    let (files, stored) = folder_usage(&dir.path().join("blobs"));
+    println!(
+        "blob store: {files} files, {:.1} MiB",
+        stored as f64 / 1048576.0
+    );
     if let Some(kib) = peak_rss_kib() {
         println!("peak memory (VmHWM): {:.1} MiB", kib as f64 / 1024.0);
     }
@@ -256,4 +261,20 @@ fn main() -> anyhow::Result<()> {
     }
     anyhow::ensure!(quarantined == 0, "the generated corpus must ingest cleanly");
     Ok(())
+}
+
+/// Files under `dir` and their total size.
+fn folder_usage(dir: &std::path::Path) -> (u64, u64) {
+    let mut usage = (0, 0);
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        match entry.metadata() {
+            Ok(m) if m.is_dir() => {
+                let (f, b) = folder_usage(&entry.path());
+                usage = (usage.0 + f, usage.1 + b);
+            }
+            Ok(m) => usage = (usage.0 + 1, usage.1 + m.len()),
+            Err(_) => {}
+        }
+    }
+    usage
 }

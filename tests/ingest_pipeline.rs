@@ -595,6 +595,34 @@ fn a_stream_spanning_many_batches_threads_replies_onto_cases_from_earlier_batche
         "2026-11-03 10:00:00",
         "the reply's time is the case's last activity"
     );
+
+    // Every raw mail reads back exactly, through a store that did not write it (as the server
+    // beside a `casebook ingest` would), and the mail went into pack files, not a file each.
+    let logged: Vec<(String, String)> = casebook::db::schema::ingest_log::table
+        .select((
+            casebook::db::schema::ingest_log::source,
+            casebook::db::schema::ingest_log::raw_sha256,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(logged.len(), roots * 2);
+    let reader = casebook::db::blobs::BlobStore::new(&prepared.config.data_dir);
+    for (source, sha) in &logged {
+        let i: usize = source.trim_start_matches("stream#").parse().unwrap();
+        assert_eq!(
+            reader.get(sha).unwrap(),
+            mail(i).bytes,
+            "raw mail of {source}"
+        );
+    }
+    let mut files = Vec::new();
+    collect(&prepared.config.data_dir.join("blobs"), &mut files);
+    assert!(
+        files.len() <= (roots * 2).div_ceil(casebook::ingest::pipeline::STREAM_BATCH) * 8,
+        "at most a pack per staging thread (up to 8) and batch: {} files for {} messages",
+        files.len(),
+        roots * 2
+    );
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {

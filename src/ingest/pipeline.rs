@@ -2,8 +2,8 @@
 //! decision not to (duplicate, automatic mail, quarantine). Nothing is ever dropped silently.
 //!
 //! Order of work for a batch of raw messages:
-//! 1. **Store raw first**: every message's bytes go to the blob store, and the blob files are synced
-//!    to disk before any database row refers to them.
+//! 1. **Store raw first**: every message's bytes (and its attachments) go to the blob store, one pack
+//!    file per staging thread and batch, synced to disk before any database row refers to them.
 //! 2. **Parse** (in parallel on the available cores); a parse failure or a broken limit goes to the
 //!    quarantine with the reason.
 //! 3. In one database transaction, per message in arrival order: **deduplicate** (Message-ID, else
@@ -28,7 +28,7 @@ use crate::cases::messages::{
 };
 use crate::cases::model::{Case, NewCase};
 use crate::config::Config;
-use crate::db::blobs::BlobStore;
+use crate::db::blobs::{BlobStore, Packer};
 use crate::db::schema::{cases, ingest_log, quarantine, users};
 use crate::db::{DbConn, now};
 
@@ -478,7 +478,18 @@ impl<'a> Ingestor<'a> {
         let results: Vec<anyhow::Result<Vec<Stage>>> = std::thread::scope(|s| {
             let handles: Vec<_> = items
                 .chunks(chunk)
-                .map(|part| s.spawn(move || part.iter().map(|item| self.stage_one(item)).collect()))
+                .map(|part| {
+                    s.spawn(move || {
+                        // One pack file per thread and batch, not one file per blob.
+                        let mut packer = self.blobs.packer();
+                        let staged = part
+                            .iter()
+                            .map(|item| self.stage_one(item, &mut packer))
+                            .collect::<anyhow::Result<Vec<Stage>>>()?;
+                        packer.finish().context("storing a batch of mail")?;
+                        Ok(staged)
+                    })
+                })
                 .collect();
             handles
                 .into_iter()
@@ -495,10 +506,9 @@ impl<'a> Ingestor<'a> {
         Ok(staged)
     }
 
-    fn stage_one(&self, item: &Incoming) -> anyhow::Result<Stage> {
-        let raw_sha = self
-            .blobs
-            .put_unsynced(&item.bytes)
+    fn stage_one(&self, item: &Incoming, packer: &mut Packer<'_>) -> anyhow::Result<Stage> {
+        let raw_sha = packer
+            .put(&item.bytes)
             .with_context(|| format!("storing raw mail from {}", item.origin))?;
         let quarantine = |reason: String| Stage::Quarantine {
             origin: item.origin.clone(),
@@ -531,11 +541,7 @@ impl<'a> Ingestor<'a> {
         }
         let mut attachment_shas = Vec::with_capacity(mail.attachments.len());
         for a in &mail.attachments {
-            attachment_shas.push(
-                self.blobs
-                    .put_unsynced(&a.data)
-                    .context("storing an attachment")?,
-            );
+            attachment_shas.push(packer.put(&a.data).context("storing an attachment")?);
         }
         // Pure work on the message is done here, beside parsing, so the database thread only places.
         // HTML-only mail: the HTML's own quote containers are the better guide to what is new.
