@@ -730,8 +730,89 @@ both_backends_sync!(
 
 both_backends!(
     http_inbound_stores_mail_and_the_case_page_shows_the_thread,
-    mailgate_delivers_and_tells_the_mta_when_to_retry
+    mailgate_delivers_and_tells_the_mta_when_to_retry,
+    mail_imported_by_the_command_line_beside_the_running_server_is_readable_on_its_pages
 );
+
+/// A bulk import writes pack files in another process; the server, which had already looked at its
+/// blob store, must still find those blobs when an agent opens an attachment.
+async fn mail_imported_by_the_command_line_beside_the_running_server_is_readable_on_its_pages(
+    backend: BackendKind,
+) {
+    let Some(app) = spawn_app_with(
+        backend,
+        &[("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token")],
+    )
+    .await
+    else {
+        return;
+    };
+    let r = app
+        .client
+        .post(app.url("/inbound/mail"))
+        .bearer_auth("inbound-secret-token")
+        .body(std::fs::read(fixtures().join("mail/50-attachment.eml")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        202,
+        "the server's blob store is in use"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = |i: usize| format!("ERROR 0x8004FE21 device {i}\n").repeat(40 + i);
+    for i in 0..24 {
+        let mail = format!(
+            "From: Customer {i} <c{i}@oem{i}.example>\r\nTo: support@example.net\r\n\
+             Subject: Activation log {i}\r\nMessage-ID: <bulk{i}@oem{i}.example>\r\n\
+             Date: Tue, 03 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=b\r\n\r\n\
+             --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe log is attached.\r\n\
+             --b\r\nContent-Type: text/plain; name=activation-{i}.log\r\n\
+             Content-Disposition: attachment; filename=activation-{i}.log\r\n\r\n{}\r\n--b--\r\n",
+            log(i).replace('\n', "\r\n")
+        );
+        std::fs::write(dir.path().join(format!("{i:02}.eml")), mail).unwrap();
+    }
+    let env = app.env.clone();
+    let folder = dir.path().display().to_string();
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        casebook(&env, &[], &["ingest", "--json", &folder], None)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    let report = json(&out);
+    assert_eq!(report["created"], 24, "{out}");
+    let packs: Vec<_> = std::fs::read_dir(app.config.data_dir.join("blobs").join("packs"))
+        .expect("the import wrote pack files")
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!packs.is_empty());
+
+    app.login_as(Role::Agent).await;
+    let log_name = regex::Regex::new(r"activation-(\d+)\.log").unwrap();
+    for number in report["cases"].as_array().unwrap() {
+        let number = number.as_str().unwrap();
+        let (status, html) = app.get_text(&format!("/cases/{number}")).await;
+        assert_eq!(status, 200);
+        let i: usize = log_name.captures(&html).expect("attachment listed")[1]
+            .parse()
+            .unwrap();
+        let href = regex::Regex::new(&format!(r#"/cases/{number}/attachments/(\d+)"#))
+            .unwrap()
+            .find(&html)
+            .unwrap()
+            .as_str()
+            .to_string();
+        let r = app.get(&href).await;
+        assert_eq!(r.status().as_u16(), 200, "attachment of {number}");
+        let body = r.text().await.unwrap();
+        assert_eq!(body.trim_end(), log(i).replace('\n', "\r\n").trim_end());
+    }
+}
 
 async fn http_inbound_stores_mail_and_the_case_page_shows_the_thread(backend: BackendKind) {
     let Some(app) = spawn_app_with(

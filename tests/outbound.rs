@@ -29,6 +29,7 @@ both_backends!(
     outbox_flush_delivers_due_mail_from_the_command_line,
     a_mail_that_cannot_be_sent_is_given_up_visibly,
     a_reply_written_while_the_case_changed_shows_the_changes_first,
+    a_reply_form_sent_twice_at_once_queues_one_mail,
 );
 
 const CUSTOMER: &str = "chenhui.zd@centerm.example";
@@ -201,6 +202,13 @@ async fn a_reply_is_mailed_with_threading_headers_and_the_customers_answer_threa
     assert!(
         page.contains("wmic baseboard get serialnumber &#60;b&#62;并"),
         "the reply shows (escaped) in the thread"
+    );
+    assert!(
+        page.contains(&format!(
+            "<span class=\"author\">written by {}</span>",
+            agent.name
+        )),
+        "the thread names the agent who wrote the reply sent under the team's name: {page}"
     );
 
     let report = flush(&app).await;
@@ -893,4 +901,34 @@ async fn a_reply_written_while_the_case_changed_shows_the_changes_first(backend:
     .await;
     assert_eq!(r.status().as_u16(), 303, "sent after confirming");
     assert_eq!(outbox_rows(&app, &case).len(), 1);
+}
+
+/// A double click on Send, or the same form sent from two tabs: the two requests race, and only
+/// one may become a mail; the other shows the reply that just went out.
+async fn a_reply_form_sent_twice_at_once_queues_one_mail(backend: BackendKind) {
+    let smtp = TestSmtp::start();
+    let Some(app) = app_with_smtp(backend, smtp.port).await else {
+        return;
+    };
+    app.login_as(Role::Agent).await;
+    let (case, _) = open_case(&app, "zh-CN");
+    let re = regex::Regex::new(r#"name="seen" value="([^"]+)""#).unwrap();
+    for round in 0..3 {
+        let (_, page) = app.get_text(&format!("/cases/{}", case.number)).await;
+        let seen = re.captures(&page).expect("the form carries what was seen")[1].to_string();
+        let text = format!("请运行 wmic baseboard get serialnumber（第 {round} 次）");
+        let fields = [("body", text.as_str()), ("seen", seen.as_str())];
+        let (a, b) = tokio::join!(
+            post_reply(&app, &case.number, &fields, &[]),
+            post_reply(&app, &case.number, &fields, &[])
+        );
+        let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [303, 409],
+            "round {round}: one sent, one held back"
+        );
+        assert_eq!(outbox_rows(&app, &case).len(), round + 1);
+    }
 }

@@ -223,6 +223,9 @@ async fn list(
 struct ThreadItem {
     direction: String,
     from: String,
+    /// The agent who wrote it, when the sender line names someone else (replies go out under the
+    /// team's name).
+    author: Option<String>,
     from_email: String,
     date: String,
     subject: String,
@@ -317,7 +320,7 @@ async fn show(
             Ok((
                 case,
                 Participant::for_case(conn, id)?,
-                Message::for_case(conn, id)?,
+                messages_with_authors(conn, id)?,
                 Attachment::for_case(conn, id)?,
                 CaseEvent::for_case(conn, id)?,
                 workflow,
@@ -333,7 +336,7 @@ async fn show(
     let thread = messages
         .into_iter()
         .skip(hidden_earlier)
-        .map(|m| {
+        .map(|(m, author)| {
             let quoted = (m.body_text.trim() != m.new_text.trim()).then(|| m.body_text.clone());
             ThreadItem {
                 attachments: attachments
@@ -351,6 +354,7 @@ async fn show(
                     .clone()
                     .filter(|n| !n.is_empty())
                     .unwrap_or_else(|| m.from_email.clone()),
+                author: author.filter(|a| Some(a) != m.from_name.as_ref()),
                 date: fmt_time(m.date()),
                 direction: m.direction,
                 from_email: m.from_email,
@@ -391,6 +395,36 @@ async fn show(
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(body))
+}
+
+/// A case's messages, each with the name of the agent who wrote it (replies and notes).
+fn messages_with_authors(
+    conn: &mut crate::db::DbConn,
+    case_id: i64,
+) -> diesel::QueryResult<Vec<(Message, Option<String>)>> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    let messages = Message::for_case(conn, case_id)?;
+    let mut ids: Vec<i64> = messages.iter().filter_map(|m| m.author_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names: std::collections::HashMap<i64, String> = if ids.is_empty() {
+        Default::default()
+    } else {
+        users::table
+            .filter(users::id.eq_any(ids))
+            .select((users::id, users::name))
+            .load(conn)?
+            .into_iter()
+            .collect()
+    };
+    Ok(messages
+        .into_iter()
+        .map(|m| {
+            let author = m.author_id.and_then(|id| names.get(&id).cloned());
+            (m, author)
+        })
+        .collect())
 }
 
 /// Attachments are always downloaded, never rendered inline: a customer's HTML file must not run

@@ -251,6 +251,8 @@ struct ReplySubmission {
     seen: String,
     confirm_changes: bool,
     attachments: Vec<OutgoingAttachment>,
+    /// Whether files came with the form (they are not kept when the form is shown again).
+    had_attachments: bool,
 }
 
 async fn read_reply_form(
@@ -301,6 +303,7 @@ async fn read_reply_form(
             "confirm_changes" => form.confirm_changes = !data.is_empty(),
             "attachments" => {
                 if let Some(filename) = filename.filter(|f| !f.trim().is_empty()) {
+                    form.had_attachments = true;
                     form.attachments.push(OutgoingAttachment {
                         filename,
                         content_type,
@@ -326,7 +329,7 @@ async fn reply_submit(
 ) -> AppResult<HttpResponse> {
     user.require(REPLIERS)?;
     let number = parse_number(&path.into_inner())?;
-    let form = read_reply_form(
+    let mut form = read_reply_form(
         payload,
         state.config.max_attachment_bytes,
         state.config.max_message_bytes,
@@ -355,43 +358,10 @@ async fn reply_submit(
             .await?
     };
     if problem.is_some() || (!findings.is_empty() && !form.send_anyway) || !changes.is_empty() {
-        let u = user.clone();
-        let n = number.clone();
-        let (case, mut reply) = state
-            .db(move |conn| {
-                let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
-                let reply = ReplyForm::load(conn, &case, &u)?;
-                Ok((case, reply))
-            })
-            .await?;
-        let collided = !changes.is_empty() && problem.is_none();
-        reply.changes = changes;
-        reply.cc = form.cc;
-        reply.body = form.body;
-        reply.warnings = findings;
-        reply.error = match (problem, form.attachments.is_empty()) {
-            (Some(p), _) => Some(p),
-            (None, false) => Some(page.t("reply.reattach").to_string()),
-            (None, true) => None,
-        };
-        tracing::info!(
-            case = %case.number,
-            user_id = user.id,
-            findings = reply.warnings.len(),
-            "reply held back for confirmation"
-        );
-        let body = ReplyPage {
-            page,
-            title: case.title,
-            reply,
-        }
-        .render()?;
-        let status = if collided {
-            actix_web::http::StatusCode::CONFLICT
-        } else {
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-        };
-        return Ok(html(status, body));
+        return hold_back(
+            &state, &user, page, &number, form, findings, problem, changes,
+        )
+        .await;
     }
     let cc = cc.unwrap_or_default();
     let blobs = state.blobs.clone();
@@ -399,31 +369,118 @@ async fn reply_submit(
     let (author_id, author_name) = (user.id, user.name.clone());
     let confirmed_kinds: Vec<&'static str> = findings.iter().map(|f| f.kind).collect();
     let n = number.clone();
+    let (body, attachments) = (form.body.clone(), std::mem::take(&mut form.attachments));
+    let (seen, confirmed) = (form.seen.clone(), form.confirm_changes);
     let queued = state
         .db(move |conn| {
-            let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
-            let author = Author {
-                id: author_id,
-                name: &author_name,
-            };
-            Ok(outbox::queue_reply(
-                conn,
-                &blobs,
-                &cfg,
-                &case,
-                &author,
-                &form.body,
-                &cc,
-                &form.attachments,
-            )?)
+            crate::db::write_transaction(conn, |conn| {
+                let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
+                // Checked again under the case's write lock: of two submissions of the same form
+                // (a double click, two tabs), the second sees the first's reply and is held back.
+                lock_case(conn, case.id)?;
+                if !confirmed && !seen.is_empty() {
+                    let changes = changes_since(conn, case.id, &seen)?;
+                    if !changes.is_empty() {
+                        return Ok(Err(changes));
+                    }
+                }
+                let author = Author {
+                    id: author_id,
+                    name: &author_name,
+                };
+                Ok(Ok(outbox::queue_reply(
+                    conn,
+                    &blobs,
+                    &cfg,
+                    &case,
+                    &author,
+                    &body,
+                    &cc,
+                    &attachments,
+                )?))
+            })
         })
         .await?;
+    let queued = match queued {
+        Ok(q) => q,
+        Err(changes) => {
+            return hold_back(&state, &user, page, &number, form, findings, None, changes).await;
+        }
+    };
     if !confirmed_kinds.is_empty() {
         tracing::warn!(case = %number, user_id = user.id, kinds = ?confirmed_kinds, "reply queued despite the credential warning");
     }
     tracing::info!(case = %number, user_id = user.id, outbox_id = queued.outbox_id, "reply queued");
     set_flash(&req, "ok", page.t("reply.queued"));
     Ok(see_other(&format!("/cases/{number}#thread")))
+}
+
+/// Serialises writers of one case for the rest of the transaction: PostgreSQL locks the case row;
+/// SQLite's write transactions (`BEGIN IMMEDIATE`) already exclude each other.
+fn lock_case(conn: &mut crate::db::DbConn, case_id: i64) -> diesel::QueryResult<()> {
+    if let crate::db::DbConn::Postgres(pg) = conn {
+        use crate::db::schema::cases;
+        use diesel::prelude::*;
+        cases::table
+            .find(case_id)
+            .select(cases::id)
+            .for_update()
+            .first::<i64>(pg)?;
+    }
+    Ok(())
+}
+
+/// Shows the reply form again instead of sending: with the problem, the credential warnings or
+/// the case's changes since the writer looked, and their text kept.
+#[allow(clippy::too_many_arguments)]
+async fn hold_back(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    number: &CaseNumber,
+    form: ReplySubmission,
+    findings: Vec<Finding>,
+    problem: Option<String>,
+    changes: Vec<String>,
+) -> AppResult<HttpResponse> {
+    let u = user.clone();
+    let n = number.clone();
+    let (case, mut reply) = state
+        .db(move |conn| {
+            let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
+            let reply = ReplyForm::load(conn, &case, &u)?;
+            Ok((case, reply))
+        })
+        .await?;
+    let collided = !changes.is_empty() && problem.is_none();
+    reply.changes = changes;
+    reply.cc = form.cc;
+    reply.body = form.body;
+    reply.warnings = findings;
+    reply.error = match (problem, form.had_attachments) {
+        (Some(p), _) => Some(p),
+        (None, true) => Some(page.t("reply.reattach").to_string()),
+        (None, false) => None,
+    };
+    tracing::info!(
+        case = %case.number,
+        user_id = user.id,
+        findings = reply.warnings.len(),
+        changes = reply.changes.len(),
+        "reply held back for confirmation"
+    );
+    let body = ReplyPage {
+        page,
+        title: case.title,
+        reply,
+    }
+    .render()?;
+    let status = if collided {
+        actix_web::http::StatusCode::CONFLICT
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(html(status, body))
 }
 
 #[derive(Deserialize)]
