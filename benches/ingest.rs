@@ -3,7 +3,8 @@
 //! `cargo bench --bench ingest` (optionally `-- 20000` for another message count). The corpus mixes
 //! UTF-8, GB2312 and GBK; base64, quoted-printable and 8-bit bodies; new cases and quoted replies
 //! threaded by In-Reply-To/References and by subject token; 10% carry a ~16 KiB attachment. It
-//! prints messages per second and the peak resident memory of the process.
+//! prints messages per second and the peak resident memory of the process. `-- --write-mbox PATH`
+//! writes the same corpus as an mbox file instead, to time `casebook ingest PATH` on it.
 
 use std::time::Instant;
 
@@ -153,6 +154,9 @@ fn main() -> anyhow::Result<()> {
         .skip(1)
         .find_map(|a| a.parse::<usize>().ok())
         .unwrap_or(DEFAULT_MESSAGES);
+    if let Some(path) = std::env::args().skip_while(|a| a != "--write-mbox").nth(1) {
+        return write_mbox(&path, n);
+    }
     let dir = tempfile::tempdir()?;
     let mut env = std::collections::BTreeMap::new();
     env.insert(
@@ -260,6 +264,33 @@ fn main() -> anyhow::Result<()> {
         }
     }
     anyhow::ensure!(quarantined == 0, "the generated corpus must ingest cleanly");
+    Ok(())
+}
+
+/// `--write-mbox PATH`: writes the corpus as an mbox file instead of ingesting it, to time
+/// `casebook ingest PATH` (reading and splitting the file included) against the same mail.
+fn write_mbox(path: &str, n: usize) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for item in generate(n) {
+        out.write_all(b"From bench@example.com Tue Nov  3 10:00:00 2026\n")?;
+        for line in item.bytes.split_inclusive(|b| *b == b'\n') {
+            if line
+                .iter()
+                .position(|b| *b != b'>')
+                .is_some_and(|i| line[i..].starts_with(b"From "))
+            {
+                out.write_all(b">")?;
+            }
+            out.write_all(line)?;
+        }
+        if !item.bytes.ends_with(b"\n") {
+            out.write_all(b"\n")?;
+        }
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    println!("wrote {n} messages to {path}");
     Ok(())
 }
 
