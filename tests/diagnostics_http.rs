@@ -417,7 +417,16 @@ async fn a_customer_uploads_through_a_link_without_signing_in(backend: BackendKi
         "{done}"
     );
     assert!(done.contains("received"));
-    assert!(done.contains("not accepted") && done.contains("is not text"));
+    assert!(
+        done.contains(
+            "not accepted: this is not a text file: please save the command output as a .txt file"
+        ) && done.contains("未接受：这不是文本文件"),
+        "the customer is told in both languages what to send instead: {done}"
+    );
+    assert!(
+        !done.contains("expected wmic"),
+        "the staff wording stays on the case: {done}"
+    );
 
     let rows = SnapshotRow::for_case(&mut app.conn(), case.id).unwrap();
     assert_eq!(rows.len(), 1);

@@ -158,6 +158,26 @@ pub enum DiagnosticsError {
     },
 }
 
+impl DiagnosticsError {
+    /// The interface-string key (`upload.why.*`) that tells a customer, in their words, why a file
+    /// was not accepted and what to send instead; the message itself, with limits and
+    /// configuration keys, is for staff.
+    pub fn customer_reason_key(&self) -> &'static str {
+        match self {
+            DiagnosticsError::LimitExceeded { limit, .. } => match limit {
+                LimitKind::Entries => "upload.why.entries",
+                LimitKind::TotalUncompressedBytes => "upload.why.total_size",
+                LimitKind::CompressionRatio | LimitKind::DeclaredSize => "upload.why.suspect_zip",
+                LimitKind::FileBytes => "upload.why.file_size",
+            },
+            DiagnosticsError::BadArchive { .. } => "upload.why.bad_zip",
+            DiagnosticsError::NotText { .. } => "upload.why.not_text",
+            DiagnosticsError::NothingRecognised { .. } => "upload.why.nothing_recognised",
+            DiagnosticsError::Io { .. } | DiagnosticsError::Rules { .. } => "upload.why.unreadable",
+        }
+    }
+}
+
 /// A file that was part of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputFile {
@@ -579,4 +599,51 @@ fn build_snapshot(
         files,
         other_readings,
     })
+}
+
+#[cfg(test)]
+mod customer_reason_tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_tells_the_customer_why_in_both_languages() {
+        let catalog = crate::web::catalog::Catalog::builtin().unwrap();
+        let name = || "log.zip".to_string();
+        let mut errors = vec![
+            DiagnosticsError::BadArchive {
+                source_name: name(),
+                message: "bad".into(),
+            },
+            DiagnosticsError::NotText {
+                source_name: name(),
+            },
+            DiagnosticsError::NothingRecognised {
+                source_name: name(),
+            },
+            DiagnosticsError::Io {
+                path: name(),
+                source: std::io::Error::other("gone"),
+            },
+        ];
+        for limit in [
+            LimitKind::Entries,
+            LimitKind::TotalUncompressedBytes,
+            LimitKind::CompressionRatio,
+            LimitKind::DeclaredSize,
+            LimitKind::FileBytes,
+        ] {
+            errors.push(DiagnosticsError::LimitExceeded {
+                source_name: name(),
+                limit,
+                detail: String::new(),
+            });
+        }
+        for e in errors {
+            let key = e.customer_reason_key();
+            assert!(
+                catalog.contains(key),
+                "{e}: {key} missing from messages.toml"
+            );
+        }
+    }
 }

@@ -156,15 +156,25 @@ async fn read_form(
 struct Outcome {
     /// (source, verdict) of stored snapshots.
     stored: Vec<(String, String)>,
-    /// (source, reason) of refused files; nothing of them was stored.
-    refused: Vec<(String, String)>,
+    /// Refused files; nothing of them was stored.
+    refused: Vec<Refusal>,
+}
+
+/// A file not accepted, and why.
+#[derive(Debug)]
+struct Refusal {
+    source: String,
+    /// For staff: the limit and its configuration key, or what the engine expected.
+    reason: String,
+    /// For the customer: an `upload.why.*` interface string.
+    customer_key: &'static str,
 }
 
 impl Outcome {
     fn event_data(&self) -> String {
         serde_json::json!({
             "snapshots": self.stored.iter().map(|(s, v)| serde_json::json!({"source": s, "verdict": v})).collect::<Vec<_>>(),
-            "refused": self.refused.iter().map(|(s, r)| serde_json::json!({"source": s, "reason": r})).collect::<Vec<_>>(),
+            "refused": self.refused.iter().map(|r| serde_json::json!({"source": r.source, "reason": r.reason})).collect::<Vec<_>>(),
         })
         .to_string()
     }
@@ -173,7 +183,11 @@ impl Outcome {
         self.stored
             .iter()
             .map(|(s, v)| format!("{s}: {v}"))
-            .chain(self.refused.iter().map(|(s, r)| format!("{s}: {r}")))
+            .chain(
+                self.refused
+                    .iter()
+                    .map(|r| format!("{}: {}", r.source, r.reason)),
+            )
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -205,9 +219,11 @@ async fn store_files(
                     &origin,
                 ) {
                     Ok(row) => outcome.stored.push((file.filename.clone(), row.verdict)),
-                    Err(StoreError::Refused(e)) => {
-                        outcome.refused.push((file.filename.clone(), e.to_string()))
-                    }
+                    Err(StoreError::Refused(e)) => outcome.refused.push(Refusal {
+                        source: file.filename.clone(),
+                        reason: e.to_string(),
+                        customer_key: e.customer_reason_key(),
+                    }),
                     Err(other) => return Err(other.into()),
                 }
             }
@@ -270,11 +286,7 @@ async fn upload_on_case(
         ));
     }
     if !outcome.refused.is_empty() {
-        let reasons: Vec<String> = outcome
-            .refused
-            .iter()
-            .map(|(_, reason)| reason.clone())
-            .collect();
+        let reasons: Vec<String> = outcome.refused.iter().map(|r| r.reason.clone()).collect();
         parts.push(format!(
             "{} {}",
             page.t("diagnostics.flash.refused"),
@@ -677,7 +689,8 @@ async fn revoke_link(
 struct PublicResult {
     name: String,
     ok: bool,
-    reason: String,
+    /// Why it was refused, as an `upload.why.*` key shown in both languages.
+    why: &'static str,
 }
 
 #[derive(Template)]
@@ -824,18 +837,13 @@ async fn public_upload(
         .map(|(name, _)| PublicResult {
             name,
             ok: true,
-            reason: String::new(),
+            why: "",
         })
-        .chain(
-            outcome
-                .refused
-                .into_iter()
-                .map(|(name, reason)| PublicResult {
-                    name,
-                    ok: false,
-                    reason,
-                }),
-        )
+        .chain(outcome.refused.into_iter().map(|r| PublicResult {
+            name: r.source,
+            ok: false,
+            why: r.customer_key,
+        }))
         .collect();
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
