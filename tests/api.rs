@@ -562,7 +562,28 @@ async fn list_filters_and_pages_stably(backend: BackendKind) {
         "_ is not a wildcard"
     );
 
+    // SLA status: only `a` has clocks, started weeks ago, so they are running and overdue.
+    casebook::workflow::service::start_clocks_for_new_case(
+        &mut app.conn(),
+        a.id,
+        casebook::workflow::Priority::Normal,
+        a.created_at.and_utc(),
+        &casebook::workflow::service::SlaRules::from_config(&app.config),
+    )
+    .unwrap();
+    for (query, expected) in [
+        ("sla=running", vec![a.number.clone()]),
+        ("sla=overdue", vec![a.number.clone()]),
+        ("sla=breached", vec![a.number.clone()]),
+        ("sla=due_soon", vec![]),
+        ("sla=", all_in_order.clone()),
+    ] {
+        let (_, body) = api_get(&app, &token, &format!("/api/v1/cases?{query}")).await;
+        assert_eq!(numbers(&body), expected, "{query}");
+    }
+
     for (query, why) in [
+        ("sla=late", "unknown SLA filter"),
         ("page=0", "page starts at 1"),
         ("page=two", "not a number"),
         ("per_page=1000", "too large"),

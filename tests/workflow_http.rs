@@ -866,3 +866,65 @@ async fn the_periodic_sweep_stores_breaches_of_overdue_clocks(backend: BackendKi
     let (_, html) = app.get_text("/cases").await;
     assert!(html.contains("sla-overdue"), "the list marks overdue cases");
 }
+
+both_backends!(the_case_list_filters_by_sla_running_overdue_due_soon_and_breached);
+
+async fn the_case_list_filters_by_sla_running_overdue_due_soon_and_breached(backend: BackendKind) {
+    use casebook::workflow::schema::sla_clocks;
+    use diesel::prelude::*;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let now = casebook::db::now();
+    let minutes = chrono::Duration::minutes;
+    // (title, due_at, met_at, paused_since) given to every clock of the case.
+    let setups = [
+        ("due-in-an-hour", now + minutes(60), None, None),
+        ("due-in-three-days", now + minutes(3 * 24 * 60), None, None),
+        ("overdue-unanswered", now - minutes(60), None, None),
+        (
+            "answered-late",
+            now - minutes(120),
+            Some(now - minutes(60)),
+            None,
+        ),
+        ("waiting-on-customer", now + minutes(30), None, Some(now)),
+    ];
+    let mut numbers = std::collections::HashMap::new();
+    for (title, due, met, paused) in setups {
+        let case = open_case(&app, title);
+        diesel::update(sla_clocks::table.filter(sla_clocks::case_id.eq(case.id)))
+            .set((
+                sla_clocks::due_at.eq(due),
+                sla_clocks::met_at.eq(met),
+                sla_clocks::paused_since.eq(paused),
+            ))
+            .execute(&mut app.conn())
+            .unwrap();
+        numbers.insert(title, case.number);
+    }
+    app.login_as(Role::Agent).await;
+    for (filter, expected) in [
+        (
+            "running",
+            &["due-in-an-hour", "due-in-three-days", "overdue-unanswered"][..],
+        ),
+        ("overdue", &["overdue-unanswered"][..]),
+        ("due_soon", &["due-in-an-hour"][..]),
+        ("breached", &["overdue-unanswered", "answered-late"][..]),
+    ] {
+        let (status, html) = app.get_text(&format!("/cases?sla={filter}")).await;
+        assert_eq!(status, 200);
+        for (title, number) in &numbers {
+            assert_eq!(
+                html.contains(number.as_str()),
+                expected.contains(title),
+                "sla={filter}: {title} ({number})"
+            );
+        }
+        assert!(
+            html.contains(&format!("value=\"{filter}\" selected")),
+            "the filter stays chosen"
+        );
+    }
+}

@@ -186,6 +186,7 @@ struct ListParams {
     state: Option<String>,
     assignee: Option<String>,
     q: Option<String>,
+    sla: Option<String>,
     page: Option<i64>,
     per_page: Option<i64>,
 }
@@ -236,6 +237,11 @@ async fn list_cases(
         Some(a) => Some(Some(AccountRef::parse(&a)?)),
     };
     let text = non_empty(p.q);
+    let sla = SlaFilter::parse(p.sla.as_deref().unwrap_or("").trim()).ok_or_else(|| {
+        AppError::Unprocessable(
+            "sla must be one of running, overdue, due_soon, breached".to_string(),
+        )
+    })?;
     let me = user.clone();
     let found = state
         .db(move |conn| {
@@ -252,7 +258,7 @@ async fn list_cases(
                 per_page,
                 priority: None,
                 customer: None,
-                sla: SlaFilter::Any,
+                sla,
                 sort: SortOrder::Updated,
             };
             Ok(queries::list_cases(conn, &query)?)

@@ -130,11 +130,7 @@ async fn list(
         per_page: PAGE_SIZE,
         priority: non_empty(&query.priority),
         customer: non_empty(&query.customer),
-        sla: match query.sla.as_str() {
-            "running" => SlaFilter::Running,
-            "overdue" => SlaFilter::Overdue,
-            _ => SlaFilter::Any,
-        },
+        sla: SlaFilter::parse(query.sla.trim()).unwrap_or_default(),
         sort: match query.sort.as_str() {
             "created" => SortOrder::Created,
             "due" => SortOrder::Due,

@@ -42,7 +42,28 @@ pub enum SlaFilter {
     Running,
     /// A clock is overdue and not met.
     Overdue,
+    /// A running clock falls due within [`DUE_SOON_MINUTES`]: the cases to answer next.
+    DueSoon,
+    /// A clock was breached, whether or not it was met later (for reviewing the month).
+    Breached,
 }
+
+impl SlaFilter {
+    /// The filter named in a URL (`running`, `overdue`, `due_soon`, `breached`; empty for none).
+    pub fn parse(s: &str) -> Option<SlaFilter> {
+        Some(match s {
+            "" => SlaFilter::Any,
+            "running" => SlaFilter::Running,
+            "overdue" => SlaFilter::Overdue,
+            "due_soon" => SlaFilter::DueSoon,
+            "breached" => SlaFilter::Breached,
+            _ => return None,
+        })
+    }
+}
+
+/// How far ahead "due soon" looks.
+pub const DUE_SOON_MINUTES: i64 = 120;
 
 /// Sort order of the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -150,6 +171,36 @@ fn filtered(q: &CaseQuery) -> cases::BoxedQuery<'static, MultiBackend> {
                             sla_clocks::breached_at
                                 .is_not_null()
                                 .or(sla_clocks::due_at.lt(now)),
+                        )
+                        .select(sla_clocks::case_id),
+                ),
+            )
+        }
+        SlaFilter::DueSoon => {
+            query = query.filter(
+                cases::id.eq_any(
+                    sla_clocks::table
+                        .filter(sla_clocks::met_at.is_null())
+                        .filter(sla_clocks::paused_since.is_null())
+                        .filter(sla_clocks::breached_at.is_null())
+                        .filter(sla_clocks::due_at.ge(now))
+                        .filter(
+                            sla_clocks::due_at
+                                .le(now + chrono::Duration::minutes(DUE_SOON_MINUTES)),
+                        )
+                        .select(sla_clocks::case_id),
+                ),
+            )
+        }
+        SlaFilter::Breached => {
+            query = query.filter(
+                cases::id.eq_any(
+                    sla_clocks::table
+                        .filter(
+                            sla_clocks::breached_at.is_not_null().or(sla_clocks::met_at
+                                .is_null()
+                                .and(sla_clocks::due_at.lt(now))
+                                .or(sla_clocks::met_at.gt(sla_clocks::due_at.nullable()))),
                         )
                         .select(sla_clocks::case_id),
                 ),
