@@ -524,6 +524,98 @@ fn robustness_corpus_is_stored_or_quarantined_never_lost(backend: BackendKind) {
     );
 }
 
+/// Every fixture, cut, corrupted and spliced in reproducible ways (what a broken MTA, a full disk
+/// or a bad export produces): each copy gets an outcome and every raw byte is kept. One of them trips
+/// a debug assertion in mail-parser (a panic in this debug build): that message is quarantined
+/// instead of failing the batch.
+fn mangled_mail_is_stored_or_quarantined_never_lost(backend: BackendKind) {
+    let Some(env) = TestEnv::new(backend) else {
+        return;
+    };
+    let prepared = casebook::startup::prepare(env.config(&[])).unwrap();
+    let mut conn = prepared.pool.get().unwrap();
+    let ingestor = Ingestor::new(&mut conn, &prepared.config, &prepared.blobs).unwrap();
+    let mut files = Vec::new();
+    collect(&fixtures().join("mail"), &mut files);
+    let seeds: Vec<Vec<u8>> = files
+        .iter()
+        .filter(|f| f.extension().is_none_or(|e| e != "md" && e != "py"))
+        .map(|f| std::fs::read(f).unwrap())
+        .filter(|b| b.len() > 1)
+        .collect();
+    assert!(seeds.len() > 100, "corpus present");
+    // xorshift64*: the same mangling on every run, so a failure can be reproduced.
+    let mut state = 0x5eed_cafe_f00d_u64;
+    let mut rand = move |below: usize| {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as usize % below.max(1)
+    };
+    let mut items = Vec::new();
+    for (i, seed) in seeds.iter().enumerate() {
+        for kind in 0..6 {
+            let mut m = seed.clone();
+            match kind {
+                0 => m.truncate(rand(m.len())),
+                1 => {
+                    for _ in 0..8 {
+                        let at = rand(m.len());
+                        m[at] = rand(256) as u8;
+                    }
+                }
+                2 => {
+                    for _ in 0..8 {
+                        let at = rand(m.len());
+                        m.insert(at, 0x80 + rand(128) as u8);
+                    }
+                }
+                3 => {
+                    let other = &seeds[(i + 1 + rand(seeds.len() - 1)) % seeds.len()];
+                    m.truncate(rand(m.len()));
+                    m.extend_from_slice(&other[rand(other.len())..]);
+                }
+                4 => {
+                    let (a, b) = (rand(m.len()), rand(m.len()));
+                    let (a, b) = (a.min(b), a.max(b));
+                    let slice = m[a..b].to_vec();
+                    m.splice(a..a, slice.iter().cycle().take(slice.len() * 3).copied());
+                }
+                _ => m.retain(|b| *b != b'\n'),
+            }
+            items.push(Incoming {
+                origin: format!("mangled#{i}.{kind}"),
+                bytes: m,
+            });
+        }
+    }
+    let n = items.len();
+    let originals: Vec<Vec<u8>> = items.iter().map(|i| i.bytes.clone()).collect();
+    let outcomes = ingestor.ingest_batch(&mut conn, items).unwrap();
+    assert_eq!(outcomes.len(), n, "one outcome per message");
+    use diesel::prelude::*;
+    let logged: Vec<(String, String)> = casebook::db::schema::ingest_log::table
+        .select((
+            casebook::db::schema::ingest_log::source,
+            casebook::db::schema::ingest_log::raw_sha256,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(logged.len(), n, "every message has a recorded outcome");
+    for (source, sha) in &logged {
+        let (i, kind) = source
+            .trim_start_matches("mangled#")
+            .split_once('.')
+            .unwrap();
+        let index = i.parse::<usize>().unwrap() * 6 + kind.parse::<usize>().unwrap();
+        assert_eq!(
+            prepared.blobs.get(sha).unwrap(),
+            originals[index],
+            "raw bytes of {source} kept"
+        );
+    }
+}
+
 fn a_stream_spanning_many_batches_threads_replies_onto_cases_from_earlier_batches(
     backend: BackendKind,
 ) {
@@ -724,6 +816,7 @@ both_backends_sync!(
     seed_transcript_imports_as_one_case_with_its_history,
     fixture_corpus_lands_on_the_right_cases,
     robustness_corpus_is_stored_or_quarantined_never_lost,
+    mangled_mail_is_stored_or_quarantined_never_lost,
     a_stream_spanning_many_batches_threads_replies_onto_cases_from_earlier_batches,
     cli_reads_mbox_maildir_and_stdin_and_reports_quarantine_with_exit_1,
 );

@@ -510,6 +510,40 @@ impl<'a> Ingestor<'a> {
         let raw_sha = packer
             .put(&item.bytes)
             .with_context(|| format!("storing raw mail from {}", item.origin))?;
+        // The raw bytes are stored; whatever the parser does with them now, the message ends up
+        // on a case or in the quarantine. A panic — a bug in our code, or in mail-parser (whose
+        // debug assertions fire on some mangled multipart mail) — would otherwise take the whole
+        // batch down with it, again on every retry.
+        let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.prepare(item, &raw_sha, packer)
+        }));
+        prepared.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            tracing::error!(origin = %item.origin, sha256 = %raw_sha, panic = %what,
+                "processing a message panicked; it goes to the quarantine");
+            Ok(Stage::Quarantine {
+                origin: item.origin.clone(),
+                raw_sha: raw_sha.clone(),
+                reason: format!(
+                    "Casebook failed while reading this message ({what}); it is kept here to retry after an upgrade"
+                ),
+            })
+        })
+    }
+
+    /// Parses a stored message and does the pure per-message work (limits, quote stripping,
+    /// attachments into the blob store).
+    fn prepare(
+        &self,
+        item: &Incoming,
+        raw_sha: &str,
+        packer: &mut Packer<'_>,
+    ) -> anyhow::Result<Stage> {
+        let raw_sha = raw_sha.to_string();
         let quarantine = |reason: String| Stage::Quarantine {
             origin: item.origin.clone(),
             raw_sha: raw_sha.clone(),
