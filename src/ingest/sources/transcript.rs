@@ -563,4 +563,19 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn cut_or_damaged_transcripts_are_read_or_refused_without_panicking() {
+        let seed = include_str!("../../../tests/fixtures/transcripts/seed-thread.txt");
+        let chars: Vec<char> = seed.chars().collect();
+        let mut parsed = 0;
+        for cut in (0..chars.len()).step_by(37) {
+            let head: String = chars[..cut].iter().collect();
+            parsed += usize::from(parse_transcript(&head).is_ok());
+            // The same text with one character missing at the cut: a broken marker or header.
+            let gap: String = chars[..cut].iter().chain(&chars[cut + 1..]).collect();
+            parsed += usize::from(parse_transcript(&gap).is_ok());
+        }
+        assert!(parsed > 0, "most damaged copies still read");
+    }
 }
