@@ -593,14 +593,7 @@ fn mangled_mail_is_stored_or_quarantined_never_lost(backend: BackendKind) {
     let originals: Vec<Vec<u8>> = items.iter().map(|i| i.bytes.clone()).collect();
     let outcomes = ingestor.ingest_batch(&mut conn, items).unwrap();
     assert_eq!(outcomes.len(), n, "one outcome per message");
-    use diesel::prelude::*;
-    let logged: Vec<(String, String)> = casebook::db::schema::ingest_log::table
-        .select((
-            casebook::db::schema::ingest_log::source,
-            casebook::db::schema::ingest_log::raw_sha256,
-        ))
-        .load(&mut conn)
-        .unwrap();
+    let logged = logged_sources(&mut conn);
     assert_eq!(logged.len(), n, "every message has a recorded outcome");
     for (source, sha) in &logged {
         let (i, kind) = source
@@ -690,13 +683,7 @@ fn a_stream_spanning_many_batches_threads_replies_onto_cases_from_earlier_batche
 
     // Every raw mail reads back exactly, through a store that did not write it (as the server
     // beside a `casebook ingest` would), and the mail went into pack files, not a file each.
-    let logged: Vec<(String, String)> = casebook::db::schema::ingest_log::table
-        .select((
-            casebook::db::schema::ingest_log::source,
-            casebook::db::schema::ingest_log::raw_sha256,
-        ))
-        .load(&mut conn)
-        .unwrap();
+    let logged = logged_sources(&mut conn);
     assert_eq!(logged.len(), roots * 2);
     let reader = casebook::db::blobs::BlobStore::new(&prepared.config.data_dir);
     for (source, sha) in &logged {
@@ -715,6 +702,16 @@ fn a_stream_spanning_many_batches_threads_replies_onto_cases_from_earlier_batche
         files.len(),
         roots * 2
     );
+}
+
+/// `(source, raw sha256)` of every `ingest_log` row.
+fn logged_sources(conn: &mut casebook::db::DbConn) -> Vec<(String, String)> {
+    use casebook::db::schema::ingest_log;
+    use diesel::prelude::*;
+    ingest_log::table
+        .select((ingest_log::source, ingest_log::raw_sha256))
+        .load(conn)
+        .unwrap()
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
