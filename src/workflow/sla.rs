@@ -403,9 +403,25 @@ impl ClockStatus {
 }
 
 /// Hours and minutes, rounded down to the minute: "3h 20m", "1h", "45m" / "3小时20分钟", "1小时", "45分钟".
+/// From a day's worth of hours on, minutes are left out and thousands grouped ("10,894h"): a
+/// case imported from years ago is overdue by a number nobody reads to the minute.
 pub fn format_business_duration(duration: Duration, lang: Lang) -> String {
     let minutes = duration.num_minutes().max(0);
     let (h, m) = (minutes / 60, minutes % 60);
+    if h >= 24 {
+        let digits = h.to_string();
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        return match lang {
+            Lang::En => format!("{grouped}h"),
+            Lang::ZhCn => format!("{grouped}小时"),
+        };
+    }
     match (lang, h, m) {
         (Lang::En, 0, m) => format!("{m}m"),
         (Lang::En, h, 0) => format!("{h}h"),
@@ -1002,6 +1018,18 @@ mod tests {
                 ClockStatus::Overdue { by: h(1) },
                 "overdue by 1h",
                 "已超时1小时",
+            ),
+            (
+                ClockStatus::Overdue { by: h(25) + m(10) },
+                "overdue by 25h",
+                "已超时25小时",
+            ),
+            (
+                ClockStatus::Overdue {
+                    by: h(10_894) + m(29),
+                },
+                "overdue by 10,894h",
+                "已超时10,894小时",
             ),
             (
                 ClockStatus::Overdue {
