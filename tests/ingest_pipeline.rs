@@ -65,6 +65,27 @@ fn seed_transcript_imports_as_one_case_with_its_history(backend: BackendKind) {
     let extra = [("CASEBOOK_SUPPORT_DOMAINS", "cmgos.com")];
     let (code, _, err) = casebook(&env, &extra, &["migrate"], None);
     assert_eq!(code, 0, "{err}");
+    // Before the agents exist, nothing in the thread is recognisably staff: the import is refused
+    // rather than filing every reply as the customer's.
+    let transcript = fixtures().join("transcripts/seed-thread.txt");
+    let (code, _, err) = casebook(
+        &env,
+        &extra,
+        &["ingest", transcript.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("Wang Binbin") && err.contains("casebook user add"),
+        "{err}"
+    );
+    let (_, out, _) = casebook(&env, &extra, &["cases", "list", "--json"], None);
+    assert_eq!(
+        json(&out)["cases"],
+        serde_json::json!([]),
+        "nothing imported"
+    );
+
     // Wang Binbin signs with a display name only: the agent account makes those blocks outbound.
     let pool = casebook::db::connect_pool(&env.database_url).unwrap();
     let hash = casebook::auth::password::hash_password(&"x".repeat(12).into()).unwrap();
@@ -77,7 +98,6 @@ fn seed_transcript_imports_as_one_case_with_its_history(backend: BackendKind) {
     )
     .unwrap();
 
-    let transcript = fixtures().join("transcripts/seed-thread.txt");
     let (code, out, err) = casebook(
         &env,
         &extra,

@@ -87,6 +87,23 @@ pub fn import(
         let is_outbound = |m: &super::sources::transcript::TranscriptMessage| {
             staff.is_staff(m.sender_email.as_deref(), Some(&m.sender))
         };
+        // A support thread without a single agent message means the agents are not known yet:
+        // importing now would file every reply as the customer's, with no way to redo it.
+        if !transcript.messages.iter().any(is_outbound) {
+            let mut senders: Vec<&str> = Vec::new();
+            for m in &transcript.messages {
+                if !senders.contains(&m.sender.as_str()) {
+                    senders.push(&m.sender);
+                }
+            }
+            anyhow::bail!(
+                "no sender is a Casebook agent or in support_domains (senders: {}), so every message \
+                 would be filed as the customer's; nothing was imported. Create the agents' accounts \
+                 under the names they sign with (casebook user add --name \"…\" --email … --role agent) \
+                 or set support_domains, then import again",
+                senders.join(", ")
+            );
+        }
         let customer = transcript
             .messages
             .iter()
