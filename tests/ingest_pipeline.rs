@@ -89,7 +89,7 @@ fn seed_transcript_imports_as_one_case_with_its_history(backend: BackendKind) {
     // Wang Binbin signs with a display name only: the agent account makes those blocks outbound.
     let pool = casebook::db::connect_pool(&env.database_url).unwrap();
     let hash = casebook::auth::password::hash_password(&"x".repeat(12).into()).unwrap();
-    casebook::auth::User::create(
+    let wang = casebook::auth::User::create(
         &mut pool.get().unwrap(),
         "wangbb@cmgos.com",
         "Wang Binbin",
@@ -183,6 +183,22 @@ fn seed_transcript_imports_as_one_case_with_its_history(backend: BackendKind) {
         archive["note"].as_str().unwrap().contains("问题进展"),
         "the archive summary is kept"
     );
+    let assigned: Vec<&serde_json::Value> = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "assigned")
+        .collect();
+    assert_eq!(assigned.len(), 1);
+    assert_eq!(
+        assigned[0]["note"], "Wang Binbin",
+        "the agent of the first reply"
+    );
+    assert_eq!(assigned[0]["at"], "2022-04-07T14:05:29Z");
+    let row = Case::find_by_number(&mut pool.get().unwrap(), SEED)
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.assignee_id, Some(wang.id), "and owns the case");
 
     // Importing again changes nothing.
     let (code, out, _) = casebook(

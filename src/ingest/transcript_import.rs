@@ -1,8 +1,9 @@
 //! Importing an exported thread transcript (`邮件主题：…`, `====第N封邮件====`) as one case.
 //!
 //! The case keeps the number from the subject (e.g. `CAS-06004-S8K5X3`); each block becomes a
-//! message with its sender and time as given. A block is outbound when its sender is a staff
-//! account (address or display name) or in a support domain. Structured messages Casebook itself
+//! message with its sender and time as given; the agent of the first reply becomes the owner. A
+//! block is outbound when its sender is a staff account (address or display name) or in a support
+//! domain. Structured messages Casebook itself
 //! would send — problem definition and scope, escalation notices, the archive summary — are
 //! recognised and recorded as the workflow events they were, at the messages' times.
 
@@ -146,9 +147,14 @@ pub fn import(
             },
         )?;
         let mut state = CaseState::New;
+        // The agent whose reply came first took the case: they become its owner.
+        let mut owner: Option<(i64, String, chrono::NaiveDateTime)> = None;
         for m in &transcript.messages {
             let outbound = is_outbound(m);
             let account = staff.account(m.sender_email.as_deref(), Some(&m.sender));
+            if let (true, None, Some((id, _))) = (outbound, &owner, &account) {
+                owner = Some((*id, m.sender.clone(), m.sent_at.naive_utc()));
+            }
             let from_email = m
                 .sender_email
                 .clone()
@@ -197,6 +203,23 @@ pub fn import(
             .map(|m| m.sent_at)
             .max()
             .unwrap_or(first_at);
+        if let Some((id, name, at)) = owner {
+            diesel::update(cases::table.find(case.id))
+                .set(cases::assignee_id.eq(id))
+                .execute(conn)?;
+            CaseEvent::record(
+                conn,
+                case.id,
+                &NewEvent {
+                    actor_label: "import",
+                    kind: crate::workflow::service::kinds::ASSIGNED,
+                    note: Some(&name),
+                    data: Some(serde_json::json!({ "assignee_id": id }).to_string()),
+                    at: Some(at),
+                    ..Default::default()
+                },
+            )?;
+        }
         Case::touch(conn, case.id, last_at.naive_utc())?;
         Ok(Outcome::Created {
             case: number.to_string(),
