@@ -30,6 +30,7 @@ both_backends!(
     a_mail_that_cannot_be_sent_is_given_up_visibly,
     a_reply_written_while_the_case_changed_shows_the_changes_first,
     a_reply_form_sent_twice_at_once_queues_one_mail,
+    a_note_form_sent_twice_adds_one_note,
 );
 
 const CUSTOMER: &str = "chenhui.zd@centerm.example";
@@ -931,4 +932,49 @@ async fn a_reply_form_sent_twice_at_once_queues_one_mail(backend: BackendKind) {
         );
         assert_eq!(outbox_rows(&app, &case).len(), round + 1);
     }
+}
+
+/// The note form sent twice (a double click, at once or one after the other) adds one note; the
+/// same words written again from a freshly loaded page are a second note.
+async fn a_note_form_sent_twice_adds_one_note(backend: BackendKind) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.login_as(Role::Agent).await;
+    let (case, _) = open_case(&app, "zh-CN");
+    let re = regex::Regex::new(r#"name="seen" value="([^"]+)""#).unwrap();
+    let seen_now = || async {
+        let (_, page) = app.get_text(&format!("/cases/{}", case.number)).await;
+        re.captures(&page)
+            .expect("the note form carries what was seen")[1]
+            .to_string()
+    };
+    let notes = || {
+        Message::for_case(&mut app.conn(), case.id)
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.direction == "note")
+            .count()
+    };
+    let path = format!("/cases/{}/note", case.number);
+    let text = "客户说周一上午可以远程。";
+    let seen = seen_now().await;
+    let fields = [("body", text), ("seen", seen.as_str())];
+    let (a, b) = tokio::join!(app.post_form(&path, &fields), app.post_form(&path, &fields));
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (303, 303));
+    assert_eq!(notes(), 1, "sent twice at once");
+    let again = app.post_form(&path, &fields).await;
+    assert_eq!(again.status().as_u16(), 303);
+    assert_eq!(notes(), 1, "sent again with the same page state");
+
+    let seen = seen_now().await;
+    let r = app
+        .post_form(&path, &[("body", text), ("seen", seen.as_str())])
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(
+        notes(),
+        2,
+        "the same words from a fresh page are a new note"
+    );
 }

@@ -415,6 +415,31 @@ async fn reply_submit(
     Ok(see_other(&format!("/cases/{number}#thread")))
 }
 
+/// Whether `author` added a note with exactly `body` to the case after the form's `seen` marker.
+fn same_note_since(
+    conn: &mut crate::db::DbConn,
+    case_id: i64,
+    seen: &str,
+    author: i64,
+    body: &str,
+) -> diesel::QueryResult<bool> {
+    use crate::db::schema::messages;
+    use diesel::prelude::*;
+    let after: i64 = seen
+        .split_once(':')
+        .and_then(|(m, _)| m.parse().ok())
+        .unwrap_or(0);
+    diesel::select(diesel::dsl::exists(
+        messages::table
+            .filter(messages::case_id.eq(case_id))
+            .filter(messages::id.gt(after))
+            .filter(messages::direction.eq(crate::cases::messages::NOTE))
+            .filter(messages::author_id.eq(author))
+            .filter(messages::body_text.eq(body)),
+    ))
+    .get_result(conn)
+}
+
 /// Serialises writers of one case for the rest of the transaction: PostgreSQL locks the case row;
 /// SQLite's write transactions (`BEGIN IMMEDIATE`) already exclude each other.
 fn lock_case(conn: &mut crate::db::DbConn, case_id: i64) -> diesel::QueryResult<()> {
@@ -486,6 +511,9 @@ async fn hold_back(
 #[derive(Deserialize)]
 struct NoteForm {
     body: String,
+    /// What the writer had seen (see [`seen_marker`]); absent from older forms.
+    #[serde(default)]
+    seen: String,
 }
 
 /// Adds an internal note (never mailed).
@@ -499,21 +527,29 @@ async fn note_submit(
 ) -> AppResult<HttpResponse> {
     user.require(NOTE_WRITERS)?;
     let number = parse_number(&path.into_inner())?;
-    let body = form.into_inner().body.replace("\r\n", "\n");
+    let form = form.into_inner();
+    let body = form.body.replace("\r\n", "\n");
     if body.trim().is_empty() {
         return Err(AppError::Unprocessable(page.t("note.empty").to_string()));
     }
     let n = number.clone();
     let u = user.clone();
-    state
+    let added = state
         .db(move |conn| {
-            let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
-            Ok(outbox::add_note(
-                conn, &case, u.id, &u.name, &u.email, &body,
-            )?)
+            crate::db::write_transaction(conn, |conn| {
+                let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
+                lock_case(conn, case.id)?;
+                // The same form sent twice (a double click): the note it added is already there.
+                if !form.seen.is_empty() && same_note_since(conn, case.id, &form.seen, u.id, &body)?
+                {
+                    return Ok(false);
+                }
+                outbox::add_note(conn, &case, u.id, &u.name, &u.email, &body)?;
+                Ok(true)
+            })
         })
         .await?;
-    tracing::info!(case = %number, user_id = user.id, "note added");
+    tracing::info!(case = %number, user_id = user.id, added, "note submitted");
     set_flash(&req, "ok", page.t("note.added"));
     Ok(see_other(&format!("/cases/{number}#thread")))
 }
