@@ -857,8 +857,75 @@ both_backends_sync!(
 both_backends!(
     http_inbound_stores_mail_and_the_case_page_shows_the_thread,
     mailgate_delivers_and_tells_the_mta_when_to_retry,
-    mail_imported_by_the_command_line_beside_the_running_server_is_readable_on_its_pages
+    mail_imported_by_the_command_line_beside_the_running_server_is_readable_on_its_pages,
+    mail_delivered_at_the_same_moment_is_stored_once_and_new_cases_get_distinct_numbers
 );
+
+/// A message sent to two support aliases arrives twice at once, while other customers write in:
+/// every delivery is accepted, the doubled message is stored once, and the new cases racing for
+/// the next number each get their own.
+async fn mail_delivered_at_the_same_moment_is_stored_once_and_new_cases_get_distinct_numbers(
+    backend: BackendKind,
+) {
+    let Some(app) = spawn_app_with(
+        backend,
+        &[("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token")],
+    )
+    .await
+    else {
+        return;
+    };
+    let mail = |from: usize, id: &str| {
+        format!(
+            "From: Customer {from} <c{from}@oem{from}.example>\r\nTo: support@example.net\r\n\
+             Subject: Activation fails on line {from}\r\nMessage-ID: <{id}@oem{from}.example>\r\n\
+             Date: Tue, 03 Nov 2026 10:00:00 +0000\r\n\r\nDevice marker binding is Invalid.\r\n"
+        )
+    };
+    let post = |body: String| {
+        let request = app
+            .client
+            .post(app.url("/inbound/mail"))
+            .bearer_auth("inbound-secret-token")
+            .body(body);
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 202);
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let mut deliveries: Vec<_> = (0..6).map(|_| post(mail(0, "twice"))).collect();
+    deliveries.extend((1..=6).map(|i| post(mail(i, &format!("own{i}")))));
+    let answers = futures_util::future::join_all(deliveries).await;
+    let outcome = |v: &serde_json::Value| v["outcome"].as_str().unwrap().to_string();
+    let doubled: Vec<String> = answers[..6].iter().map(outcome).collect();
+    assert_eq!(
+        doubled.iter().filter(|o| *o == "created").count(),
+        1,
+        "{doubled:?}"
+    );
+    assert_eq!(
+        doubled.iter().filter(|o| *o == "duplicate").count(),
+        5,
+        "{doubled:?}"
+    );
+    let mut numbers: Vec<String> = answers
+        .iter()
+        .filter(|v| outcome(v) == "created")
+        .map(|v| v["case"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(numbers.len(), 7, "{answers:?}");
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 7, "distinct case numbers: {numbers:?}");
+    use diesel::prelude::*;
+    let stored: i64 = casebook::db::schema::messages::table
+        .filter(casebook::db::schema::messages::direction.eq("inbound"))
+        .count()
+        .get_result(&mut app.conn())
+        .unwrap();
+    assert_eq!(stored, 7, "the doubled message once, the others once each");
+}
 
 /// A bulk import writes pack files in another process; the server, which had already looked at its
 /// blob store, must still find those blobs when an agent opens an attachment.

@@ -99,15 +99,25 @@ pub struct NewCase<'a> {
     pub at: chrono::NaiveDateTime,
 }
 
+/// The PostgreSQL advisory lock key that serialises case-number allocation ("CASENUM" in ASCII).
+pub const CASE_NUMBER_LOCK: i64 = 0x43_4153_454e_554d;
+
 impl Case {
     /// Opens a case, allocating the next sequence number unless one is given.
     ///
-    /// Call inside a transaction; on PostgreSQL with several instances two writers may pick the
-    /// same sequence, which the unique index turns into an error the caller retries.
+    /// Call inside a write transaction (`db::write_transaction`). Writers that allocate numbers
+    /// take turns: SQLite's write transactions exclude each other, and on PostgreSQL a
+    /// transaction-scoped advisory lock ([`CASE_NUMBER_LOCK`]) is taken first, so two connections
+    /// (or instances) opening cases at the same moment never pick the same sequence.
     pub fn create(conn: &mut DbConn, new: &NewCase<'_>) -> QueryResult<Case> {
         let number = match new.number {
             Some(n) => n.clone(),
             None => {
+                if let DbConn::Postgres(pg) = conn {
+                    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                        .bind::<diesel::sql_types::BigInt, _>(CASE_NUMBER_LOCK)
+                        .execute(pg)?;
+                }
                 let max: Option<i64> = cases::table
                     .select(diesel::dsl::max(cases::seq))
                     .first(conn)?;

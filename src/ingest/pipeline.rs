@@ -619,7 +619,9 @@ impl<'a> Ingestor<'a> {
                 });
             match result {
                 Ok(outcomes) => return Ok(outcomes),
-                // Two instances allocating the same case sequence: the loser retries.
+                // The same message delivered twice at once (to two aliases): on PostgreSQL both
+                // transactions may pass the duplicate check, and the unique Message-ID index
+                // fails the later one, which retries and then finds the message stored.
                 Err(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
