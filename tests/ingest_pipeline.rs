@@ -209,6 +209,33 @@ fn seed_transcript_imports_as_one_case_with_its_history(backend: BackendKind) {
     );
     assert_eq!(code, 0);
     assert_eq!(json(&out)["duplicates"], 1);
+
+    // The same thread exported without a case number: the next number, and a re-import is still
+    // recognised.
+    let text = std::fs::read_to_string(&transcript).unwrap();
+    let subject_line = text.lines().next().unwrap();
+    let unnumbered = text.replacen(subject_line, "邮件主题：回复: CMGE版本激活失败问题", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("unnumbered.txt");
+    std::fs::write(&path, unnumbered).unwrap();
+    let (code, out, err) = casebook(
+        &env,
+        &extra,
+        &["ingest", "--json", path.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let created = json(&out)["cases"][0].as_str().unwrap().to_string();
+    assert!(created.starts_with("CAS-06005-"), "{created}");
+    let (code, out, err) = casebook(
+        &env,
+        &extra,
+        &["ingest", "--json", path.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["duplicates"], 1);
+    assert_eq!(json(&out)["cases"][0], created.as_str());
 }
 
 /// Imports the seed, records one outbound mail of ours (so its bounce can be matched), then feeds

@@ -147,6 +147,21 @@ impl Case {
             .get_result(c))
     }
 
+    /// Serialises writers of one case for the rest of the transaction: PostgreSQL locks the case
+    /// row; SQLite's write transactions (`BEGIN IMMEDIATE`) already exclude each other. For checks
+    /// that must hold until the write (nothing new since the form was drawn, the next summary
+    /// version).
+    pub fn lock(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+        if let DbConn::Postgres(pg) = conn {
+            cases::table
+                .find(id)
+                .select(cases::id)
+                .for_update()
+                .first::<i64>(pg)?;
+        }
+        Ok(())
+    }
+
     /// Finds a case by id.
     pub fn find_by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Case>> {
         // Runs for every ingested message (the workflow's SLA hooks read the case).

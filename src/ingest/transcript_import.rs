@@ -17,7 +17,6 @@ use super::sources::transcript::Transcript;
 use super::structured::{Structured, recognise};
 use super::subject::clean_title;
 use super::thread::ThreadMethod;
-use crate::cases::CaseNumber;
 use crate::cases::messages::{
     CaseEvent, INBOUND, Message, NewEvent, NewMessage, OUTBOUND, Participant,
 };
@@ -61,30 +60,29 @@ pub fn import(
         !transcript.messages.is_empty(),
         "the transcript has no messages"
     );
-    let number = transcript
-        .case_number()
-        .unwrap_or_else(|| CaseNumber::generate(0));
+    let given = transcript.case_number();
+    // Messages are recognised on a re-import by this key: the case number from the subject, or,
+    // without one, the subject itself.
+    let key = given
+        .as_ref()
+        .map(|n| n.as_str().to_string())
+        .unwrap_or_else(|| format!("subject:{}", transcript.subject));
+    let first = &transcript.messages[0];
+    let first_hash = content_hash(&key, first.index, &first.sent_at, &first.body);
     crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {
-        if let Some(existing) = Case::find_by_number(conn, number.as_str())? {
-            let first = &transcript.messages[0];
-            let hash = content_hash(number.as_str(), first.index, &first.sent_at, &first.body);
-            if Message::exists_content_hash(conn, &hash)?.is_some() {
-                return Ok(Outcome::Duplicate {
-                    case: Some(existing.number),
-                });
-            }
+        if let Some(case_id) = Message::exists_content_hash(conn, &first_hash)? {
+            return Ok(Outcome::Duplicate {
+                case: Case::find_by_id(conn, case_id)?.map(|c| c.number),
+            });
+        }
+        if let Some(n) = &given
+            && Case::find_by_number(conn, n.as_str())?.is_some()
+        {
             anyhow::bail!(
-                "case {number} already exists and holds other messages; not importing over it"
+                "case {n} already exists and holds other messages; not importing over it"
             );
         }
-        let number = if transcript.case_number().is_some() {
-            number.clone()
-        } else {
-            let max: Option<i64> = cases::table
-                .select(diesel::dsl::max(cases::seq))
-                .first(conn)?;
-            CaseNumber::generate(max.unwrap_or(0).max(0) as u64 + 1)
-        };
+        // Without a number in the subject, the case gets the next one like any new case.
         let is_outbound = |m: &super::sources::transcript::TranscriptMessage| {
             staff.is_staff(m.sender_email.as_deref(), Some(&m.sender))
         };
@@ -122,7 +120,7 @@ pub fn import(
         let case = Case::create(
             conn,
             &NewCase {
-                number: Some(&number),
+                number: given.as_ref(),
                 title: &clean_title(&transcript.subject),
                 state: "new",
                 priority: priority_from_subject(&transcript.subject),
@@ -133,7 +131,12 @@ pub fn import(
                 at: first_at.naive_utc(),
             },
         )
-        .with_context(|| format!("creating case {number}"))?;
+        .with_context(|| {
+            format!(
+                "creating case {}",
+                given.as_ref().map_or("", |n| n.as_str())
+            )
+        })?;
         CaseEvent::record(
             conn,
             case.id,
@@ -188,7 +191,7 @@ pub fn import(
                 auto: false,
                 thread_method: ThreadMethod::Transcript.as_str().to_string(),
                 raw_sha256: Some(raw_sha.to_string()),
-                content_hash: content_hash(number.as_str(), m.index, &m.sent_at, &m.body),
+                content_hash: content_hash(&key, m.index, &m.sent_at, &m.body),
                 author_id: account.map(|a| a.0),
                 created_at: now(),
             }
@@ -222,7 +225,7 @@ pub fn import(
         }
         Case::touch(conn, case.id, last_at.naive_utc())?;
         Ok(Outcome::Created {
-            case: number.to_string(),
+            case: case.number.clone(),
         })
     })
 }

@@ -377,7 +377,7 @@ async fn reply_submit(
                 let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
                 // Checked again under the case's write lock: of two submissions of the same form
                 // (a double click, two tabs), the second sees the first's reply and is held back.
-                lock_case(conn, case.id)?;
+                Case::lock(conn, case.id)?;
                 if !confirmed && !seen.is_empty() {
                     let changes = changes_since(conn, case.id, &seen)?;
                     if !changes.is_empty() {
@@ -438,21 +438,6 @@ fn same_note_since(
             .filter(messages::body_text.eq(body)),
     ))
     .get_result(conn)
-}
-
-/// Serialises writers of one case for the rest of the transaction: PostgreSQL locks the case row;
-/// SQLite's write transactions (`BEGIN IMMEDIATE`) already exclude each other.
-fn lock_case(conn: &mut crate::db::DbConn, case_id: i64) -> diesel::QueryResult<()> {
-    if let crate::db::DbConn::Postgres(pg) = conn {
-        use crate::db::schema::cases;
-        use diesel::prelude::*;
-        cases::table
-            .find(case_id)
-            .select(cases::id)
-            .for_update()
-            .first::<i64>(pg)?;
-    }
-    Ok(())
 }
 
 /// Shows the reply form again instead of sending: with the problem, the credential warnings or
@@ -538,7 +523,7 @@ async fn note_submit(
         .db(move |conn| {
             crate::db::write_transaction(conn, |conn| {
                 let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
-                lock_case(conn, case.id)?;
+                Case::lock(conn, case.id)?;
                 // The same form sent twice (a double click): the note it added is already there.
                 if !form.seen.is_empty() && same_note_since(conn, case.id, &form.seen, u.id, &body)?
                 {

@@ -1007,6 +1007,8 @@ fn insert_summary(
     body: &str,
     when: NaiveDateTime,
 ) -> Result<i32, WorkflowError> {
+    // Two summaries saved at the same moment must not both become version n + 1.
+    Case::lock(conn, case_id)?;
     let latest: Option<i32> = case_summaries::table
         .filter(case_summaries::case_id.eq(case_id))
         .select(diesel::dsl::max(case_summaries::version))
