@@ -885,8 +885,83 @@ both_backends!(
     http_inbound_stores_mail_and_the_case_page_shows_the_thread,
     mailgate_delivers_and_tells_the_mta_when_to_retry,
     mail_imported_by_the_command_line_beside_the_running_server_is_readable_on_its_pages,
-    mail_delivered_at_the_same_moment_is_stored_once_and_new_cases_get_distinct_numbers
+    mail_delivered_at_the_same_moment_is_stored_once_and_new_cases_get_distinct_numbers,
+    replies_arriving_together_reopen_a_waiting_case_once_with_one_response_clock
 );
+
+/// A customer answers a question with several mails in the same second: the case leaves "waiting
+/// on customer" once, and one next-response clock runs, not one per mail.
+async fn replies_arriving_together_reopen_a_waiting_case_once_with_one_response_clock(
+    backend: BackendKind,
+) {
+    use casebook::workflow::schema::sla_clocks;
+    use diesel::prelude::*;
+    let Some(app) = spawn_app_with(
+        backend,
+        &[("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token")],
+    )
+    .await
+    else {
+        return;
+    };
+    let mail = |i: usize, extra: &str| {
+        format!(
+            "From: Chen Hui <chenhui.zd@centerm.example>\r\nTo: support@example.net\r\n\
+             Subject: Re: Activation fails\r\nMessage-ID: <r{i}@centerm.example>\r\n{extra}\
+             Date: Tue, 03 Nov 2026 10:00:0{i} +0000\r\n\r\nPart {i} of the wmic output.\r\n"
+        )
+    };
+    let post = |body: String| {
+        let request = app
+            .client
+            .post(app.url("/inbound/mail"))
+            .bearer_auth("inbound-secret-token")
+            .body(body);
+        async move {
+            let r = request.send().await.unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            assert_eq!(status, 202, "{text}");
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        }
+    };
+    let first = post(mail(0, "")).await;
+    let number = first["case"].as_str().unwrap().to_string();
+    let case = Case::find_by_number(&mut app.conn(), &number)
+        .unwrap()
+        .unwrap();
+    // The agent answered and asked for the wmic output: first response met, waiting on the customer.
+    diesel::update(sla_clocks::table.filter(sla_clocks::case_id.eq(case.id)))
+        .set(sla_clocks::met_at.eq(casebook::db::now()))
+        .execute(&mut app.conn())
+        .unwrap();
+    Case::set_state(&mut app.conn(), case.id, "waiting_on_customer").unwrap();
+
+    let reply = |i: usize| post(mail(i, "In-Reply-To: <r0@centerm.example>\r\n"));
+    let answers = futures_util::future::join_all((1..=5).map(reply)).await;
+    assert!(
+        answers.iter().all(|a| a["outcome"] == "appended"),
+        "{answers:?}"
+    );
+    let case = Case::find_by_number(&mut app.conn(), &number)
+        .unwrap()
+        .unwrap();
+    assert_eq!(case.state, "investigating");
+    let reopened = CaseEvent::for_case(&mut app.conn(), case.id)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "transition" && e.to_state.as_deref() == Some("investigating"))
+        .count();
+    assert_eq!(reopened, 1, "one transition, not one per mail");
+    let open_next: i64 = sla_clocks::table
+        .filter(sla_clocks::case_id.eq(case.id))
+        .filter(sla_clocks::metric.eq("next_response"))
+        .filter(sla_clocks::met_at.is_null())
+        .count()
+        .get_result(&mut app.conn())
+        .unwrap();
+    assert_eq!(open_next, 1, "one next-response clock");
+}
 
 /// A message sent to two support aliases arrives twice at once, while other customers write in:
 /// every delivery is accepted, the doubled message is stored once, and the new cases racing for

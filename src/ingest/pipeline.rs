@@ -740,6 +740,11 @@ impl<'a> Ingestor<'a> {
         let decision = thread(conn, &self.secret, &input)?;
         match decision.case_id {
             Some(case_id) => {
+                // Two mails on one case at the same moment must not both see "no reply pending"
+                // and start two response clocks, or both move the case out of "waiting". On
+                // PostgreSQL the case-touch in `store_message` would also lock the row before the
+                // workflow hook runs; the lock taken here first does not depend on that order.
+                Case::lock(conn, case_id)?;
                 let direction = if is_staff {
                     self.staff_direction(mail)
                 } else {
