@@ -68,6 +68,21 @@ pub enum Command {
     /// Manage API tokens (`Authorization: Bearer …` for /api/v1).
     #[command(subcommand)]
     Token(crate::api::cli::TokenCommand),
+    /// The blob store (raw mail, attachments, diagnostics files).
+    #[command(subcommand)]
+    Blobs(BlobsCommand),
+}
+
+/// `casebook blobs …`.
+#[derive(Debug, Subcommand)]
+pub enum BlobsCommand {
+    /// Check that every blob the database refers to is present and unchanged (after restoring a
+    /// backup or moving the data dir). Exit 0 when all are, 1 when some are missing or corrupt.
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `casebook outbox …`.
@@ -174,7 +189,74 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Diagnose(args) => Ok(diagnose(&config, &args)),
         Command::Outbox(OutboxCommand::Flush) => outbox_flush(config).await,
         Command::Token(command) => crate::api::cli::run(config, command),
+        Command::Blobs(BlobsCommand::Verify { json }) => blobs_verify(config, json),
     }
+}
+
+/// `casebook blobs verify`: 0 when every referenced blob is present and intact, 1 otherwise.
+fn blobs_verify(config: Config, json: bool) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    let prepared = startup::prepare(config)?;
+    let mut conn = prepared
+        .pool
+        .get()
+        .context("opening a database connection")?;
+    let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "checking blobs [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar
+    });
+    let report = crate::db::verify::verify(&mut conn, &prepared.blobs, |done, total| {
+        if let Some(bar) = &bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    } else {
+        writeln!(
+            out,
+            "checked {} blobs referred to by {} rows: {} missing, {} corrupt",
+            report.blobs,
+            report.references,
+            report.missing.len(),
+            report.corrupt.len()
+        )?;
+        for (what, problems) in [("missing", &report.missing), ("corrupt", &report.corrupt)] {
+            for p in problems {
+                let rows: Vec<String> = p
+                    .referenced_by
+                    .iter()
+                    .map(|r| format!("{} #{}", r.table, r.id))
+                    .collect();
+                let more = p.references.saturating_sub(rows.len());
+                writeln!(
+                    out,
+                    "{what} {}: {}; referred to by {}{}",
+                    p.sha256,
+                    p.error,
+                    rows.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                )?;
+            }
+        }
+    }
+    Ok(if report.is_ok() { 0 } else { 1 })
 }
 
 /// `casebook diagnose`: exit 0 when every input was analysed, 1 when one was refused, 2 on usage

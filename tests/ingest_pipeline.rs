@@ -879,7 +879,81 @@ both_backends_sync!(
     mangled_mail_is_stored_or_quarantined_never_lost,
     a_stream_spanning_many_batches_threads_replies_onto_cases_from_earlier_batches,
     cli_reads_mbox_maildir_and_stdin_and_reports_quarantine_with_exit_1,
+    blobs_verify_finds_missing_and_corrupt_blobs_in_files_and_packs,
 );
+
+/// `casebook blobs verify` after a restore gone wrong: a blob file deleted, a pack damaged.
+fn blobs_verify_finds_missing_and_corrupt_blobs_in_files_and_packs(backend: BackendKind) {
+    let Some(env) = TestEnv::new(backend) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20 {
+        let mail = format!(
+            "From: Customer {i} <c{i}@oem{i}.example>\r\nTo: support@example.net\r\n\
+             Subject: Log {i}\r\nMessage-ID: <v{i}@oem{i}.example>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+             Content-Type: text/plain\r\n\r\nAttached.\r\n--b\r\n\
+             Content-Type: text/plain; name=log{i}.txt\r\n\
+             Content-Disposition: attachment; filename=log{i}.txt\r\n\r\nline {i}\r\n--b--\r\n"
+        );
+        std::fs::write(dir.path().join(format!("{i:02}.eml")), mail).unwrap();
+    }
+    let folder = dir.path().display().to_string();
+    let (code, _, err) = casebook(&env, &[], &["ingest", &folder], None);
+    assert_eq!(code, 0, "{err}");
+    let single = std::fs::read(fixtures().join("mail/01-utf8-new-case.eml")).unwrap();
+    let (code, _, err) = casebook(&env, &[], &["ingest", "-"], Some(&single));
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, err) = casebook(&env, &[], &["blobs", "verify", "--json"], None);
+    assert_eq!(code, 0, "{err}");
+    let report = json(&out);
+    assert_eq!(report["missing"], serde_json::json!([]));
+    assert_eq!(report["corrupt"], serde_json::json!([]));
+    assert_eq!(
+        report["blobs"], 41,
+        "20 mails, 20 attachments, 1 mail alone"
+    );
+
+    let blobs = env.data_dir.path().join("blobs");
+    let mut files = Vec::new();
+    collect(&blobs, &mut files);
+    let pack = files
+        .iter()
+        .find(|f| f.extension().is_some_and(|e| e == "pack"))
+        .expect("the folder import wrote a pack");
+    let mut bytes = std::fs::read(pack).unwrap();
+    bytes[3] ^= 0x20;
+    std::fs::write(pack, bytes).unwrap();
+    let single_sha = casebook::db::blobs::sha256_hex(&single);
+    std::fs::remove_file(blobs.join(&single_sha[..2]).join(&single_sha)).unwrap();
+
+    let (code, out, _) = casebook(&env, &[], &["blobs", "verify", "--json"], None);
+    assert_eq!(code, 1, "{out}");
+    let report = json(&out);
+    let missing = report["missing"].as_array().unwrap();
+    assert_eq!(missing.len(), 1, "{out}");
+    assert_eq!(missing[0]["sha256"], single_sha.as_str());
+    let tables: Vec<&str> = missing[0]["referenced_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["table"].as_str().unwrap())
+        .collect();
+    assert!(
+        tables.contains(&"messages") && tables.contains(&"ingest_log"),
+        "{tables:?}"
+    );
+    let corrupt = report["corrupt"].as_array().unwrap();
+    assert_eq!(corrupt.len(), 1, "the damaged blob in the pack: {out}");
+    assert!(corrupt[0]["error"].as_str().unwrap().contains("hash to"));
+
+    let (code, out, _) = casebook(&env, &[], &["blobs", "verify"], None);
+    assert_eq!(code, 1);
+    assert!(out.contains("1 missing, 1 corrupt"), "{out}");
+    assert!(out.contains(&format!("missing {single_sha}")), "{out}");
+}
 
 both_backends!(
     http_inbound_stores_mail_and_the_case_page_shows_the_thread,

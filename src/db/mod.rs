@@ -5,6 +5,7 @@ pub mod blobs;
 pub mod conn;
 pub mod migrate;
 pub mod schema;
+pub mod verify;
 
 pub use conn::{DbConn, DbPool, PooledConn, connect_pool};
 
