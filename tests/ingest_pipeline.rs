@@ -985,20 +985,7 @@ async fn replies_arriving_together_reopen_a_waiting_case_once_with_one_response_
              Date: Tue, 03 Nov 2026 10:00:0{i} +0000\r\n\r\nPart {i} of the wmic output.\r\n"
         )
     };
-    let post = |body: String| {
-        let request = app
-            .client
-            .post(app.url("/inbound/mail"))
-            .bearer_auth("inbound-secret-token")
-            .body(body);
-        async move {
-            let r = request.send().await.unwrap();
-            let status = r.status().as_u16();
-            let text = r.text().await.unwrap();
-            assert_eq!(status, 202, "{text}");
-            serde_json::from_str::<serde_json::Value>(&text).unwrap()
-        }
-    };
+    let post = |body: String| deliver(&app, body);
     let first = post(mail(0, "")).await;
     let number = first["case"].as_str().unwrap().to_string();
     let case = Case::find_by_number(&mut app.conn(), &number)
@@ -1037,6 +1024,22 @@ async fn replies_arriving_together_reopen_a_waiting_case_once_with_one_response_
     assert_eq!(open_next, 1, "one next-response clock");
 }
 
+/// POSTs raw mail to `/inbound/mail` as the mailgate does; the answer must be 202.
+async fn deliver(app: &common::TestApp, body: String) -> serde_json::Value {
+    let r = app
+        .client
+        .post(app.url("/inbound/mail"))
+        .bearer_auth("inbound-secret-token")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, 202, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
 /// A message sent to two support aliases arrives twice at once, while other customers write in:
 /// every delivery is accepted, the doubled message is stored once, and the new cases racing for
 /// the next number each get their own.
@@ -1058,18 +1061,7 @@ async fn mail_delivered_at_the_same_moment_is_stored_once_and_new_cases_get_dist
              Date: Tue, 03 Nov 2026 10:00:00 +0000\r\n\r\nDevice marker binding is Invalid.\r\n"
         )
     };
-    let post = |body: String| {
-        let request = app
-            .client
-            .post(app.url("/inbound/mail"))
-            .bearer_auth("inbound-secret-token")
-            .body(body);
-        async move {
-            let r = request.send().await.unwrap();
-            assert_eq!(r.status().as_u16(), 202);
-            r.json::<serde_json::Value>().await.unwrap()
-        }
-    };
+    let post = |body: String| deliver(&app, body);
     let mut deliveries: Vec<_> = (0..6).map(|_| post(mail(0, "twice"))).collect();
     deliveries.extend((1..=6).map(|i| post(mail(i, &format!("own{i}")))));
     let answers = futures_util::future::join_all(deliveries).await;
