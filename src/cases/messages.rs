@@ -298,25 +298,20 @@ impl Participant {
         name: Option<&str>,
         kind: &str,
     ) -> QueryResult<bool> {
-        let exists: bool = diesel::select(diesel::dsl::exists(
-            participants::table
-                .filter(participants::case_id.eq(case_id))
-                .filter(participants::email.eq(email)),
-        ))
-        .get_result(conn)?;
-        if exists {
-            return Ok(false);
-        }
-        diesel::insert_into(participants::table)
-            .values((
-                participants::case_id.eq(case_id),
-                participants::email.eq(strip_nul(email)),
-                participants::name.eq(name.map(strip_nul)),
-                participants::kind.eq(kind),
-                participants::created_at.eq(now()),
-            ))
-            .execute(conn)?;
-        Ok(true)
+        let values = (
+            participants::case_id.eq(case_id),
+            participants::email.eq(strip_nul(email)),
+            participants::name.eq(name.map(strip_nul)),
+            participants::kind.eq(kind),
+            participants::created_at.eq(now()),
+        );
+        // One statement, and no unique-index error when two writers add the same address at once
+        // (which on PostgreSQL would abort the whole transaction).
+        let inserted = crate::db::conn::on_backend!(conn, c => diesel::insert_into(participants::table)
+            .values(values)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        Ok(inserted > 0)
     }
 }
 
