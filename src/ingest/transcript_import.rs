@@ -3,9 +3,9 @@
 //! The case keeps the number from the subject (e.g. `CAS-06004-S8K5X3`); each block becomes a
 //! message with its sender and time as given; the agent of the first reply becomes the owner. A
 //! block is outbound when its sender is a staff account (address or display name) or in a support
-//! domain. Structured messages Casebook itself
-//! would send — problem definition and scope, escalation notices, the archive summary — are
-//! recognised and recorded as the workflow events they were, at the messages' times.
+//! domain; a thread with no such block is refused. Structured messages Casebook itself would send —
+//! problem definition and scope, escalation notices, the archive summary — are recognised and
+//! recorded as the workflow events they were, at the messages' times.
 
 use anyhow::Context;
 use diesel::prelude::*;
@@ -82,7 +82,6 @@ pub fn import(
                 "case {n} already exists and holds other messages; not importing over it"
             );
         }
-        // Without a number in the subject, the case gets the next one like any new case.
         let is_outbound = |m: &super::sources::transcript::TranscriptMessage| {
             staff.is_staff(m.sender_email.as_deref(), Some(&m.sender))
         };
@@ -120,6 +119,7 @@ pub fn import(
         let case = Case::create(
             conn,
             &NewCase {
+                // Without a number in the subject, the next one, like any new case.
                 number: given.as_ref(),
                 title: &clean_title(&transcript.subject),
                 state: "new",
