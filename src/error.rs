@@ -30,6 +30,9 @@ pub enum AppError {
     /// The request conflicts with the current state (illegal transition, stale form).
     #[error("{0}")]
     Conflict(String),
+    /// An `If-Match` precondition failed: the resource changed since the client read it.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// Valid request, but a requirement is missing (e.g. a transition needs a note).
     #[error("{0}")]
     Unprocessable(String),
@@ -54,6 +57,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
+            AppError::PreconditionFailed(_) => "precondition_failed",
             AppError::Unprocessable(_) => "unprocessable",
             AppError::TooManyRequests(_) => "too_many_requests",
             AppError::PayloadTooLarge(_) => "payload_too_large",
@@ -105,6 +109,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -27,6 +27,7 @@ both_backends!(
     assign_sets_the_owner_and_records_the_change,
     errors_are_json_with_the_right_status,
     replies_transitions_and_diagnostics_drive_the_case,
+    a_reply_sent_with_if_match_goes_out_once_however_often_it_is_retried,
 );
 
 /// Runs the real binary against the app's database.
@@ -986,4 +987,66 @@ async fn replies_transitions_and_diagnostics_drive_the_case(backend: BackendKind
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 422, "garbage is refused with a reason");
+}
+
+/// An integration that retries after a timeout sends the same reply twice; with the case's ETag in
+/// `If-Match`, the retry is refused (412, naming the reply that went out) instead of mailing twice.
+async fn a_reply_sent_with_if_match_goes_out_once_however_often_it_is_retried(
+    backend: BackendKind,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let agent = app.create_user("agent@casebook.test", "Agent", Role::Agent);
+    let token = token_for(&app, &agent);
+    let number = ingest(&app, &["01-utf8-new-case.eml"]).remove(0);
+    let path = format!("/api/v1/cases/{number}");
+    let r = api_client()
+        .get(app.url(&path))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+
+    let send = |tag: Option<String>| {
+        let mut request = api_client()
+            .post(app.url(&format!("{path}/replies")))
+            .bearer_auth(&token)
+            .json(&json!({"body": "请运行 wmic baseboard get serialnumber 并回复结果。"}));
+        if let Some(tag) = tag {
+            request = request.header("If-Match", tag);
+        }
+        async move {
+            let r = request.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, parse(&r.text().await.unwrap()))
+        }
+    };
+    let ((a, _), (b, refused)) = tokio::join!(send(Some(etag.clone())), send(Some(etag.clone())));
+    let mut statuses = [a, b];
+    statuses.sort();
+    assert_eq!(statuses, [202, 412], "{refused}");
+    let (s, v) = send(Some(etag.clone())).await;
+    assert_eq!(s, 412, "a later retry too: {v}");
+    assert_eq!(v["error"], "precondition_failed");
+    assert!(
+        v["message"].as_str().unwrap().contains("wmic baseboard"),
+        "names the reply that went out: {v}"
+    );
+    let (_, detail) = api_get(&app, &token, &path).await;
+    let outbound = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "outbound")
+        .count();
+    assert_eq!(outbound, 1, "mailed once");
+
+    let (s, _) = send(Some("*".to_string())).await;
+    assert_eq!(s, 202, "If-Match: * is unconditional");
+    let (s, _) = send(None).await;
+    assert_eq!(s, 202, "without If-Match, as before");
 }

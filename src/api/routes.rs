@@ -9,7 +9,7 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
@@ -280,13 +280,19 @@ async fn show_case(
 ) -> AppResult<HttpResponse> {
     user.require(READERS)?;
     let number = path.into_inner();
-    let detail = state
+    let (detail, seen) = state
         .db(move |conn| {
             let case = find_case(conn, &number)?;
-            views::detail(conn, &case.number)?.ok_or(AppError::NotFound)
+            let seen = crate::mail::routes::seen_marker(conn, case.id)?;
+            let detail = views::detail(conn, &case.number)?.ok_or(AppError::NotFound)?;
+            Ok((detail, seen))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(detail))
+    // The ETag names the newest message and event: a reply sent with `If-Match` is refused (412)
+    // when the case changed since, e.g. a retry after a timeout, or a colleague's answer.
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, format!("\"{seen}\"")))
+        .json(detail))
 }
 
 /// `POST /api/v1/cases/{number}/notes` body.

@@ -2,7 +2,8 @@
 //! transitions and diagnostics uploads. Each reuses the same service the pages call, with the same
 //! role rules and the same refusals, answered as JSON.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde::Deserialize;
 
@@ -33,8 +34,29 @@ pub struct ReplyBody {
     pub confirm_credentials: bool,
 }
 
-/// Queues a reply to the customer → 202 with the queued message.
+/// The marker an `If-Match` header names (the case's ETag, quotes and a weak prefix removed);
+/// `None` without the header, or for `*` (any version).
+fn if_match(req: &HttpRequest) -> AppResult<Option<String>> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| AppError::BadRequest("If-Match is not readable text".into()))?
+        .trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    Ok(Some(
+        value.trim_start_matches("W/").trim_matches('"').to_string(),
+    ))
+}
+
+/// Queues a reply to the customer → 202 with the queued message. With `If-Match: <the case's
+/// ETag>`, refused with 412 and what changed when the case moved on since (a retried request
+/// whose first attempt went through, a colleague's answer, the customer writing again).
 pub async fn reply(
+    req: HttpRequest,
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -43,10 +65,21 @@ pub async fn reply(
     user.require(CASE_WORKERS)?;
     let body = body.into_inner();
     let number = path.into_inner();
+    let expected = if_match(&req)?;
     let (blobs, config) = (state.blobs.clone(), state.config.clone());
     let queued = state
-        .db(move |conn| {
+        .db(move |conn| crate::db::write_transaction(conn, |conn| {
             let case = find_case(conn, &number)?;
+            crate::cases::Case::lock(conn, case.id)?;
+            if let Some(seen) = &expected {
+                let changes = crate::mail::routes::changes_since(conn, case.id, seen)?;
+                if !changes.is_empty() {
+                    return Err(AppError::PreconditionFailed(format!(
+                        "the case changed since {seen}: {}; read it again and resend with its new ETag",
+                        changes.join("; ")
+                    )));
+                }
+            }
             let mut text = body.body.trim().to_string();
             if text.is_empty()
                 && let Some(id) = body.canned {
@@ -78,7 +111,7 @@ pub async fn reply(
                 "outbox_id": q.outbox_id,
                 "status": "queued",
             }))
-        })
+        }))
         .await?;
     Ok(HttpResponse::Accepted().json(queued))
 }
