@@ -970,12 +970,7 @@ async fn replies_arriving_together_reopen_a_waiting_case_once_with_one_response_
 ) {
     use casebook::workflow::schema::sla_clocks;
     use diesel::prelude::*;
-    let Some(app) = spawn_app_with(
-        backend,
-        &[("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token")],
-    )
-    .await
-    else {
+    let Some(app) = inbound_app(backend).await else {
         return;
     };
     let mail = |i: usize, extra: &str| {
@@ -1024,6 +1019,15 @@ async fn replies_arriving_together_reopen_a_waiting_case_once_with_one_response_
     assert_eq!(open_next, 1, "one next-response clock");
 }
 
+/// The app with HTTP inbound enabled (token `inbound-secret-token`).
+async fn inbound_app(backend: BackendKind) -> Option<common::TestApp> {
+    spawn_app_with(
+        backend,
+        &[("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token")],
+    )
+    .await
+}
+
 /// POSTs raw mail to `/inbound/mail` as the mailgate does; the answer must be 202.
 async fn deliver(app: &common::TestApp, body: String) -> serde_json::Value {
     let r = app
@@ -1046,12 +1050,7 @@ async fn deliver(app: &common::TestApp, body: String) -> serde_json::Value {
 async fn mail_delivered_at_the_same_moment_is_stored_once_and_new_cases_get_distinct_numbers(
     backend: BackendKind,
 ) {
-    let Some(app) = spawn_app_with(
-        backend,
-        &[("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token")],
-    )
-    .await
-    else {
+    let Some(app) = inbound_app(backend).await else {
         return;
     };
     let mail = |from: usize, id: &str| {
@@ -1100,12 +1099,7 @@ async fn mail_delivered_at_the_same_moment_is_stored_once_and_new_cases_get_dist
 async fn mail_imported_by_the_command_line_beside_the_running_server_is_readable_on_its_pages(
     backend: BackendKind,
 ) {
-    let Some(app) = spawn_app_with(
-        backend,
-        &[("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token")],
-    )
-    .await
-    else {
+    let Some(app) = inbound_app(backend).await else {
         return;
     };
     let r = app
@@ -1284,12 +1278,7 @@ async fn http_inbound_stores_mail_and_the_case_page_shows_the_thread(backend: Ba
 }
 
 async fn mailgate_delivers_and_tells_the_mta_when_to_retry(backend: BackendKind) {
-    let Some(app) = spawn_app_with(
-        backend,
-        &[("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token")],
-    )
-    .await
-    else {
+    let Some(app) = inbound_app(backend).await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -103,8 +103,8 @@ impl BlobStore {
 
     /// Stores `bytes` durably in a file of their own and returns their sha256.
     pub fn put(&self, bytes: &[u8]) -> anyhow::Result<String> {
-        let sha = sha256_hex(bytes);
-        let digest = Self::digest_of(&sha)?;
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        let sha = hex::encode(digest);
         if self.find(&sha, &digest, false).is_none() {
             self.write_file(&sha, bytes, true)?;
         }

@@ -925,32 +925,29 @@ impl<'a> Ingestor<'a> {
         let priority = crate::workflow::state::Priority::default();
         crate::workflow::service::start_clocks_for_new_case_in(
             conn,
-            case.id,
+            &case,
             priority,
             at,
             &self.sla_rules(),
         )
         .map_err(workflow_db_error)?;
         if self.acknowledge {
-            self.acknowledge(conn, case.id, message_row)?;
+            self.acknowledge(conn, &case, message_row)?;
         }
         Ok((case.number, case.id))
     }
 
     /// Queues the acknowledgement in a savepoint: a failure to compose it is logged and never costs
     /// the customer's mail.
-    fn acknowledge(&self, conn: &mut DbConn, case_id: i64, message_row: i64) -> QueryResult<()> {
-        let Some(case) = Case::find_by_id(conn, case_id)? else {
-            return Ok(());
-        };
-        let inbound = Message::for_case(conn, case_id)?
+    fn acknowledge(&self, conn: &mut DbConn, case: &Case, message_row: i64) -> QueryResult<()> {
+        let inbound = Message::for_case(conn, case.id)?
             .into_iter()
             .find(|m| m.id == message_row);
         let Some(inbound) = inbound else {
             return Ok(());
         };
         let result = crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
-            crate::mail::outbox::queue_acknowledgement(conn, self.blobs, self.config, &case, &inbound)
+            crate::mail::outbox::queue_acknowledgement(conn, self.blobs, self.config, case, &inbound)
                 .map(|_| ())
                 .map_err(|e| {
                     tracing::error!(case = %case.number, error = %format!("{e:#}"), "acknowledgement not queued");

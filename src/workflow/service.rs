@@ -1240,34 +1240,36 @@ pub fn start_clocks_for_new_case(
     rules: &SlaRules<'_>,
 ) -> Result<bool, WorkflowError> {
     crate::db::write_transaction(conn, |conn| {
-        start_clocks_for_new_case_in(conn, case_id, priority, at, rules)
+        let case = find_case(conn, CaseKey::Id(case_id))?;
+        let existing: i64 = sla_clocks::table
+            .filter(sla_clocks::case_id.eq(case_id))
+            .count()
+            .get_result(conn)?;
+        if existing > 0 {
+            return Ok(false);
+        }
+        start_clocks_for_new_case_in(conn, &case, priority, at, rules)?;
+        Ok(true)
     })
 }
 
-/// [`start_clocks_for_new_case`] inside the caller's transaction, without a savepoint of its own:
-/// for bulk ingest, whose batch transaction rolls back whole when this fails.
+/// [`start_clocks_for_new_case`] for a case its caller opened in the same transaction (so it has
+/// no clocks yet), without a savepoint of its own: for bulk ingest, whose batch transaction rolls
+/// back whole when this fails.
 pub fn start_clocks_for_new_case_in(
     conn: &mut DbConn,
-    case_id: i64,
+    case: &Case,
     priority: Priority,
     at: DateTime<Utc>,
     rules: &SlaRules<'_>,
-) -> Result<bool, WorkflowError> {
-    let case = find_case(conn, CaseKey::Id(case_id))?;
-    let existing: i64 = sla_clocks::table
-        .filter(sla_clocks::case_id.eq(case_id))
-        .count()
-        .get_result(conn)?;
-    if existing > 0 {
-        return Ok(false);
-    }
-    let state = state_of(&case)?;
+) -> Result<(), WorkflowError> {
+    let state = state_of(case)?;
     for metric in [SlaMetric::FirstResponse, SlaMetric::Resolution] {
         let mut clock = rules.sla.start_clock(metric, priority, at, rules.calendar);
         clock.sync_with_state(state, at, rules.calendar);
-        insert_clock(conn, case_id, &clock)?;
+        insert_clock(conn, case.id, &clock)?;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// A reply reached the customer at `at` (call when the outbound module hands it to the outbox): meets
