@@ -132,9 +132,11 @@ pub fn changes_since(
         let text: String = msg.new_text.chars().take(120).collect();
         out.push(format!("{} · {who}: {text}", msg.direction));
     }
+    // A clock passing its deadline (recorded by the background sweep) is not something anyone
+    // said or did on the case: it does not hold a reply back.
     for ev in crate::cases::messages::CaseEvent::for_case(conn, case_id)?
         .into_iter()
-        .filter(|x| x.id > e)
+        .filter(|x| x.id > e && x.kind != crate::workflow::service::kinds::SLA_BREACHED)
     {
         let change = match (&ev.from_state, &ev.to_state) {
             (Some(f), Some(t)) => format!(" {f} → {t}"),
