@@ -105,6 +105,14 @@ pub struct Config {
     pub max_attachment_bytes: u64,
     /// Automatic mails per sender per day before further ones are ignored.
     pub max_auto_mails_per_sender_per_day: u32,
+    /// How many new participants (To/Cc addresses) one incoming mail may add to a case; the rest
+    /// stay in the stored mail but never receive the agent's replies.
+    pub max_participants_per_mail: u32,
+    /// Most recipients (To and Cc together) one reply may have.
+    pub max_reply_recipients: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges); the client
+    /// address of a request from anywhere else is its TCP peer.
+    pub trusted_proxies: Vec<String>,
     /// Send an acknowledgement with the case number when a customer opens a case.
     pub acknowledge_new_cases: bool,
     /// How the case token looks in outbound subjects; `{number}` is replaced.
@@ -154,6 +162,9 @@ impl Default for Config {
             max_message_bytes: 25 * 1024 * 1024,
             max_attachment_bytes: 20 * 1024 * 1024,
             max_auto_mails_per_sender_per_day: 20,
+            max_participants_per_mail: 20,
+            max_reply_recipients: 50,
+            trusted_proxies: Vec::new(),
             acknowledge_new_cases: true,
             subject_token_format: "[{number}]".into(),
             smtp: None,
@@ -258,6 +269,16 @@ impl Config {
         if self.max_message_bytes == 0 {
             bail!("max_message_bytes must be greater than zero");
         }
+        if self.max_reply_recipients == 0 {
+            bail!("max_reply_recipients must be at least 1 (the customer)");
+        }
+        for proxy in &self.trusted_proxies {
+            if parse_proxy(proxy).is_none() {
+                bail!(
+                    "trusted_proxies (CASEBOOK_TRUSTED_PROXIES): {proxy:?} is not an IP address or CIDR range"
+                );
+            }
+        }
         Ok(())
     }
 
@@ -269,6 +290,22 @@ impl Config {
     /// Whether cookies must carry `Secure`.
     pub fn is_https(&self) -> bool {
         self.base_url.starts_with("https://")
+    }
+
+    /// Whether `email` is the support team's own: the sending address or one in
+    /// `support_domains`. Such addresses are never copied on replies.
+    pub fn is_support_address(&self, email: &str) -> bool {
+        let email = email.trim().to_lowercase();
+        if email == self.mail_from.to_lowercase() {
+            return true;
+        }
+        email.rsplit_once('@').is_some_and(|(_, domain)| {
+            self.support_domains.iter().any(|d| {
+                d.trim()
+                    .trim_start_matches('@')
+                    .eq_ignore_ascii_case(domain)
+            })
+        })
     }
 
     /// `base_url` without a trailing slash, for building links.
@@ -285,6 +322,16 @@ impl Config {
     }
 }
 
+/// A trusted proxy entry: an address (`10.0.0.5`) or a range (`10.0.0.0/8`, `fd00::/8`).
+pub fn parse_proxy(text: &str) -> Option<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
+}
+
 /// `postgres://` and `postgresql://` select PostgreSQL; anything else is a SQLite path.
 pub fn backend_of(url: &str) -> Backend {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -295,12 +342,14 @@ pub fn backend_of(url: &str) -> Backend {
 }
 
 /// Keys whose values are lists, written comma-separated in the environment.
-const LIST_KEYS: &[&str] = &["support_domains"];
+const LIST_KEYS: &[&str] = &["support_domains", "trusted_proxies"];
 /// Keys whose values are numbers.
 const INT_KEYS: &[&str] = &[
     "max_message_bytes",
     "max_attachment_bytes",
     "max_auto_mails_per_sender_per_day",
+    "max_participants_per_mail",
+    "max_reply_recipients",
 ];
 /// Keys whose values are booleans.
 const BOOL_KEYS: &[&str] = &["acknowledge_new_cases"];

@@ -10,7 +10,7 @@ use actix_session::config::{CookieContentSecurity, PersistentSession};
 use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, Logger, from_fn};
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use secrecy::SecretString;
@@ -121,6 +121,7 @@ pub fn build(prepared: &Prepared, listener: TcpListener) -> anyhow::Result<Appli
     let key = Key::derive_from(prepared.config.secret().as_bytes());
     let secure = prepared.config.is_https();
     let data = web::Data::new(state);
+    let config = prepared.config.clone();
     let server = HttpServer::new(move || {
         // Outermost first: log → security headers → session cookie → error pages → CSRF → routes.
         App::new()
@@ -150,8 +151,8 @@ pub fn build(prepared: &Prepared, listener: TcpListener) -> anyhow::Result<Appli
                          frame-ancestors 'none'; form-action 'self'",
                     )),
             )
-            // The path only: query strings can carry signed tokens and must not reach the log.
-            .wrap(Logger::new("%a \"%U\" %s %b %Dms"))
+            // The path only, secrets redacted: query strings and upload links carry tokens.
+            .wrap(webmod::access_log::logger(config.clone()))
             .route("/healthz", web::get().to(webmod::healthz))
             .route("/static/{name}", web::get().to(webmod::statics::asset))
             .configure(crate::auth::routes::config)

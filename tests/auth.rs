@@ -11,6 +11,9 @@ both_backends!(
     setup_link_with_a_wrong_token_is_not_found,
     sign_in_succeeds_with_the_right_password_and_fails_without_revealing_accounts,
     repeated_failures_throttle_sign_in_for_account_and_address,
+    wrong_passwords_sent_at_once_are_checked_no_more_often_than_the_throttle_allows,
+    behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own,
+    redirects_after_sign_in_and_language_switch_stay_on_this_site,
     forms_without_the_csrf_token_are_refused_and_change_nothing,
     roles_are_enforced_on_admin_pages,
     anonymous_visitors_are_sent_to_sign_in,
@@ -188,12 +191,155 @@ async fn repeated_failures_throttle_sign_in_for_account_and_address(backend: Bac
     let (status, _) = app.get_text("/cases").await;
     assert_eq!(status, 303, "not signed in");
 
-    // The address is throttled too, so guessing other accounts from here is slowed the same way,
-    // and an unknown account gets the very same answer (no account enumeration).
+    // The lock is per account *and* address: failures against one account (or made-up ones)
+    // do not lock everyone else signing in from the same address.
+    app.create_user("colleague@casebook.test", "Colleague", Role::Agent);
+    let r = app
+        .another_browser()
+        .login("colleague@casebook.test", TEST_PASSWORD)
+        .await;
+    assert_eq!(
+        r.status().as_u16(),
+        303,
+        "a colleague behind the same address signs in"
+    );
     let r = app
         .login("someone-else@casebook.test", "whatever pass")
         .await;
-    assert_eq!(r.status().as_u16(), 429);
+    assert_eq!(
+        r.status().as_u16(),
+        401,
+        "an unknown account is answered like a known one"
+    );
+}
+
+/// Fifty wrong passwords sent at the same moment: each attempt is checked and counted in one
+/// step, so only the five free attempts reach the password check; the rest wait.
+async fn wrong_passwords_sent_at_once_are_checked_no_more_often_than_the_throttle_allows(
+    backend: BackendKind,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.create_user("agent@casebook.test", "Agent", Role::Agent);
+    let token = app.csrf().await;
+    let attempts = (0..50).map(|i| {
+        let (client, url, token) = (app.client.clone(), app.url("/login"), token.clone());
+        async move {
+            client
+                .post(url)
+                .form(&[
+                    ("email", "agent@casebook.test"),
+                    ("password", &format!("wrong password {i}")[..]),
+                    ("csrf_token", &token[..]),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let waited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked, 5, "{statuses:?}");
+    assert_eq!(waited, 45, "{statuses:?}");
+}
+
+async fn behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own(backend: BackendKind) {
+    // The test client connects from 127.0.0.1, which plays the reverse proxy here.
+    let Some(app) =
+        common::spawn_app_with(backend, &[("CASEBOOK_TRUSTED_PROXIES", "127.0.0.1/32")]).await
+    else {
+        return;
+    };
+    app.create_user("agent@casebook.test", "Agent", Role::Agent);
+    let token = app.csrf().await;
+    let login_from = |client_ip: &'static str, password: &'static str| {
+        let (client, url, token) = (app.client.clone(), app.url("/login"), token.clone());
+        async move {
+            client
+                .post(url)
+                .header("X-Forwarded-For", format!("203.0.113.66, {client_ip}"))
+                .form(&[
+                    ("email", "agent@casebook.test"),
+                    ("password", password),
+                    ("csrf_token", &token[..]),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(login_from("198.51.100.7", "wrong password!").await, 401);
+    }
+    assert_eq!(login_from("198.51.100.7", TEST_PASSWORD).await, 429);
+    // The same account from another client behind the proxy is not locked out.
+    assert_eq!(login_from("198.51.100.8", TEST_PASSWORD).await, 303);
+
+    // Without the setting the header is ignored: every request is the peer, 127.0.0.1.
+    let Some(plain) = spawn_app(backend).await else {
+        return;
+    };
+    plain.create_user("agent@casebook.test", "Agent", Role::Agent);
+    let token = plain.csrf().await;
+    for i in 0..6 {
+        let r = plain
+            .client
+            .post(plain.url("/login"))
+            .header("X-Forwarded-For", format!("198.51.100.{i}"))
+            .form(&[
+                ("email", "agent@casebook.test"),
+                ("password", "wrong password!"),
+                ("csrf_token", &token[..]),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let expected = if i < 5 { 401 } else { 429 };
+        assert_eq!(
+            r.status().as_u16(),
+            expected,
+            "a spoofed header changes nothing"
+        );
+    }
+}
+
+async fn redirects_after_sign_in_and_language_switch_stay_on_this_site(backend: BackendKind) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.login_as(Role::Agent).await;
+    for (next, expected) in [
+        ("/%09/evil.example/x", "/cases"),
+        ("/%0a/x", "/cases"),
+        ("%2F%2Fevil.example", "/cases"),
+        ("/%5Cevil.example", "/cases"),
+        ("https://evil.example/", "/cases"),
+        ("/cases%3Fstate%3Dnew", "/cases?state=new"),
+    ] {
+        let r = app.get(&format!("/login?next={next}")).await;
+        assert_eq!(r.status().as_u16(), 303, "next={next}");
+        assert_eq!(r.headers()["location"], expected, "next={next}");
+    }
+    for back in ["/\n/x", "/\t/evil.example", "//evil.example"] {
+        let r = app
+            .post_form("/language", &[("lang", "en"), ("back", back)])
+            .await;
+        assert_eq!(r.status().as_u16(), 303, "back={back:?}");
+        assert_eq!(r.headers()["location"], "/cases", "back={back:?}");
+    }
+    let r = app
+        .post_form(
+            "/language",
+            &[("lang", "en"), ("back", "/cases/CAS-06004-S8K5X3")],
+        )
+        .await;
+    assert_eq!(r.headers()["location"], "/cases/CAS-06004-S8K5X3");
 }
 
 async fn forms_without_the_csrf_token_are_refused_and_change_nothing(backend: BackendKind) {

@@ -16,14 +16,14 @@ use diesel::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ApiUser;
-use crate::auth::tokens::random_token;
 use crate::auth::{Role, User};
-use crate::cases::messages::{CaseEvent, NOTE, NewEvent, NewMessage};
+use crate::cases::messages::{CaseEvent, Message, NewEvent};
 use crate::cases::search::{self as queries, AssigneeFilter, CaseQuery, SlaFilter, SortOrder};
 use crate::cases::views::{self, MessageJson};
 use crate::cases::{Case, CaseNumber};
-use crate::db::{DbConn, blobs::sha256_hex, now, schema::cases};
+use crate::db::{DbConn, now, schema::cases};
 use crate::error::{AppError, AppResult, ErrorInfo};
+use crate::mail::note::{self, NoteCommand, NoteError};
 use crate::web::AppState;
 
 /// Every staff role may read cases.
@@ -39,8 +39,6 @@ pub const DEFAULT_PER_PAGE: i64 = 50;
 pub const MAX_PER_PAGE: i64 = 200;
 /// Largest JSON body (notes are text; uploads will have their own multipart limits).
 const MAX_JSON_BYTES: usize = 1024 * 1024;
-/// Longest note, in characters.
-const MAX_NOTE_CHARS: usize = 100_000;
 
 /// Mounts the API and its admin page. Session cookies play no part in the API: handlers take
 /// [`ApiUser`].
@@ -283,7 +281,7 @@ async fn show_case(
     let (detail, seen) = state
         .db(move |conn| {
             let case = find_case(conn, &number)?;
-            let seen = crate::mail::routes::seen_marker(conn, case.id)?;
+            let seen = crate::cases::activity::seen_marker(conn, case.id)?;
             let detail = views::detail(conn, &case.number)?.ok_or(AppError::NotFound)?;
             Ok((detail, seen))
         })
@@ -315,61 +313,29 @@ async fn add_note(
     body: web::Json<NoteBody>,
 ) -> AppResult<HttpResponse> {
     user.require(NOTE_WRITERS)?;
-    let text = body.into_inner().body.trim().to_string();
-    if text.is_empty() {
-        return Err(AppError::Unprocessable("body must not be empty".into()));
-    }
-    if text.chars().count() > MAX_NOTE_CHARS {
-        return Err(AppError::Unprocessable(format!(
-            "body must be at most {MAX_NOTE_CHARS} characters"
-        )));
-    }
-    let number = path.into_inner();
-    let author = user.clone();
+    let cmd = NoteCommand {
+        case_number: path.into_inner(),
+        author_id: user.id,
+        author_name: user.name.clone(),
+        author_email: user.email.clone(),
+        body: body.into_inner().body,
+        seen: None,
+    };
     let (case_number, note) = state
         .db(move |conn| {
-            crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
-                let case = find_case(conn, &number)?;
-                let at = now();
-                let note = NewMessage {
-                    case_id: case.id,
-                    direction: NOTE.to_string(),
-                    message_id: None,
-                    in_reply_to: None,
-                    references_ids: String::new(),
-                    from_email: author.email.clone(),
-                    from_name: Some(author.name.clone()),
-                    to_addrs: String::new(),
-                    cc_addrs: String::new(),
-                    subject: case.title.clone(),
-                    sent_at: None,
-                    received_at: at,
-                    body_text: text.clone(),
-                    new_text: text,
-                    body_html: None,
-                    auto: false,
-                    thread_method: "composed".to_string(),
-                    raw_sha256: None,
-                    // Notes are never deduplicated: a random key keeps two equal notes apart.
-                    content_hash: sha256_hex(format!("note:{}", random_token()).as_bytes()),
-                    author_id: Some(author.id),
-                    created_at: at,
-                };
-                note.insert(conn)?;
-                CaseEvent::record(
-                    conn,
-                    case.id,
-                    &NewEvent {
-                        actor_id: Some(author.id),
-                        actor_label: &author.name,
-                        kind: "note_added",
-                        at: Some(at),
-                        ..Default::default()
-                    },
-                )?;
-                Case::touch(conn, case.id, at)?;
-                Ok((case.number, note))
-            })
+            let added = note::add(conn, &cmd).map_err(|e| match e {
+                NoteError::CaseNotFound => AppError::NotFound,
+                NoteError::Empty => AppError::Unprocessable("body must not be empty".into()),
+                NoteError::TooLong => AppError::Unprocessable(format!(
+                    "body must be at most {} characters",
+                    note::MAX_NOTE_CHARS
+                )),
+                NoteError::Db(e) => e.into(),
+            })?;
+            let message = Message::find(conn, added.message_row_id)?.ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("the note just added is gone"))
+            })?;
+            Ok((added.case_number, message))
         })
         .await?;
     tracing::info!(case = %case_number, "note added through the API");

@@ -11,7 +11,7 @@ use super::extract::ApiUser;
 use super::routes::{CASE_WORKERS, find_case};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::mail::outbox::{Author, queue_reply};
+use crate::mail::reply::{self, Refusal, ReplyCommand, ReplyError};
 use crate::web::AppState;
 use crate::workflow::service::{self, ActorRef, SlaRules, WorkflowError};
 use crate::workflow::state::CaseState;
@@ -67,53 +67,73 @@ pub async fn reply(
     let number = path.into_inner();
     let expected = if_match(&req)?;
     let (blobs, config) = (state.blobs.clone(), state.config.clone());
+    let (author_id, author_name) = (user.id, user.name.clone());
     let queued = state
-        .db(move |conn| crate::db::write_transaction(conn, |conn| {
-            let case = find_case(conn, &number)?;
-            crate::cases::Case::lock(conn, case.id)?;
-            if let Some(seen) = &expected {
-                let changes = crate::mail::routes::changes_since(conn, case.id, seen)?;
-                if !changes.is_empty() {
-                    return Err(AppError::PreconditionFailed(format!(
-                        "the case changed since {seen}: {}; read it again and resend with its new ETag",
-                        changes.join("; ")
-                    )));
-                }
-            }
+        .db(move |conn| {
             let mut text = body.body.trim().to_string();
             if text.is_empty()
-                && let Some(id) = body.canned {
-                    let canned = crate::mail::canned::CannedResponse::find(conn, id)?.ok_or_else(|| {
-                        AppError::Unprocessable(format!("no canned response {id}"))
-                    })?;
-                    text = crate::mail::canned::fill(&canned.body, &case, &user.name);
-                }
-            if text.is_empty() {
-                return Err(AppError::Unprocessable("body must not be empty".into()));
+                && let Some(id) = body.canned
+            {
+                let case = find_case(conn, &number)?;
+                let canned = crate::mail::canned::CannedResponse::find(conn, id)?
+                    .ok_or_else(|| AppError::Unprocessable(format!("no canned response {id}")))?;
+                text = crate::mail::canned::fill(&canned.body, &case, &author_name);
             }
-            let found = crate::mail::credentials::scan(&text);
-            if !found.is_empty() && !body.confirm_credentials {
-                let what: Vec<String> = found.iter().map(|f| format!("{}: {}", f.kind, f.masked)).collect();
-                return Err(AppError::Unprocessable(format!(
-                    "the reply looks like it contains a credential ({}); never mail passwords — send an upload link \
-                     instead, or repeat with \"confirm_credentials\": true",
-                    what.join(", ")
-                )));
-            }
-            for cc in &body.cc {
-                crate::auth::users::validate_email(cc).map_err(AppError::Unprocessable)?;
-            }
-            let author = Author { id: user.id, name: &user.name };
-            let q = queue_reply(conn, &blobs, &config, &case, &author, &text, &body.cc, &[])?;
+            let cmd = ReplyCommand {
+                case_number: number.clone(),
+                author_id,
+                author_name,
+                body: text,
+                cc: body.cc,
+                attachments: Vec::new(),
+                seen: expected,
+                confirm_credentials: body.confirm_credentials,
+            };
+            let queued = reply::send(conn, &blobs, &config, &cmd).map_err(reply_refusal)?;
             Ok(serde_json::json!({
-                "case": case.number,
-                "message_id": q.message_id,
-                "outbox_id": q.outbox_id,
+                "case": number,
+                "message_id": queued.message_id,
+                "outbox_id": queued.outbox_id,
                 "status": "queued",
             }))
-        }))
+        })
         .await?;
     Ok(HttpResponse::Accepted().json(queued))
+}
+
+/// The API's answer to a refused reply: 412 when the case moved on since the client's ETag, 422
+/// for the text and addresses, 404 for an unknown case.
+fn reply_refusal(err: ReplyError) -> AppError {
+    match err {
+        ReplyError::CaseNotFound => AppError::NotFound,
+        ReplyError::Failed(e) => AppError::Internal(e),
+        ReplyError::Refused(refusal) => match refusal {
+            Refusal::Empty => AppError::Unprocessable("body must not be empty".into()),
+            Refusal::BadAddress(bad) => {
+                AppError::Unprocessable(format!("cc {bad:?} is not an email address"))
+            }
+            Refusal::TooManyRecipients { count, limit } => AppError::Unprocessable(format!(
+                "the reply would go to {count} recipients; at most {limit} are allowed \
+                 (setting max_reply_recipients)"
+            )),
+            Refusal::Credentials(found) => {
+                let what: Vec<String> = found
+                    .iter()
+                    .map(|f| format!("{}: {}", f.kind, f.masked))
+                    .collect();
+                AppError::Unprocessable(format!(
+                    "the reply looks like it contains a credential ({}); never mail passwords — \
+                     send an upload link instead, or repeat with \"confirm_credentials\": true",
+                    what.join(", ")
+                ))
+            }
+            Refusal::Changed(changes) => AppError::PreconditionFailed(format!(
+                "the case changed since the ETag you sent: {}; read it again and resend with its \
+                 new ETag",
+                changes.join("; ")
+            )),
+        },
+    }
 }
 
 /// `POST /api/v1/cases/{number}/transitions` body: the target state and the texts it requires.

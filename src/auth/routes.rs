@@ -13,6 +13,7 @@ use super::{password, sessions, setup, throttle};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::web::extract::{SESSION_ID_KEY, SESSION_LANG_KEY};
+use crate::web::local_path::LocalPath;
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
 
@@ -33,12 +34,10 @@ fn redirect(to: &str) -> HttpResponse {
         .finish()
 }
 
-/// Only local paths are accepted as a post-login target (no open redirect).
+/// Only a path on this site is followed after sign-in or a language switch (no open redirect);
+/// anything else, control characters included, falls back to the case list.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/cases".to_string(),
-    }
+    LocalPath::or(next, "/cases").as_str().to_string()
 }
 
 async fn home(page: Page) -> HttpResponse {
@@ -100,16 +99,17 @@ async fn login(
     form: web::Form<LoginForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    let ip = crate::web::client::client_ip(&req, &state.config)
+        .map(|a| a.to_string())
         .unwrap_or_else(|| "unknown".into());
-    let keys = vec![throttle::account_key(&form.email), throttle::ip_key(&ip)];
+    let keys = throttle::keys(&form.email, &ip);
     let email = form.email.clone();
     let pw = SecretString::from(form.password);
     let outcome = state
         .db(move |conn| {
-            if let Some(secs) = throttle::locked_for(conn, &keys)? {
+            // Checked and counted before the (slow) password check, in one step: attempts sent
+            // at once cannot all slip through before the first is recorded.
+            if let Some(secs) = throttle::begin_attempt(conn, &keys)? {
                 return Ok(LoginOutcome::Locked(secs));
             }
             let user = User::find_by_email(conn, &email)?;
@@ -122,13 +122,10 @@ async fn login(
             };
             match user {
                 Some(u) if ok => {
-                    throttle::clear(conn, &keys)?;
+                    throttle::attempt_succeeded(conn, &keys)?;
                     Ok(LoginOutcome::Ok(u))
                 }
-                _ => {
-                    throttle::record_failure(conn, &keys)?;
-                    Ok(LoginOutcome::Failed)
-                }
+                _ => Ok(LoginOutcome::Failed),
             }
         })
         .await?;

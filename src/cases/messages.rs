@@ -69,6 +69,15 @@ impl Message {
         self.sent_at.unwrap_or(self.received_at)
     }
 
+    /// A message by row id.
+    pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Message>> {
+        messages::table
+            .find(id)
+            .select(Message::as_select())
+            .first(conn)
+            .optional()
+    }
+
     /// Messages of a case, oldest first.
     pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Message>> {
         messages::table
@@ -287,6 +296,28 @@ impl Participant {
             .filter(participants::case_id.eq(case_id))
             .order((participants::kind.desc(), participants::id.asc()))
             .select(Participant::as_select())
+            .load(conn)
+    }
+
+    /// The first `limit` Cc participants of a case (the people a reply is copied to), oldest
+    /// first, leaving out the customer and staff accounts.
+    pub fn cc_for_reply(
+        conn: &mut DbConn,
+        case_id: i64,
+        customer_email: &str,
+        limit: i64,
+    ) -> QueryResult<Vec<String>> {
+        use crate::db::schema::users;
+        participants::table
+            .filter(participants::case_id.eq(case_id))
+            .filter(participants::kind.ne("customer"))
+            .filter(participants::email.ne(customer_email))
+            .filter(diesel::dsl::not(
+                participants::email.eq_any(users::table.select(users::email)),
+            ))
+            .order(participants::id.asc())
+            .limit(limit)
+            .select(participants::email)
             .load(conn)
     }
 

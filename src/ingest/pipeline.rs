@@ -960,20 +960,41 @@ impl<'a> Ingestor<'a> {
         }
     }
 
-    /// CC'd people (and other To recipients) who are not staff become participants.
+    /// CC'd people (and other To recipients) who are not staff become participants — at most
+    /// `max_participants_per_mail` of them: whoever writes to the support address must not be
+    /// able to choose thousands of recipients for the agent's replies. The others stay in the
+    /// stored mail (its headers and `cc_addrs`), never in the reply's Cc.
     fn add_cc_participants(
         &self,
         conn: &mut DbConn,
         case_id: i64,
         mail: &ParsedMail,
     ) -> QueryResult<()> {
+        let limit = self.config.max_participants_per_mail as usize;
+        let mut taken: Vec<&str> = Vec::new();
+        let mut skipped = 0usize;
         for m in mail.to.iter().chain(&mail.cc) {
-            if !m.email.is_empty()
-                && !self.staff.is_staff(Some(&m.email), None)
-                && m.email != self.config.mail_from
+            if m.email.is_empty()
+                || self.staff.is_staff(Some(&m.email), None)
+                || self.config.is_support_address(&m.email)
+                || taken.contains(&m.email.as_str())
             {
-                Participant::add(conn, case_id, &m.email, m.name.as_deref(), "cc")?;
+                continue;
             }
+            if taken.len() >= limit {
+                skipped += 1;
+                continue;
+            }
+            taken.push(&m.email);
+            Participant::add(conn, case_id, &m.email, m.name.as_deref(), "cc")?;
+        }
+        if skipped > 0 {
+            tracing::warn!(
+                case_id,
+                added = taken.len(),
+                skipped,
+                "a mail named more recipients than max_participants_per_mail; the rest are not participants"
+            );
         }
         Ok(())
     }

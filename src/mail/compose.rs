@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use anyhow::{Context, anyhow};
 use askama::Template;
 use lettre::Message;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::message::header::{self, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, Mailboxes, MultiPart};
 
 use crate::cases::{Case, CaseNumber};
 use crate::config::Config;
@@ -294,24 +294,35 @@ pub fn compose(cfg: &Config, draft: &Draft<'_>) -> anyhow::Result<Composed> {
         .subject(draft.subject.clone())
         .date_now()
         .message_id(Some(format!("<{message_id}>")));
+    // Each address list becomes one header, built once: lettre's `to()`/`cc()` re-read the whole
+    // header on every call, which made a reply to thousands of Cc quadratic (seconds to minutes).
+    let mut seen = std::collections::HashSet::new();
     let mut to = Vec::new();
+    let mut to_boxes = Mailboxes::new();
     for (addr, name) in &draft.to {
         let address = addr
             .parse()
             .with_context(|| format!("recipient {addr:?} is not an email address"))?;
-        builder = builder.to(Mailbox::new(name.clone(), address));
-        to.push(addr.to_lowercase());
+        if seen.insert(addr.to_lowercase()) {
+            to_boxes.push(Mailbox::new(name.clone(), address));
+            to.push(addr.to_lowercase());
+        }
     }
+    builder = builder.mailbox(header::To::from(to_boxes));
     let mut cc = Vec::new();
+    let mut cc_boxes = Mailboxes::new();
     for addr in &draft.cc {
-        if to.contains(&addr.to_lowercase()) || cc.contains(&addr.to_lowercase()) {
+        if !seen.insert(addr.to_lowercase()) {
             continue;
         }
         let address = addr
             .parse()
             .with_context(|| format!("cc {addr:?} is not an email address"))?;
-        builder = builder.cc(Mailbox::new(None, address));
+        cc_boxes.push(Mailbox::new(None, address));
         cc.push(addr.to_lowercase());
+    }
+    if !cc.is_empty() {
+        builder = builder.mailbox(header::Cc::from(cc_boxes));
     }
     if let Some(parent) = &draft.in_reply_to {
         builder = builder.in_reply_to(format!("<{parent}>"));
@@ -431,6 +442,30 @@ mod tests {
         text.lines()
             .take_while(|l| !l.is_empty())
             .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_string))
+    }
+
+    #[test]
+    fn a_long_cc_list_becomes_one_header_without_duplicates_or_the_customer() {
+        let cfg = Config {
+            secret_key: Some("k".repeat(40).into()),
+            ..Config::default()
+        };
+        let c = case("en");
+        let mut d = draft(&c, MailKind::Reply, Vec::new());
+        // Quadratic before (lettre re-reads the header on every `cc()`): this took seconds.
+        d.cc = (0..5000).map(|i| format!("p{i}@example.com")).collect();
+        d.cc.push("P7@Example.com".into());
+        d.cc.push(c.customer_email.clone());
+        let mail = compose(&cfg, &d).unwrap();
+        assert_eq!(mail.cc.len(), 5000);
+        assert!(!mail.cc.contains(&c.customer_email));
+        let text = String::from_utf8_lossy(&mail.raw);
+        assert_eq!(text.lines().filter(|l| l.starts_with("Cc:")).count(), 1);
+        assert!(
+            raw_header(&mail.raw, "Cc")
+                .unwrap()
+                .contains("p4999@example.com")
+        );
     }
 
     #[test]

@@ -14,10 +14,10 @@ use super::compose::{self, Composed, Draft, MailKind, OutgoingAttachment, Subjec
 use super::schema::outbox;
 use crate::cases::Case;
 use crate::cases::messages::{
-    Attachment, CaseEvent, INBOUND, Message, NOTE, NewEvent, NewMessage, OUTBOUND, Participant,
+    Attachment, CaseEvent, INBOUND, Message, NewEvent, NewMessage, OUTBOUND, Participant,
 };
 use crate::config::Config;
-use crate::db::blobs::{BlobStore, sha256_hex};
+use crate::db::blobs::BlobStore;
 use crate::db::schema::messages;
 use crate::db::{DbConn, now};
 
@@ -207,18 +207,20 @@ struct ThreadRow<'a> {
     attachments: &'a [OutgoingAttachment],
 }
 
-/// Stores the blobs (raw mail, attachments) — outside any transaction work, they are idempotent —
-/// then writes the thread row, attachment rows and the outbox row in one transaction.
-fn enqueue(
-    conn: &mut DbConn,
+/// The blobs of a composed mail, stored before any transaction: content-addressed, so a
+/// transaction that rolls back leaves at most an unreferenced blob.
+pub struct StagedMail {
+    raw_sha: String,
+    attachment_blobs: Vec<String>,
+}
+
+/// Stores the raw mail and its attachments in the blob store (slow: file writes and fsync —
+/// never inside a write transaction).
+pub fn stage(
     blobs: &BlobStore,
-    cfg: &Config,
-    case: Option<&Case>,
-    kind: MailKind,
     composed: &Composed,
-    thread_row: Option<ThreadRow<'_>>,
-) -> anyhow::Result<QueuedMail> {
-    let attachments = thread_row.as_ref().map(|r| r.attachments).unwrap_or(&[]);
+    attachments: &[OutgoingAttachment],
+) -> anyhow::Result<StagedMail> {
     let raw_sha = blobs
         .put(&composed.raw)
         .context("storing the outgoing mail")?;
@@ -230,99 +232,161 @@ fn enqueue(
                 .with_context(|| format!("storing attachment {:?}", a.filename))?,
         );
     }
-    let at = now();
-    crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {
-        let mut message_row_id = None;
-        if let (Some(case), Some(row)) = (case, thread_row) {
-            let id = NewMessage {
-                case_id: case.id,
-                direction: OUTBOUND.into(),
-                message_id: Some(composed.message_id.clone()),
-                in_reply_to: composed.in_reply_to.clone(),
-                references_ids: composed.references.join(" "),
-                from_email: cfg.mail_from.clone(),
-                from_name: Some(cfg.mail_from_name.clone()),
-                to_addrs: composed.to.join(", "),
-                cc_addrs: composed.cc.join(", "),
-                subject: composed.subject.clone(),
-                sent_at: Some(at),
-                received_at: at,
-                body_text: row.body.to_string(),
-                new_text: row.body.to_string(),
-                body_html: None,
-                auto: row.auto,
-                thread_method: COMPOSED.into(),
-                raw_sha256: Some(raw_sha.clone()),
-                content_hash: raw_sha.clone(),
-                author_id: row.author_id,
-                created_at: at,
-            }
-            .insert(conn)
-            .context("storing the outbound message")?;
-            for (a, sha) in attachments.iter().zip(&attachment_blobs) {
-                Attachment::insert(
-                    conn,
-                    id,
-                    case.id,
-                    &a.filename,
-                    &a.content_type,
-                    a.bytes.len().min(i64::MAX as usize) as i64,
-                    sha,
-                    None,
-                    false,
-                )
-                .context("storing an attachment row")?;
-            }
-            for addr in &composed.cc {
-                Participant::add(conn, case.id, addr, None, "cc")
-                    .context("adding a cc participant")?;
-            }
-            Case::touch(conn, case.id, at).context("recording case activity")?;
-            message_row_id = Some(id);
-        }
-        diesel::insert_into(outbox::table)
-            .values((
-                outbox::case_id.eq(case.map(|c| c.id)),
-                outbox::message_row_id.eq(message_row_id),
-                outbox::message_id.eq(&composed.message_id),
-                outbox::to_addrs.eq(composed.to.join(", ")),
-                outbox::cc_addrs.eq(composed.cc.join(", ")),
-                outbox::subject.eq(&composed.subject),
-                outbox::raw_sha256.eq(&raw_sha),
-                outbox::status.eq(QUEUED),
-                outbox::attempts.eq(0),
-                outbox::next_attempt_at.eq(at),
-                outbox::created_at.eq(at),
-                outbox::kind.eq(kind.as_str()),
-            ))
-            .execute(conn)
-            .context("queueing the mail in the outbox")?;
-        let outbox_id = outbox::table
-            .filter(outbox::message_id.eq(&composed.message_id))
-            .select(outbox::id)
-            .first(conn)
-            .context("reading the outbox row back")?;
-        Ok(QueuedMail {
-            outbox_id,
-            message_row_id,
-            message_id: composed.message_id.clone(),
-        })
+    Ok(StagedMail {
+        raw_sha,
+        attachment_blobs,
     })
 }
 
-/// Queues an agent's reply to the customer (and `cc`), threaded under the customer's latest
-/// mail, and records it in the thread. Calls [`on_reply_queued`] in the same transaction.
+/// Stores the blobs, then writes the thread row, attachment rows and the outbox row in one
+/// transaction.
+fn enqueue(
+    conn: &mut DbConn,
+    blobs: &BlobStore,
+    cfg: &Config,
+    case: Option<&Case>,
+    kind: MailKind,
+    composed: &Composed,
+    thread_row: Option<ThreadRow<'_>>,
+) -> anyhow::Result<QueuedMail> {
+    let attachments = thread_row.as_ref().map(|r| r.attachments).unwrap_or(&[]);
+    let staged = stage(blobs, composed, attachments)?;
+    crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {
+        record(conn, cfg, case, kind, composed, thread_row, &staged)
+    })
+}
+
+/// Writes the rows of a staged mail: its thread message (with attachments and new Cc
+/// participants) when it has one, the case's activity, and the outbox row. Call inside a write
+/// transaction; does no file work.
+fn record(
+    conn: &mut DbConn,
+    cfg: &Config,
+    case: Option<&Case>,
+    kind: MailKind,
+    composed: &Composed,
+    thread_row: Option<ThreadRow<'_>>,
+    staged: &StagedMail,
+) -> anyhow::Result<QueuedMail> {
+    let attachments = thread_row.as_ref().map(|r| r.attachments).unwrap_or(&[]);
+    let (raw_sha, attachment_blobs) = (&staged.raw_sha, &staged.attachment_blobs);
+    let at = now();
+    let mut message_row_id = None;
+    if let (Some(case), Some(row)) = (case, thread_row) {
+        let id = NewMessage {
+            case_id: case.id,
+            direction: OUTBOUND.into(),
+            message_id: Some(composed.message_id.clone()),
+            in_reply_to: composed.in_reply_to.clone(),
+            references_ids: composed.references.join(" "),
+            from_email: cfg.mail_from.clone(),
+            from_name: Some(cfg.mail_from_name.clone()),
+            to_addrs: composed.to.join(", "),
+            cc_addrs: composed.cc.join(", "),
+            subject: composed.subject.clone(),
+            sent_at: Some(at),
+            received_at: at,
+            body_text: row.body.to_string(),
+            new_text: row.body.to_string(),
+            body_html: None,
+            auto: row.auto,
+            thread_method: COMPOSED.into(),
+            raw_sha256: Some(raw_sha.clone()),
+            content_hash: raw_sha.clone(),
+            author_id: row.author_id,
+            created_at: at,
+        }
+        .insert(conn)
+        .context("storing the outbound message")?;
+        for (a, sha) in attachments.iter().zip(attachment_blobs.iter()) {
+            Attachment::insert(
+                conn,
+                id,
+                case.id,
+                &a.filename,
+                &a.content_type,
+                a.bytes.len().min(i64::MAX as usize) as i64,
+                sha,
+                None,
+                false,
+            )
+            .context("storing an attachment row")?;
+        }
+        for addr in &composed.cc {
+            Participant::add(conn, case.id, addr, None, "cc").context("adding a cc participant")?;
+        }
+        Case::touch(conn, case.id, at).context("recording case activity")?;
+        message_row_id = Some(id);
+    }
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::case_id.eq(case.map(|c| c.id)),
+            outbox::message_row_id.eq(message_row_id),
+            outbox::message_id.eq(&composed.message_id),
+            outbox::to_addrs.eq(composed.to.join(", ")),
+            outbox::cc_addrs.eq(composed.cc.join(", ")),
+            outbox::subject.eq(&composed.subject),
+            outbox::raw_sha256.eq(raw_sha),
+            outbox::status.eq(QUEUED),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(at),
+            outbox::created_at.eq(at),
+            outbox::kind.eq(kind.as_str()),
+        ))
+        .execute(conn)
+        .context("queueing the mail in the outbox")?;
+    let outbox_id = outbox::table
+        .filter(outbox::message_id.eq(&composed.message_id))
+        .select(outbox::id)
+        .first(conn)
+        .context("reading the outbox row back")?;
+    Ok(QueuedMail {
+        outbox_id,
+        message_row_id,
+        message_id: composed.message_id.clone(),
+    })
+}
+
+/// A reply composed and its blobs stored — everything slow done — ready to be recorded.
+pub struct PreparedReply<'a> {
+    composed: Composed,
+    staged: StagedMail,
+    body: &'a str,
+    author_id: i64,
+    attachments: &'a [OutgoingAttachment],
+}
+
+impl PreparedReply<'_> {
+    /// The Message-ID of the customer mail this reply answers.
+    pub fn in_reply_to(&self) -> Option<&str> {
+        self.composed.in_reply_to.as_deref()
+    }
+
+    /// Everyone the reply goes to (To, then Cc).
+    pub fn recipients(&self) -> impl Iterator<Item = &str> {
+        self.composed
+            .to
+            .iter()
+            .chain(&self.composed.cc)
+            .map(String::as_str)
+    }
+}
+
+/// Composes an agent's reply to the customer (and `cc`), threaded under the customer's latest
+/// mail, and stores its blobs. Reads, but writes no rows: call it *before* the write transaction
+/// and [`record_reply`] inside it, so composing (which grows with the recipients and attachments)
+/// never holds the database's write lock.
 #[allow(clippy::too_many_arguments)]
-pub fn queue_reply(
+pub fn prepare_reply<'a>(
     conn: &mut DbConn,
     blobs: &BlobStore,
     cfg: &Config,
     case: &Case,
     author: &Author<'_>,
-    body: &str,
+    body: &'a str,
     cc: &[String],
-    attachments: &[OutgoingAttachment],
-) -> anyhow::Result<QueuedMail> {
+    attachments: &'a [OutgoingAttachment],
+) -> anyhow::Result<PreparedReply<'a>> {
     let (in_reply_to, references) =
         thread_anchor(conn, case.id).context("finding the customer's latest mail")?;
     let composed = compose::compose(
@@ -341,23 +405,58 @@ pub fn queue_reply(
             lang: case_lang(case),
         },
     )?;
+    let staged = stage(blobs, &composed, attachments)?;
+    Ok(PreparedReply {
+        composed,
+        staged,
+        body,
+        author_id: author.id,
+        attachments,
+    })
+}
+
+/// Records a prepared reply: thread row, attachments, outbox row, and [`on_reply_queued`]. Call
+/// inside the write transaction.
+pub fn record_reply(
+    conn: &mut DbConn,
+    cfg: &Config,
+    case: &Case,
+    reply: &PreparedReply<'_>,
+) -> anyhow::Result<QueuedMail> {
+    let queued = record(
+        conn,
+        cfg,
+        Some(case),
+        MailKind::Reply,
+        &reply.composed,
+        Some(ThreadRow {
+            body: reply.body,
+            auto: false,
+            author_id: Some(reply.author_id),
+            attachments: reply.attachments,
+        }),
+        &reply.staged,
+    )?;
+    on_reply_queued(conn, cfg, case.id, now()).context("recording the reply on the case")?;
+    Ok(queued)
+}
+
+/// [`prepare_reply`] and [`record_reply`] in their own transaction, with no checks: for callers
+/// that hold no form state (tests, imports). Agents' replies go through [`super::reply::send`].
+#[allow(clippy::too_many_arguments)]
+pub fn queue_reply(
+    conn: &mut DbConn,
+    blobs: &BlobStore,
+    cfg: &Config,
+    case: &Case,
+    author: &Author<'_>,
+    body: &str,
+    cc: &[String],
+    attachments: &[OutgoingAttachment],
+) -> anyhow::Result<QueuedMail> {
+    let prepared = prepare_reply(conn, blobs, cfg, case, author, body, cc, attachments)?;
     crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {
-        let queued = enqueue(
-            conn,
-            blobs,
-            cfg,
-            Some(case),
-            MailKind::Reply,
-            &composed,
-            Some(ThreadRow {
-                body,
-                auto: false,
-                author_id: Some(author.id),
-                attachments,
-            }),
-        )?;
-        on_reply_queued(conn, cfg, case.id, now()).context("recording the reply on the case")?;
-        Ok(queued)
+        record_reply(conn, cfg, case, &prepared)
     })
 }
 
@@ -515,48 +614,6 @@ pub fn on_reply_queued(
         },
     )?;
     Ok(())
-}
-
-/// Stores an internal note on the case: a `messages` row with direction `note`, never mailed.
-pub fn add_note(
-    conn: &mut DbConn,
-    case: &Case,
-    author_id: i64,
-    author_name: &str,
-    author_email: &str,
-    body: &str,
-) -> QueryResult<i64> {
-    let at = now();
-    crate::db::write_transaction(conn, |conn| {
-        let id = NewMessage {
-            case_id: case.id,
-            direction: NOTE.into(),
-            message_id: None,
-            in_reply_to: None,
-            references_ids: String::new(),
-            from_email: author_email.to_string(),
-            from_name: Some(author_name.to_string()),
-            to_addrs: String::new(),
-            cc_addrs: String::new(),
-            subject: String::new(),
-            sent_at: Some(at),
-            received_at: at,
-            body_text: body.to_string(),
-            new_text: body.to_string(),
-            body_html: None,
-            auto: false,
-            thread_method: COMPOSED.into(),
-            raw_sha256: None,
-            content_hash: sha256_hex(
-                format!("note\n{}\n{author_id}\n{at}\n{body}", case.id).as_bytes(),
-            ),
-            author_id: Some(author_id),
-            created_at: at,
-        }
-        .insert(conn)?;
-        Case::touch(conn, case.id, at)?;
-        Ok(id)
-    })
 }
 
 /// Queues every mail the workflow asked for on this case (definition and scope, questions) that is

@@ -14,11 +14,14 @@ use serde::Deserialize;
 
 use super::canned::{self, CannedResponse};
 use super::compose::{OutgoingAttachment, parse_address_list};
-use super::credentials::{self, Finding};
-use super::outbox::{self, Author, OutboxRow};
+use super::credentials::Finding;
+use super::note::{self, NoteCommand, NoteError};
+use super::outbox::OutboxRow;
+use super::reply::{self, Refusal, ReplyCommand, ReplyError};
 use crate::auth::Role;
 use crate::cases::messages::Participant;
 use crate::cases::{Case, CaseNumber};
+use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
@@ -93,72 +96,36 @@ pub struct ReplyForm {
     pub seen: String,
     /// What changed on the case since the form was shown (non-empty means "confirm to send").
     pub changes: Vec<String>,
-}
-
-/// The newest message and event ids of a case, as `"<message id>:<event id>"`: forms carry it so a
-/// reply written while a colleague answered, or the customer wrote again, is not sent blindly.
-pub fn seen_marker(conn: &mut crate::db::DbConn, case_id: i64) -> diesel::QueryResult<String> {
-    use crate::db::schema::{case_events, messages};
-    use diesel::prelude::*;
-    let m: Option<i64> = messages::table
-        .filter(messages::case_id.eq(case_id))
-        .select(diesel::dsl::max(messages::id))
-        .first(conn)?;
-    let e: Option<i64> = case_events::table
-        .filter(case_events::case_id.eq(case_id))
-        .select(diesel::dsl::max(case_events::id))
-        .first(conn)?;
-    Ok(format!("{}:{}", m.unwrap_or(0), e.unwrap_or(0)))
-}
-
-/// Human descriptions of what happened on a case after `seen` (a [`seen_marker`] value).
-pub fn changes_since(
-    conn: &mut crate::db::DbConn,
-    case_id: i64,
-    seen: &str,
-) -> diesel::QueryResult<Vec<String>> {
-    let (m, e) = seen.split_once(':').unwrap_or(("0", "0"));
-    let (m, e): (i64, i64) = (m.parse().unwrap_or(0), e.parse().unwrap_or(0));
-    let mut out = Vec::new();
-    for msg in crate::cases::messages::Message::for_case(conn, case_id)?
-        .into_iter()
-        .filter(|x| x.id > m)
-    {
-        let who = msg
-            .from_name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or(msg.from_email.clone());
-        let text: String = msg.new_text.chars().take(120).collect();
-        out.push(format!("{} · {who}: {text}", msg.direction));
-    }
-    // A clock passing its deadline (recorded by the background sweep) is not something anyone
-    // said or did on the case: it does not hold a reply back.
-    for ev in crate::cases::messages::CaseEvent::for_case(conn, case_id)?
-        .into_iter()
-        .filter(|x| x.id > e && x.kind != crate::workflow::service::kinds::SLA_BREACHED)
-    {
-        let change = match (&ev.from_state, &ev.to_state) {
-            (Some(f), Some(t)) => format!(" {f} → {t}"),
-            _ => String::new(),
-        };
-        out.push(format!("{} · {}{change}", ev.actor_label, ev.kind));
-    }
-    Ok(out)
+    /// `max_reply_recipients`.
+    pub max_recipients: u32,
 }
 
 impl ReplyForm {
-    /// The empty form for `case` as `user` sees it.
+    /// "Goes to the customer and 3 Cc (at most 50 recipients)": who receives the reply as the
+    /// form stands, so an agent sees a long Cc list before sending to it.
+    pub fn recipients_line(&self, page: &Page) -> String {
+        let cc = parse_address_list(&self.cc).map(|l| l.len()).unwrap_or(0);
+        page.t("reply.recipients")
+            .replace("{cc}", &cc.to_string())
+            .replace("{limit}", &self.max_recipients.to_string())
+    }
+
+    /// The empty form for `case` as `user` sees it. Cc is pre-filled with the case's other
+    /// participants — never the support team's own addresses, and never more than a reply may
+    /// carry (`max_reply_recipients`, the customer included).
     pub fn load(
         conn: &mut crate::db::DbConn,
+        cfg: &Config,
         case: &Case,
         user: &CurrentUser,
     ) -> diesel::QueryResult<ReplyForm> {
-        let cc: Vec<String> = Participant::for_case(conn, case.id)?
-            .into_iter()
-            .filter(|p| p.kind != "customer" && p.email != case.customer_email)
-            .map(|p| p.email)
-            .collect();
+        let room = i64::from(cfg.max_reply_recipients.saturating_sub(1));
+        let cc: Vec<String> =
+            Participant::cc_for_reply(conn, case.id, &case.customer_email, room + 100)?
+                .into_iter()
+                .filter(|email| !cfg.is_support_address(email))
+                .take(room as usize)
+                .collect();
         let mut all = CannedResponse::list(conn)?;
         all.sort_by_key(|c| c.lang != case.language);
         Ok(ReplyForm {
@@ -180,8 +147,9 @@ impl ReplyForm {
             selected_canned: None,
             warnings: Vec::new(),
             error: None,
-            seen: seen_marker(conn, case.id)?,
+            seen: crate::cases::activity::seen_marker(conn, case.id)?,
             changes: Vec::new(),
+            max_recipients: cfg.max_reply_recipients,
         })
     }
 
@@ -191,9 +159,9 @@ impl ReplyForm {
         user: &CurrentUser,
         case: &Case,
     ) -> AppResult<ReplyForm> {
-        let (case, user) = (case.clone(), user.clone());
+        let (case, user, cfg) = (case.clone(), user.clone(), state.config.clone());
         state
-            .db(move |conn| Ok(ReplyForm::load(conn, &case, &user)?))
+            .db(move |conn| Ok(ReplyForm::load(conn, &cfg, &case, &user)?))
             .await
     }
 }
@@ -222,11 +190,11 @@ async fn reply_page(
     user.require(REPLIERS)?;
     let number = parse_number(&path.into_inner())?;
     let canned_id = q.into_inner().canned;
-    let u = user.clone();
+    let (u, cfg) = (user.clone(), state.config.clone());
     let (case, reply) = state
         .db(move |conn| {
             let case = Case::find_by_number(conn, number.as_str())?.ok_or(AppError::NotFound)?;
-            let mut reply = ReplyForm::load(conn, &case, &u)?;
+            let mut reply = ReplyForm::load(conn, &cfg, &case, &u)?;
             if let Some(id) = canned_id {
                 let canned = CannedResponse::find(conn, id)?.ok_or(AppError::NotFound)?;
                 reply.body = canned.render(&case, &u.name);
@@ -338,108 +306,78 @@ async fn reply_submit(
         &page,
     )
     .await?;
-    let findings = credentials::scan(&form.body);
-    let cc = parse_address_list(&form.cc);
-    let problem = if form.body.trim().is_empty() {
-        Some(page.t("reply.empty").to_string())
-    } else if let Err(bad) = &cc {
-        Some(format!("{} {bad}", page.t("reply.bad_cc")))
-    } else {
-        None
-    };
-    // Collision detection: the form says what the writer had seen; anything newer is shown first.
-    let (n, seen) = (number.clone(), form.seen.clone());
-    let changes = if form.confirm_changes || seen.is_empty() {
-        Vec::new()
-    } else {
-        state
-            .db(move |conn| {
-                let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
-                Ok(changes_since(conn, case.id, &seen)?)
-            })
-            .await?
-    };
-    if problem.is_some() || (!findings.is_empty() && !form.send_anyway) || !changes.is_empty() {
-        return hold_back(
-            &state, &user, page, &number, form, findings, problem, changes,
-        )
-        .await;
-    }
-    let cc = cc.unwrap_or_default();
-    let blobs = state.blobs.clone();
-    let cfg = state.config.clone();
-    let (author_id, author_name) = (user.id, user.name.clone());
-    let confirmed_kinds: Vec<&'static str> = findings.iter().map(|f| f.kind).collect();
-    let n = number.clone();
-    let (body, attachments) = (form.body.clone(), std::mem::take(&mut form.attachments));
-    let (seen, confirmed) = (form.seen.clone(), form.confirm_changes);
-    let queued = state
-        .db(move |conn| {
-            crate::db::write_transaction(conn, |conn| {
-                let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
-                // Checked again under the case's write lock: of two submissions of the same form
-                // (a double click, two tabs), the second sees the first's reply and is held back.
-                Case::lock(conn, case.id)?;
-                if !confirmed && !seen.is_empty() {
-                    let changes = changes_since(conn, case.id, &seen)?;
-                    if !changes.is_empty() {
-                        return Ok(Err(changes));
-                    }
-                }
-                let author = Author {
-                    id: author_id,
-                    name: &author_name,
-                };
-                Ok(Ok(outbox::queue_reply(
-                    conn,
-                    &blobs,
-                    &cfg,
-                    &case,
-                    &author,
-                    &body,
-                    &cc,
-                    &attachments,
-                )?))
-            })
-        })
-        .await?;
-    let queued = match queued {
-        Ok(q) => q,
-        Err(changes) => {
-            return hold_back(&state, &user, page, &number, form, findings, None, changes).await;
+    // The form's own syntax (a comma-separated list) is parsed here; every rule is the service's.
+    let cc = match parse_address_list(&form.cc) {
+        Ok(cc) => cc,
+        Err(bad) => {
+            let problem = format!("{} {bad}", page.t("reply.bad_cc"));
+            return hold_back(
+                &state,
+                &user,
+                page,
+                &number,
+                form,
+                Vec::new(),
+                Some(problem),
+                Vec::new(),
+            )
+            .await;
         }
     };
-    if !confirmed_kinds.is_empty() {
-        tracing::warn!(case = %number, user_id = user.id, kinds = ?confirmed_kinds, "reply queued despite the credential warning");
+    let cmd = ReplyCommand {
+        case_number: number.as_str().to_string(),
+        author_id: user.id,
+        author_name: user.name.clone(),
+        body: form.body.clone(),
+        cc,
+        attachments: std::mem::take(&mut form.attachments),
+        seen: Some(form.seen.clone()).filter(|s| !s.is_empty() && !form.confirm_changes),
+        confirm_credentials: form.send_anyway,
+    };
+    let (blobs, cfg) = (state.blobs.clone(), state.config.clone());
+    let result = state
+        .db(move |conn| Ok(reply::send(conn, &blobs, &cfg, &cmd)))
+        .await?;
+    let queued = match result {
+        Ok(q) => q,
+        Err(ReplyError::CaseNotFound) => return Err(AppError::NotFound),
+        Err(ReplyError::Failed(e)) => return Err(AppError::Internal(e)),
+        Err(ReplyError::Refused(refusal)) => {
+            let (findings, problem, changes) = match refusal {
+                Refusal::Empty => (
+                    Vec::new(),
+                    Some(page.t("reply.empty").to_string()),
+                    Vec::new(),
+                ),
+                Refusal::BadAddress(bad) => (
+                    Vec::new(),
+                    Some(format!("{} {bad}", page.t("reply.bad_cc"))),
+                    Vec::new(),
+                ),
+                Refusal::TooManyRecipients { count, limit } => (
+                    Vec::new(),
+                    Some(
+                        page.t("reply.too_many_recipients")
+                            .replace("{count}", &count.to_string())
+                            .replace("{limit}", &limit.to_string()),
+                    ),
+                    Vec::new(),
+                ),
+                Refusal::Credentials(found) => (found, None, Vec::new()),
+                Refusal::Changed(changes) => (Vec::new(), None, changes),
+            };
+            return hold_back(
+                &state, &user, page, &number, form, findings, problem, changes,
+            )
+            .await;
+        }
+    };
+    if form.send_anyway {
+        tracing::warn!(case = %number, user_id = user.id, "reply queued with the credential warning confirmed");
     }
     tracing::info!(case = %number, user_id = user.id, outbox_id = queued.outbox_id, "reply queued");
     set_flash(&req, "ok", page.t("reply.queued"));
     Ok(see_other(&format!("/cases/{number}#thread")))
-}
-
-/// Whether `author` added a note with exactly `body` to the case after the form's `seen` marker.
-fn same_note_since(
-    conn: &mut crate::db::DbConn,
-    case_id: i64,
-    seen: &str,
-    author: i64,
-    body: &str,
-) -> diesel::QueryResult<bool> {
-    use crate::db::schema::messages;
-    use diesel::prelude::*;
-    let after: i64 = seen
-        .split_once(':')
-        .and_then(|(m, _)| m.parse().ok())
-        .unwrap_or(0);
-    diesel::select(diesel::dsl::exists(
-        messages::table
-            .filter(messages::case_id.eq(case_id))
-            .filter(messages::id.gt(after))
-            .filter(messages::direction.eq(crate::cases::messages::NOTE))
-            .filter(messages::author_id.eq(author))
-            .filter(messages::body_text.eq(body)),
-    ))
-    .get_result(conn)
 }
 
 /// Shows the reply form again instead of sending: with the problem, the credential warnings or
@@ -455,12 +393,12 @@ async fn hold_back(
     problem: Option<String>,
     changes: Vec<String>,
 ) -> AppResult<HttpResponse> {
-    let u = user.clone();
+    let (u, cfg) = (user.clone(), state.config.clone());
     let n = number.clone();
     let (case, mut reply) = state
         .db(move |conn| {
             let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
-            let reply = ReplyForm::load(conn, &case, &u)?;
+            let reply = ReplyForm::load(conn, &cfg, &case, &u)?;
             Ok((case, reply))
         })
         .await?;
@@ -498,7 +436,7 @@ async fn hold_back(
 #[derive(Deserialize)]
 struct NoteForm {
     body: String,
-    /// What the writer had seen (see [`seen_marker`]); absent from older forms.
+    /// What the writer had seen (see [`crate::cases::activity::seen_marker`]); absent from older forms.
     #[serde(default)]
     seen: String,
 }
@@ -515,28 +453,30 @@ async fn note_submit(
     user.require(NOTE_WRITERS)?;
     let number = parse_number(&path.into_inner())?;
     let form = form.into_inner();
-    let body = form.body.replace("\r\n", "\n");
-    if body.trim().is_empty() {
-        return Err(AppError::Unprocessable(page.t("note.empty").to_string()));
-    }
-    let n = number.clone();
-    let u = user.clone();
-    let added = state
-        .db(move |conn| {
-            crate::db::write_transaction(conn, |conn| {
-                let case = Case::find_by_number(conn, n.as_str())?.ok_or(AppError::NotFound)?;
-                Case::lock(conn, case.id)?;
-                // The same form sent twice (a double click): the note it added is already there.
-                if !form.seen.is_empty() && same_note_since(conn, case.id, &form.seen, u.id, &body)?
-                {
-                    return Ok(false);
-                }
-                outbox::add_note(conn, &case, u.id, &u.name, &u.email, &body)?;
-                Ok(true)
-            })
-        })
-        .await?;
-    tracing::info!(case = %number, user_id = user.id, added, "note submitted");
+    let cmd = NoteCommand {
+        case_number: number.as_str().to_string(),
+        author_id: user.id,
+        author_name: user.name.clone(),
+        author_email: user.email.clone(),
+        body: form.body,
+        seen: Some(form.seen).filter(|s| !s.is_empty()),
+    };
+    let added = state.db(move |conn| Ok(note::add(conn, &cmd))).await?;
+    let added = match added {
+        Ok(added) => added,
+        Err(NoteError::CaseNotFound) => return Err(AppError::NotFound),
+        Err(NoteError::Empty) => {
+            return Err(AppError::Unprocessable(page.t("note.empty").to_string()));
+        }
+        Err(NoteError::TooLong) => {
+            return Err(AppError::Unprocessable(
+                page.t("note.too_long")
+                    .replace("{limit}", &note::MAX_NOTE_CHARS.to_string()),
+            ));
+        }
+        Err(NoteError::Db(e)) => return Err(e.into()),
+    };
+    tracing::info!(case = %number, user_id = user.id, added = added.new, "note submitted");
     set_flash(&req, "ok", page.t("note.added"));
     Ok(see_other(&format!("/cases/{number}#thread")))
 }

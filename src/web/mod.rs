@@ -2,10 +2,13 @@
 //! CSRF and error-page middleware, static assets. Routes live with their feature (`auth::routes`,
 //! `cases::routes`, …) and are mounted in [`crate::startup`].
 
+pub mod access_log;
 pub mod catalog;
+pub mod client;
 pub mod csrf;
 pub mod errors;
 pub mod extract;
+pub mod local_path;
 pub mod page;
 pub mod statics;
 

@@ -53,6 +53,8 @@ pub mod kinds {
     pub const CUSTOMER_MAIL_PENDING: &str = "customer_mail_pending";
     /// An SLA clock passed its deadline unmet.
     pub const SLA_BREACHED: &str = "sla_breached";
+    /// An internal note was added (the note itself is a `messages` row).
+    pub const NOTE_ADDED: &str = "note_added";
 }
 
 /// The calendar and targets SLA clocks are computed with (`[business_hours]` and `[sla]`).

@@ -1,0 +1,357 @@
+//! Replies and notes as one operation each: the page and the API write the same rows and events,
+//! and a customer's mail cannot choose who receives the agent's reply (a mail with thousands of
+//! Cc once became thousands of participants, pre-filled into every reply, composed inside the
+//! write transaction for minutes). On SQLite and PostgreSQL.
+
+mod common;
+
+use casebook::api::tokens::{ApiToken, TokenName};
+use casebook::auth::Role;
+use casebook::cases::Case;
+use casebook::cases::messages::{CaseEvent, Message, Participant};
+use casebook::mail::outbox::OutboxRow;
+use common::{BackendKind, TestApp, spawn_app_with};
+
+both_backends!(
+    a_mail_with_thousands_of_cc_adds_a_capped_number_of_participants_and_no_support_address,
+    a_reply_to_more_recipients_than_allowed_is_refused_on_the_page_and_the_api,
+    a_reply_to_many_cc_goes_out_with_one_cc_header,
+    page_and_api_notes_write_the_same_rows_and_events,
+    page_and_api_replies_write_the_same_rows_and_events,
+);
+
+const CUSTOMER: &str = "chenhui.zd@centerm.example";
+
+async fn app(backend: BackendKind) -> Option<TestApp> {
+    spawn_app_with(
+        backend,
+        &[
+            ("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token"),
+            ("CASEBOOK_MAIL_FROM", "support@cmgos.example"),
+            ("CASEBOOK_SUPPORT_DOMAINS", "cmgos.example"),
+        ],
+    )
+    .await
+}
+
+/// POSTs raw mail to `/inbound/mail` as the mailgate does → the case number.
+async fn deliver(app: &TestApp, body: String) -> String {
+    let r = app
+        .client
+        .post(app.url("/inbound/mail"))
+        .bearer_auth("inbound-secret-token")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, 202, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["case"].as_str().expect("a case number").to_string()
+}
+
+/// A customer mail copied to `cc` (comma-separated on one folded header).
+fn customer_mail(id: &str, cc: &[String]) -> String {
+    let cc_header = if cc.is_empty() {
+        String::new()
+    } else {
+        format!("Cc: {}\r\n", cc.join(",\r\n "))
+    };
+    format!(
+        "From: Chen Hui <{CUSTOMER}>\r\nTo: support@cmgos.example\r\n{cc_header}\
+         Subject: CMGE activation fails\r\nMessage-ID: <{id}@centerm.example>\r\n\
+         Date: Tue, 03 Nov 2026 10:00:00 +0000\r\n\r\nDevice marker binding is Invalid.\r\n"
+    )
+}
+
+fn addresses(n: usize, domain: &str) -> Vec<String> {
+    (0..n).map(|i| format!("person{i}@{domain}")).collect()
+}
+
+fn case(app: &TestApp, number: &str) -> Case {
+    Case::find_by_number(&mut app.conn(), number)
+        .unwrap()
+        .unwrap()
+}
+
+fn token_for(app: &TestApp, user: &casebook::auth::User) -> String {
+    ApiToken::create(&mut app.conn(), user.id, &TokenName::parse("test").unwrap())
+        .unwrap()
+        .1
+}
+
+/// The value of the reply form's Cc field on the case page.
+fn cc_field(html: &str) -> String {
+    let at =
+        html.find("name=\"cc\" value=\"").expect("the Cc field") + "name=\"cc\" value=\"".len();
+    html[at..html[at..].find('"').map(|e| at + e).unwrap()].to_string()
+}
+
+/// Posts the multipart reply form like a browser.
+async fn post_reply(app: &TestApp, number: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let token = app.csrf().await;
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    app.client
+        .post(app.url(&format!("/cases/{number}/reply?csrf_token={token}")))
+        .multipart(form)
+        .send()
+        .await
+        .expect("POST reply")
+}
+
+async fn a_mail_with_thousands_of_cc_adds_a_capped_number_of_participants_and_no_support_address(
+    backend: BackendKind,
+) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let mut cc = vec![
+        "colleague@cmgos.example".to_string(),
+        "SUPPORT@cmgos.example".into(),
+    ];
+    cc.extend(addresses(3000, "spam.example"));
+    let number = deliver(&app, customer_mail("many-cc", &cc)).await;
+    let case = case(&app, &number);
+
+    let people = Participant::for_case(&mut app.conn(), case.id).unwrap();
+    let copied: Vec<&str> = people
+        .iter()
+        .filter(|p| p.kind == "cc")
+        .map(|p| p.email.as_str())
+        .collect();
+    assert_eq!(
+        copied.len(),
+        20,
+        "max_participants_per_mail is 20 by default"
+    );
+    assert!(
+        copied.iter().all(|e| e.ends_with("@spam.example")),
+        "{copied:?}"
+    );
+    // Nothing is lost: the stored message still names every recipient.
+    let stored = &Message::for_case(&mut app.conn(), case.id).unwrap()[0];
+    assert!(stored.cc_addrs.contains("person2999@spam.example"));
+
+    app.login_as(Role::Agent).await;
+    let (status, html) = app.get_text(&format!("/cases/{number}")).await;
+    assert_eq!(status, 200);
+    let prefilled = cc_field(&html);
+    assert_eq!(prefilled.split(", ").count(), 20, "{prefilled}");
+    assert!(
+        !prefilled.contains("cmgos.example"),
+        "never the support team's own addresses"
+    );
+    assert!(
+        html.contains("Goes to the customer and 20 Cc (at most 50 recipients in all)."),
+        "the agent sees who the reply goes to"
+    );
+}
+
+async fn a_reply_to_more_recipients_than_allowed_is_refused_on_the_page_and_the_api(
+    backend: BackendKind,
+) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let number = deliver(&app, customer_mail("first", &[])).await;
+    let agent = app.login_as(Role::Agent).await;
+    let too_many = addresses(50, "partner.example").join(", ");
+    let r = post_reply(
+        &app,
+        &number,
+        &[("body", "Please send the wmic output."), ("cc", &too_many)],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("This reply would go to 51 recipients; at most 50 are allowed"),
+        "the page says which limit"
+    );
+    assert!(
+        html.contains("Please send the wmic output."),
+        "the text is kept"
+    );
+
+    let token = token_for(&app, &agent);
+    let r = common::new_client()
+        .post(app.url(&format!("/api/v1/cases/{number}/replies")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "body": "Please send the wmic output.",
+            "cc": addresses(50, "partner.example"),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_reply_recipients"),
+        "{v}"
+    );
+    let case = case(&app, &number);
+    assert!(
+        OutboxRow::for_case(&mut app.conn(), case.id)
+            .unwrap()
+            .iter()
+            .all(|r| r.kind != "reply"),
+        "nothing was queued"
+    );
+}
+
+async fn a_reply_to_many_cc_goes_out_with_one_cc_header(backend: BackendKind) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let number = deliver(&app, customer_mail("first", &[])).await;
+    app.login_as(Role::Agent).await;
+    let cc = addresses(49, "partner.example").join(", ");
+    let r = post_reply(
+        &app,
+        &number,
+        &[("body", "Thanks, we are on it."), ("cc", &cc)],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let case = case(&app, &number);
+    let row = OutboxRow::for_case(&mut app.conn(), case.id)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.kind == "reply")
+        .expect("a queued reply");
+    assert_eq!(row.cc_addrs.split(", ").count(), 49);
+    let raw = casebook::db::blobs::BlobStore::new(&app.config.data_dir)
+        .get(&row.raw_sha256)
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let cc_headers = text.lines().filter(|l| l.starts_with("Cc:")).count();
+    assert_eq!(cc_headers, 1, "one Cc header");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&raw[..])
+        .unwrap();
+    let cc: Vec<String> = parsed
+        .cc()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.address().map(str::to_string))
+        .collect();
+    assert_eq!(cc.len(), 49);
+    assert!(cc.contains(&"person48@partner.example".to_string()));
+}
+
+/// The note rows a case has, as the columns that must not depend on the door.
+fn note_shapes(app: &TestApp, case: &Case) -> Vec<(String, String, String, String, Option<i64>)> {
+    Message::for_case(&mut app.conn(), case.id)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.direction == "note")
+        .map(|m| {
+            (
+                m.direction,
+                m.subject,
+                m.thread_method,
+                m.new_text,
+                m.author_id,
+            )
+        })
+        .collect()
+}
+
+async fn page_and_api_notes_write_the_same_rows_and_events(backend: BackendKind) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let number = deliver(&app, customer_mail("first", &[])).await;
+    let agent = app.login_as(Role::Agent).await;
+    let r = app
+        .post_form(
+            &format!("/cases/{number}/note"),
+            &[("body", "Serial ZZ02 is already bound to another device.")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let token = token_for(&app, &agent);
+    let r = common::new_client()
+        .post(app.url(&format!("/api/v1/cases/{number}/notes")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"body": "Serial ZZ02 is already bound to another device."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+
+    let case = case(&app, &number);
+    let notes = note_shapes(&app, &case);
+    assert_eq!(notes.len(), 2);
+    assert_eq!(
+        notes[0], notes[1],
+        "the page and the API write the same note"
+    );
+    let events: Vec<CaseEvent> = CaseEvent::for_case(&mut app.conn(), case.id)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "note_added")
+        .collect();
+    assert_eq!(events.len(), 2, "each door records the note's event");
+    assert!(events.iter().all(|e| e.actor_id == Some(agent.id)));
+}
+
+async fn page_and_api_replies_write_the_same_rows_and_events(backend: BackendKind) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let number = deliver(&app, customer_mail("first", &[])).await;
+    let agent = app.login_as(Role::Agent).await;
+    let body = "Please run wmic baseboard get serialnumber and send the output.";
+    let r = post_reply(
+        &app,
+        &number,
+        &[("body", body), ("cc", "lead@centerm.example")],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let token = token_for(&app, &agent);
+    let r = common::new_client()
+        .post(app.url(&format!("/api/v1/cases/{number}/replies")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"body": body, "cc": ["lead@centerm.example"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202, "{}", r.text().await.unwrap());
+
+    let case = case(&app, &number);
+    let sent: Vec<_> = Message::for_case(&mut app.conn(), case.id)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.direction == "outbound" && m.author_id.is_some())
+        .map(|m| {
+            (
+                m.to_addrs,
+                m.cc_addrs,
+                m.subject,
+                m.in_reply_to,
+                m.thread_method,
+                m.new_text,
+                m.author_id,
+            )
+        })
+        .collect();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0], sent[1], "the page and the API send the same reply");
+    let replies = CaseEvent::for_case(&mut app.conn(), case.id)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "reply_sent")
+        .count();
+    assert_eq!(replies, 2);
+}
