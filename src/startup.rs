@@ -148,6 +148,7 @@ pub fn build(prepared: &Prepared, listener: TcpListener) -> anyhow::Result<Appli
                     .add((
                         "Content-Security-Policy",
                         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                         style-src-attr 'unsafe-inline'; \
                          frame-ancestors 'none'; form-action 'self'",
                     )),
             )

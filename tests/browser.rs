@@ -142,3 +142,68 @@ async fn an_agent_signs_in_and_reads_a_case_in_chromium() {
     assert_eq!(case.state, "archived");
     assert_eq!(case.scope.as_deref(), Some("协助用户分析上述问题。"));
 }
+
+/// Outlook-style HTML mail reads as sent: its `cid:` screenshot loads (through the case's
+/// attachment route) and its `style` colour applies, under the page's Content-Security-Policy.
+#[actix_web::test]
+async fn html_mail_shows_its_inline_image_and_colours_in_chromium() {
+    use common::mail::{RED_TEXT, styled_mail_with_inline_image};
+    let Some(app) = spawn_app(BackendKind::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    app.create_user("agent@casebook.test", "Wang Binbin", Role::Agent);
+    let number = {
+        let mut conn = app.conn();
+        let blobs = casebook::db::blobs::BlobStore::new(&app.config.data_dir);
+        let ingestor = Ingestor::new(&mut conn, &app.config, &blobs).unwrap();
+        let o = ingestor
+            .ingest_batch(
+                &mut conn,
+                vec![Incoming {
+                    origin: "test".into(),
+                    bytes: styled_mail_with_inline_image("styled@centerm.example").into_bytes(),
+                }],
+            )
+            .unwrap();
+        o[0].case().unwrap().to_string()
+    };
+
+    browser.goto(&app.url("/login")).await;
+    browser
+        .type_into("input[name=email]", "agent@casebook.test")
+        .await;
+    browser
+        .type_into("input[name=password]", TEST_PASSWORD)
+        .await;
+    browser.click("button[type=submit].primary").await;
+    browser.wait_for_text(&number).await;
+    browser.goto(&app.url(&format!("/cases/{number}"))).await;
+    browser.wait_for_text(RED_TEXT).await;
+    browser.click("details.html-view summary").await;
+
+    let mut width = serde_json::Value::Null;
+    for _ in 0..100 {
+        width = browser
+            .execute(
+                "const img = document.querySelector('.html-body img[alt=screenshot]');
+                 return img && img.complete ? img.naturalWidth : null;",
+            )
+            .await;
+        if !width.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(width, 4, "the 4-pixel-wide screenshot loaded");
+    let colour = browser
+        .execute(&format!(
+            "const p = [...document.querySelectorAll('.html-body p')]
+                 .find(e => e.textContent === '{RED_TEXT}');
+             return p && getComputedStyle(p).color;"
+        ))
+        .await;
+    assert_eq!(colour, "rgb(255, 0, 0)", "the mail's own colour applies");
+}

@@ -232,6 +232,30 @@ pub struct Attachment {
 }
 
 impl Attachment {
+    /// The content type to show this attachment under inline (in an `<img>` of its message), when it is a raster
+    /// image a browser only ever decodes. SVG is not among them (it can carry script and links), nor is anything
+    /// else: those are only downloaded.
+    pub fn inline_image_type(&self) -> Option<&'static str> {
+        let essence = self
+            .content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim();
+        [
+            ("image/png", "image/png"),
+            ("image/jpeg", "image/jpeg"),
+            ("image/jpg", "image/jpeg"),
+            ("image/pjpeg", "image/jpeg"),
+            ("image/gif", "image/gif"),
+            ("image/webp", "image/webp"),
+            ("image/bmp", "image/bmp"),
+        ]
+        .into_iter()
+        .find(|(sent, _)| essence.eq_ignore_ascii_case(sent))
+        .map(|(_, served)| served)
+    }
+
     /// Attachments of a case.
     pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Attachment>> {
         attachments::table

@@ -18,6 +18,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(
             "/cases/{number}/attachments/{id}",
             web::get().to(attachment),
+        )
+        .route(
+            "/cases/{number}/attachments/{id}/inline",
+            web::get().to(inline_image),
         );
 }
 
@@ -334,10 +338,18 @@ async fn show(
         .skip(hidden_earlier)
         .map(|(m, author)| {
             let quoted = (m.body_text.trim() != m.new_text.trim()).then(|| m.body_text.clone());
+            let own: Vec<&Attachment> = attachments
+                .iter()
+                .filter(|a| a.message_id == m.id)
+                .collect();
+            let html = m
+                .body_html
+                .as_deref()
+                .map(|html| inline_images(html, &case.number, &own));
             ThreadItem {
-                attachments: attachments
+                html,
+                attachments: own
                     .iter()
-                    .filter(|a| a.message_id == m.id)
                     .map(|a| AttachmentItem {
                         id: a.id,
                         filename: a.filename.clone(),
@@ -357,7 +369,6 @@ async fn show(
                 subject: m.subject,
                 new_text: m.new_text,
                 quoted,
-                html: m.body_html,
                 auto: m.auto,
                 thread_method: m.thread_method,
             }
@@ -393,6 +404,26 @@ async fn show(
         .body(body))
 }
 
+/// A message's sanitised HTML with its `cid:` images pointed at [`inline_image`] for the message's
+/// own attachments; a Content-ID it does not have, or one naming something other than a raster
+/// image, stays a `cid:` source (a broken image, never a request elsewhere).
+fn inline_images(html: &str, number: &str, own: &[&Attachment]) -> String {
+    crate::ingest::html::rewrite_cid_images(html, |cid| {
+        let images = || own.iter().filter(|a| a.inline_image_type().is_some());
+        images()
+            .find(|a| a.content_id.as_deref() == Some(cid))
+            .or_else(|| {
+                images().find(|a| {
+                    a.content_id
+                        .as_deref()
+                        .is_some_and(|c| c.eq_ignore_ascii_case(cid))
+                })
+            })
+            .map(|a| inline_image_url(number, a.id))
+    })
+    .into_owned()
+}
+
 /// A case's messages, each with the name of the agent who wrote it (replies and notes).
 fn messages_with_authors(
     conn: &mut crate::db::DbConn,
@@ -423,15 +454,54 @@ fn messages_with_authors(
         .collect())
 }
 
-/// Attachments are always downloaded, never rendered inline: a customer's HTML file must not run
-/// in Casebook's origin.
+/// Attachments are downloaded, never rendered as pages: a customer's HTML file must not run in
+/// Casebook's origin.
 async fn attachment(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, i64)>,
 ) -> AppResult<HttpResponse> {
+    let (att, bytes) = find_attachment(&user, &state, path.into_inner()).await?;
+    Ok(download(&att, bytes))
+}
+
+/// An inline image of a message (what its `cid:` sources are pointed at when the page is drawn):
+/// raster images under their own type, with a policy that lets the response, opened on its own, do
+/// nothing but be an image. Anything else, SVG included, is served as a download.
+async fn inline_image(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+) -> AppResult<HttpResponse> {
+    let (att, bytes) = find_attachment(&user, &state, path.into_inner()).await?;
+    let Some(content_type) = att.inline_image_type() else {
+        return Ok(download(&att, bytes));
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(disposition(
+            actix_web::http::header::DispositionType::Inline,
+            &att,
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Content-Security-Policy", "default-src 'none'; sandbox"))
+        .insert_header(("Cache-Control", "private"))
+        .body(bytes))
+}
+
+/// The URL [`inline_image`] serves an attachment at.
+fn inline_image_url(number: &str, attachment_id: i64) -> String {
+    format!("/cases/{number}/attachments/{attachment_id}/inline")
+}
+
+/// A case's attachment and its bytes, for a reader of cases; 404 when the attachment is not on
+/// that case.
+async fn find_attachment(
+    user: &CurrentUser,
+    state: &web::Data<AppState>,
+    (number, id): (String, i64),
+) -> AppResult<(Attachment, Vec<u8>)> {
     user.require(READERS)?;
-    let (number, id) = path.into_inner();
     let number = super::CaseNumber::parse(&number).map_err(|_| AppError::NotFound)?;
     let att = state
         .db(move |conn| {
@@ -445,8 +515,15 @@ async fn attachment(
     let blobs = state.blobs.clone();
     let sha = att.sha256.clone();
     let bytes = web::block(move || blobs.get(&sha)).await??;
-    let disposition = actix_web::http::header::ContentDisposition {
-        disposition: actix_web::http::header::DispositionType::Attachment,
+    Ok((att, bytes))
+}
+
+fn disposition(
+    kind: actix_web::http::header::DispositionType,
+    att: &Attachment,
+) -> actix_web::http::header::ContentDisposition {
+    actix_web::http::header::ContentDisposition {
+        disposition: kind,
         parameters: vec![actix_web::http::header::DispositionParam::FilenameExt(
             actix_web::http::header::ExtendedValue {
                 charset: actix_web::http::header::Charset::Ext("UTF-8".into()),
@@ -454,12 +531,18 @@ async fn attachment(
                 value: att.filename.clone().into_bytes(),
             },
         )],
-    };
-    Ok(HttpResponse::Ok()
+    }
+}
+
+fn download(att: &Attachment, bytes: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("application/octet-stream")
-        .insert_header(disposition)
+        .insert_header(disposition(
+            actix_web::http::header::DispositionType::Attachment,
+            att,
+        ))
         .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(bytes))
+        .body(bytes)
 }
 
 #[derive(serde::Deserialize)]

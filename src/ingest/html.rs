@@ -44,6 +44,34 @@ const SAFE_STYLE_PROPERTIES: [&str; 14] = [
     "white-space",
 ];
 
+/// CSS functions a kept declaration may call: colours. Everything else (`url()`, `image-set()`, `var()`, old IE's
+/// `expression()`) goes, whatever the property.
+const SAFE_STYLE_FUNCTIONS: [&str; 4] = ["rgb", "rgba", "hsl", "hsla"];
+
+/// The declarations of a `style` value that call no function but [`SAFE_STYLE_FUNCTIONS`] and contain no CSS
+/// escape (which could spell a function name in disguise); `None` when nothing is left. Runs before ammonia's own
+/// property filter, which then keeps only [`SAFE_STYLE_PROPERTIES`]: pages allow `style` attributes
+/// (`style-src-attr 'unsafe-inline'`), so what survives here is what the browser applies.
+fn harmless_declarations(style: &str) -> Option<Cow<'_, str>> {
+    let harmless = |declaration: &str| {
+        if declaration.contains('\\') {
+            return false;
+        }
+        let lower = declaration.to_ascii_lowercase();
+        lower.match_indices('(').all(|(open, _)| {
+            let name_start = lower[..open]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .map_or(0, |i| i + 1);
+            SAFE_STYLE_FUNCTIONS.contains(&&lower[name_start..open])
+        })
+    };
+    if style.split(';').all(harmless) {
+        return Some(Cow::Borrowed(style));
+    }
+    let kept: Vec<&str> = style.split(';').filter(|d| harmless(d)).collect();
+    (!kept.iter().all(|d| d.trim().is_empty())).then(|| Cow::Owned(kept.join(";")))
+}
+
 /// Classes that mark quoted history (Gmail, Yahoo, Thunderbird, Outlook Web).
 const QUOTE_CLASSES: &[&str] = &[
     "gmail_quote",
@@ -74,6 +102,7 @@ fn display_builder(block_remote_images: bool) -> ammonia::Builder<'static> {
         .add_tag_attribute_values("blockquote", "type", &["cite"])
         .attribute_filter(
             move |element, attribute, value| match (element, attribute) {
+                (_, "style") => harmless_declarations(value),
                 ("img", "src") if is_local_image(value) => Some(Cow::Borrowed(value)),
                 // Remote images are tracking pixels as often as content; the viewer can offer to load them from the
                 // original message.
@@ -103,6 +132,82 @@ pub fn sanitise_html(html: &str) -> String {
 /// As [`sanitise_html`], but keeps remote images, for when a person asks to load them.
 pub fn sanitise_html_allowing_remote_images(html: &str) -> String {
     DISPLAY_ALLOWING_REMOTE.clean(html).to_string()
+}
+
+/// Points the `cid:` images of sanitised HTML (as [`sanitise_html`] returns it) at the URLs `resolve` gives for
+/// their Content-IDs (without angle brackets, percent-decoded as RFC 2392 says). Done when a page is drawn, not at
+/// ingest: the stored HTML stays as sanitised, and the URL names the case the message is on now. An id `resolve`
+/// does not know keeps its `cid:` source, which no browser loads: a broken image, never a request elsewhere.
+///
+/// The sanitiser's output is well-formed with every `"` in a value escaped, so a tag is found by walking the tags
+/// (text cannot hold a raw `<`) and ` src="` inside a tag is always the attribute itself.
+pub fn rewrite_cid_images<'a>(
+    html: &'a str,
+    resolve: impl Fn(&str) -> Option<String>,
+) -> Cow<'a, str> {
+    if !html
+        .as_bytes()
+        .windows(4)
+        .any(|w| w.eq_ignore_ascii_case(b"cid:"))
+    {
+        return Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len() + 64);
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&rest[..lt]);
+        rest = &rest[lt..];
+        let Some(gt) = tag_end(rest) else { break };
+        let tag = &rest[..=gt];
+        rest = &rest[gt + 1..];
+        match tag.strip_prefix("<img ").and_then(|_| cid_source(tag)) {
+            Some((start, end, content_id)) => match resolve(&content_id) {
+                Some(url) => {
+                    out.push_str(&tag[..start]);
+                    out.push_str(&url.replace('&', "&amp;").replace('"', "&quot;"));
+                    out.push_str(&tag[end..]);
+                }
+                None => out.push_str(tag),
+            },
+            None => out.push_str(tag),
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Where the value of an `<img>` tag's `src` attribute lies, and the Content-ID it names when it is a `cid:` URL.
+fn cid_source(tag: &str) -> Option<(usize, usize, String)> {
+    let start = tag.find(" src=\"")? + " src=\"".len();
+    let end = start + tag[start..].find('"')?;
+    let value = decode_entities(&tag[start..end]);
+    let value = value.trim();
+    let scheme = value.get(..4)?;
+    if !scheme.eq_ignore_ascii_case("cid:") {
+        return None;
+    }
+    Some((start, end, percent_decode(&value[4..])))
+}
+
+/// `%XX` escapes decoded (a `cid:` URL escapes what a URL cannot hold); anything malformed is kept as written.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |i: usize| bytes.get(i).and_then(|b| (*b as char).to_digit(16));
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2))
+        {
+            // Two hex digits make at most 255.
+            out.push((high * 16 + low) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Sanitised HTML for display together with its two text renderings, from a single HTML parse.
@@ -613,6 +718,85 @@ mod tests {
                 assert!(!clean.contains(a), "{html} -> {clean} has {a}");
             }
         }
+    }
+
+    #[test]
+    fn style_attributes_keep_presentation_and_lose_what_could_load_or_run() {
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            (
+                "<p style=\"color: rgb(255, 0, 0); font-weight: bold\">x</p>",
+                &["rgb(255", "font-weight:bold"],
+                &[],
+            ),
+            (
+                "<p style=\"color: expression(alert(1))\">x</p>",
+                &["<p>x</p>"],
+                &["expression", "alert"],
+            ),
+            (
+                "<p style=\"color:red;background-color:url(javascript:alert(1))\">x</p>",
+                &["color:red"],
+                &["url(", "javascript"],
+            ),
+            (
+                "<p style=\"color:ex\\70ression(alert(1));font-style:italic\">x</p>",
+                &["font-style:italic"],
+                &["ression", "alert"],
+            ),
+            (
+                "<p style=\"font-family:ex/**/pression(alert(1))\">x</p>",
+                &["<p>x</p>"],
+                &["alert"],
+            ),
+            (
+                "<p style=\"behavior:url(x.htc);-moz-binding:url(x.xml#y);position:fixed\">x</p>",
+                &[">x</p>"],
+                &["url", "binding", "fixed"],
+            ),
+            (
+                "<style>p{color:red}</style><p>x</p>",
+                &["<p>x</p>"],
+                &["color"],
+            ),
+        ];
+        for (html, present, absent) in cases {
+            let clean = sanitise_html(html);
+            for p in *present {
+                assert!(clean.contains(p), "{html} -> {clean} lacks {p}");
+            }
+            for a in *absent {
+                assert!(!clean.contains(a), "{html} -> {clean} has {a}");
+            }
+        }
+    }
+
+    #[test]
+    fn cid_images_point_at_the_urls_given_for_their_content_ids() {
+        let html = sanitise_html(concat!(
+            "<p>see cid:a@b</p>",
+            "<img alt=\"<img src=&quot;cid:a@b&quot;>\" src=\"cid:other@b\">",
+            "<img src=\" CID:a%40b\" alt=\"shot\">",
+            "<img src=\"data:image/png;base64,AAAA\">",
+        ));
+        let rewritten = rewrite_cid_images(&html, |id| {
+            (id == "a@b").then(|| "/cases/CAS-06004-S8K5X3/attachments/7/inline".to_string())
+        });
+        assert_eq!(
+            rewritten,
+            html.replace(
+                "src=\" CID:a%40b\"",
+                "src=\"/cases/CAS-06004-S8K5X3/attachments/7/inline\""
+            ),
+            "only the image whose src names a@b changes: {html}"
+        );
+        assert!(
+            rewritten.contains("src=\"cid:other@b\""),
+            "unknown ids stay"
+        );
+        assert!(matches!(
+            rewrite_cid_images("<img src=\"data:image/png;base64,AAAA\">", |_| None),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -202,6 +202,16 @@ impl Browser {
             .await;
     }
 
+    /// Runs `script` (a function body: `return` gives the result) in the current page.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
     /// A PNG screenshot of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
         use base64::Engine;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod mail;
 pub mod smtp;
 
 use std::collections::BTreeMap;
