@@ -14,6 +14,7 @@ use casebook::cases::messages::{CaseEvent, Message};
 use casebook::cases::model::NewCase;
 use casebook::db::blobs::BlobStore;
 use casebook::ingest::pipeline::{Incoming, Ingestor};
+use casebook::workflow::events::{Assigned, EventData};
 use common::{BackendKind, TestApp, spawn_app};
 use serde_json::{Value, json};
 
@@ -732,17 +733,25 @@ async fn assign_sets_the_owner_and_records_the_change(backend: BackendKind) {
         .into_iter()
         .filter(|e| e.kind == "assigned")
         .collect();
-    let changes: Vec<(Option<&str>, Option<&str>)> = events
+    // The one shape of an assignment event, whichever door recorded it: the new owner's name as
+    // the note, the account ids as data.
+    let changes: Vec<(Option<&str>, Option<Assigned>)> = events
         .iter()
-        .map(|e| (e.from_state.as_deref(), e.to_state.as_deref()))
+        .map(|e| (e.note.as_deref(), Assigned::parse(e.data.as_deref())))
         .collect();
+    let moved = |from, to| Some(Assigned { from, to });
     assert_eq!(
         changes,
         vec![
-            (None, Some("Li Na")),
-            (Some("Li Na"), Some("Zhang Wei")),
-            (Some("Zhang Wei"), None),
+            (Some("Li Na"), moved(None, Some(agent.id))),
+            (Some("Zhang Wei"), moved(Some(agent.id), Some(engineer.id))),
+            (None, moved(Some(engineer.id), None)),
         ]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.from_state.is_none() && e.to_state.is_none())
     );
     assert!(events.iter().all(|e| e.actor_id == Some(agent.id)));
 

@@ -112,3 +112,104 @@ fn a_writer_that_read_first_is_not_refused_when_another_writer_commits(backend: 
 }
 
 both_backends_sync!(a_writer_that_read_first_is_not_refused_when_another_writer_commits);
+
+/// Assignment events recorded before there was one shape — by the API (owner names in
+/// from_state/to_state) and by the pages and imports (`{"assignee_id": n}`) — are rewritten by
+/// the migration into the one shape the timeline and reports read.
+fn old_assignment_events_are_rewritten_into_the_one_shape(backend: BackendKind) {
+    use casebook::cases::Case;
+    use casebook::cases::messages::{CaseEvent, NewEvent};
+    use casebook::cases::model::NewCase;
+    use casebook::workflow::events::{Assigned, EventData};
+    use diesel::connection::SimpleConnection;
+    let Some(env) = TestEnv::new(backend) else {
+        return;
+    };
+    let prepared = casebook::startup::prepare(env.config(&[])).unwrap();
+    let mut conn = prepared.pool.get().unwrap();
+    let case = Case::create(
+        &mut conn,
+        &NewCase {
+            number: None,
+            title: "Device marker binding is Invalid",
+            state: "new",
+            priority: "normal",
+            customer_email: "chenhui.zd@centerm.example",
+            customer_name: None,
+            language: "zh-CN",
+            duplicate_of_id: None,
+            at: casebook::db::now(),
+        },
+    )
+    .unwrap();
+    let record = |conn: &mut casebook::db::DbConn, e: NewEvent<'_>| {
+        CaseEvent::record(conn, case.id, &e).unwrap();
+    };
+    // A page assigned Wang (id 3), then the API moved it to Zhang (id 4), then a page unassigned.
+    record(
+        &mut conn,
+        NewEvent {
+            actor_label: "Admin",
+            kind: "assigned",
+            note: Some("Wang Binbin"),
+            data: Some(r#"{"assignee_id":3}"#.into()),
+            ..Default::default()
+        },
+    );
+    record(
+        &mut conn,
+        NewEvent {
+            actor_label: "Admin",
+            kind: "assigned",
+            from_state: Some("Wang Binbin"),
+            to_state: Some("Zhang Wei"),
+            data: Some(r#"{"from":3,"to":4}"#.into()),
+            ..Default::default()
+        },
+    );
+    record(
+        &mut conn,
+        NewEvent {
+            actor_label: "Admin",
+            kind: "assigned",
+            data: Some(r#"{"assignee_id":null}"#.into()),
+            ..Default::default()
+        },
+    );
+    let sql = match backend {
+        BackendKind::Sqlite => {
+            include_str!("../migrations/sqlite/2026-12-05-000010_assignment_event_shape/up.sql")
+        }
+        BackendKind::Postgres => {
+            include_str!("../migrations/postgres/2026-12-05-000010_assignment_event_shape/up.sql")
+        }
+    };
+    conn.batch_execute(sql).unwrap();
+    let events: Vec<CaseEvent> = CaseEvent::for_case(&mut conn, case.id)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "assigned")
+        .collect();
+    let shapes: Vec<(Option<Assigned>, Option<&str>, Option<&str>, Option<&str>)> = events
+        .iter()
+        .map(|e| {
+            (
+                Assigned::parse(e.data.as_deref()),
+                e.note.as_deref(),
+                e.from_state.as_deref(),
+                e.to_state.as_deref(),
+            )
+        })
+        .collect();
+    let a = |from, to| Some(Assigned { from, to });
+    assert_eq!(
+        shapes,
+        vec![
+            (a(None, Some(3)), Some("Wang Binbin"), None, None),
+            (a(Some(3), Some(4)), Some("Zhang Wei"), None, None),
+            (a(Some(4), None), None, None, None),
+        ]
+    );
+}
+
+both_backends_sync!(old_assignment_events_are_rewritten_into_the_one_shape);

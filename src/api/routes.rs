@@ -12,16 +12,15 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, web};
-use diesel::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ApiUser;
 use crate::auth::{Role, User};
-use crate::cases::messages::{CaseEvent, Message, NewEvent};
+use crate::cases::messages::Message;
 use crate::cases::search::{self as queries, AssigneeFilter, CaseQuery, SlaFilter, SortOrder};
 use crate::cases::views::{self, MessageJson};
 use crate::cases::{Case, CaseNumber};
-use crate::db::{DbConn, now, schema::cases};
+use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ErrorInfo};
 use crate::mail::note::{self, NoteCommand, NoteError};
 use crate::web::AppState;
@@ -420,60 +419,34 @@ async fn assign(
     let actor = user.clone();
     let response = state
         .db(move |conn| {
-            crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
-                let case = find_case(conn, &number)?;
-                let new = match &target {
-                    None => None,
-                    Some(r) => {
-                        let u = r.resolve(conn, &actor)?;
-                        if u.disabled {
-                            return Err(AppError::Unprocessable(format!(
-                                "the account {} is disabled",
-                                u.email
-                            )));
-                        }
-                        Some(u)
-                    }
-                };
-                let new_id = new.as_ref().map(|u| u.id);
-                let changed = new_id != case.assignee_id;
-                if changed {
-                    let old = match case.assignee_id {
-                        Some(id) => User::find_by_id(conn, id)?,
-                        None => None,
-                    };
-                    let at = now();
-                    diesel::update(cases::table.find(case.id))
-                        .set((cases::assignee_id.eq(new_id), cases::updated_at.eq(at)))
-                        .execute(conn)?;
-                    CaseEvent::record(
-                        conn,
-                        case.id,
-                        &NewEvent {
-                            actor_id: Some(actor.id),
-                            actor_label: &actor.name,
-                            kind: "assigned",
-                            from_state: old.as_ref().map(|u| u.name.as_str()),
-                            to_state: new.as_ref().map(|u| u.name.as_str()),
-                            data: Some(
-                                serde_json::json!({"from": case.assignee_id, "to": new_id})
-                                    .to_string(),
-                            ),
-                            at: Some(at),
-                            ..Default::default()
-                        },
-                    )?;
-                    Case::touch(conn, case.id, at)?;
-                }
-                Ok(AssignResponse {
-                    number: case.number,
-                    assignee: new.map(|u| AccountJson {
-                        id: u.id,
-                        email: u.email,
-                        name: u.name,
-                    }),
-                    changed,
-                })
+            // The door resolves "me", an id or an address to an account; the rules (who may
+            // assign, to whom) and the writes are the workflow service's, as for the page.
+            let new = match &target {
+                None => None,
+                Some(r) => Some(r.resolve(conn, &actor)?),
+            };
+            let case = find_case(conn, &number)?;
+            let by = crate::workflow::service::ActorRef::User {
+                id: actor.id,
+                name: actor.name.clone(),
+                role: actor.role,
+            };
+            let changed = crate::workflow::service::assign(
+                conn,
+                crate::workflow::service::CaseKey::Id(case.id),
+                &by,
+                new.as_ref().map(|u| u.id),
+                chrono::Utc::now(),
+            )
+            .map_err(super::write::api_refusal)?;
+            Ok(AssignResponse {
+                number: case.number,
+                assignee: new.map(|u| AccountJson {
+                    id: u.id,
+                    email: u.email,
+                    name: u.name,
+                }),
+                changed,
             })
         })
         .await?;

@@ -149,15 +149,17 @@ pub struct TransitionBody {
     pub input: TransitionInput,
 }
 
-fn api_refusal(err: WorkflowError) -> AppError {
+/// The API's answer to a refused workflow operation (transition, assignment).
+pub(crate) fn api_refusal(err: WorkflowError) -> AppError {
     match err {
         WorkflowError::CaseNotFound => AppError::NotFound,
-        WorkflowError::Refused(e @ TransitionError::IllegalTransition { .. }) => {
-            AppError::Conflict(e.message(Lang::En))
-        }
-        WorkflowError::Refused(TransitionError::NotAllowed { .. }) | WorkflowError::Forbidden => {
-            AppError::Forbidden
-        }
+        WorkflowError::Refused(
+            e @ (TransitionError::IllegalTransition { .. } | TransitionError::NotMergeable { .. }),
+        ) => AppError::Conflict(e.message(Lang::En)),
+        WorkflowError::Refused(
+            TransitionError::NotAllowed { .. } | TransitionError::MergeNotAllowed { .. },
+        )
+        | WorkflowError::Forbidden => AppError::Forbidden,
         WorkflowError::Refused(e @ TransitionError::MissingRequirement { .. }) => {
             AppError::Unprocessable(e.message(Lang::En))
         }

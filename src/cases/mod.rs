@@ -1,7 +1,6 @@
 //! Cases: numbers, the case record, participants, messages, and the pages that list and show them.
 
 pub mod activity;
-pub mod merge;
 pub mod messages;
 pub mod model;
 pub mod number;

@@ -9,6 +9,8 @@ use crate::auth::Role;
 use crate::error::AppError;
 use crate::error::AppResult;
 use crate::web::{AppState, CurrentUser, Page};
+use crate::workflow::merge::MergeCommand;
+use crate::workflow::service::{ActorRef, SlaRules};
 
 /// Mounts this feature's routes.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -25,8 +27,15 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// Who may merge cases.
-pub const MERGERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
+/// Who may merge cases (the roles of [`crate::workflow::transitions::MERGERS`]).
+pub const MERGERS: &[Role] = crate::workflow::transitions::MERGERS.roles();
+
+/// Whether the case's state allows merging it into another (the merge form shows only then).
+pub fn mergeable(case: &Case) -> bool {
+    case.state
+        .parse()
+        .is_ok_and(|s| crate::workflow::transitions::MERGE_FROM.contains(&s))
+}
 
 /// Every staff role may read cases.
 const READERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
@@ -548,10 +557,13 @@ fn download(att: &Attachment, bytes: Vec<u8>) -> HttpResponse {
 #[derive(serde::Deserialize)]
 struct MergeForm {
     into: String,
+    /// The state the page showed; a case that moved on since is refused as stale.
+    #[serde(default)]
+    from: Option<String>,
 }
 
 /// Merges this case into another (admins, managers, agents); duplicates and stray second cases
-/// become one thread again.
+/// become one thread again. The rule and the writes are [`crate::workflow::merge::merge`]'s.
 async fn merge(
     req: actix_web::HttpRequest,
     user: CurrentUser,
@@ -565,16 +577,36 @@ async fn merge(
     let target = super::CaseNumber::parse(&form.into).map_err(|_| {
         AppError::Unprocessable(format!("{} {:?}", page.t("merge.bad_number"), form.into))
     })?;
-    let (id, name) = (user.id, user.name.clone());
+    let expected = match form.from.as_deref().filter(|f| !f.is_empty()) {
+        Some(f) => Some(
+            f.parse::<crate::workflow::CaseState>()
+                .map_err(|e| AppError::BadRequest(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let cmd = MergeCommand {
+        source: source.as_str().to_string(),
+        target: target.as_str().to_string(),
+        actor: ActorRef::User {
+            id: user.id,
+            name: user.name.clone(),
+            role: user.role,
+        },
+        expected,
+    };
+    let config = state.config.clone();
     let merged = state
         .db(move |conn| {
-            match super::merge::merge(conn, source.as_str(), target.as_str(), id, &name) {
-                Ok(c) => Ok(c),
-                Err(super::merge::MergeError::Db(e)) => Err(e.into()),
-                Err(other) => Err(AppError::Unprocessable(other.to_string())),
-            }
+            let rules = SlaRules::from_config(&config);
+            Ok(crate::workflow::merge::merge(
+                conn,
+                &cmd,
+                chrono::Utc::now(),
+                &rules,
+            ))
         })
-        .await?;
+        .await?
+        .map_err(|e| crate::workflow::routes::refusal(e, &page))?;
     crate::web::page::set_flash(
         &req,
         "ok",

@@ -9,6 +9,8 @@
 
 use anyhow::Context;
 use diesel::prelude::*;
+
+use crate::workflow::events::EventData;
 use sha2::{Digest, Sha256};
 
 use super::pipeline::{Outcome, StaffDirectory, detect_language};
@@ -217,7 +219,13 @@ pub fn import(
                     actor_label: "import",
                     kind: crate::workflow::service::kinds::ASSIGNED,
                     note: Some(&name),
-                    data: Some(serde_json::json!({ "assignee_id": id }).to_string()),
+                    data: Some(
+                        crate::workflow::events::Assigned {
+                            from: None,
+                            to: Some(id),
+                        }
+                        .to_data(),
+                    ),
                     at: Some(at),
                     ..Default::default()
                 },

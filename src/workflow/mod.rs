@@ -4,6 +4,8 @@
 //! [`routes`] puts it on the case page and the engineering queue.
 
 pub mod business_hours;
+pub mod events;
+pub mod merge;
 pub mod routes;
 pub mod schema;
 pub mod service;

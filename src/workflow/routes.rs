@@ -42,15 +42,16 @@ const CASE_WORKERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
 pub const QUEUE_ROLES: &[Role] = &[Role::Admin, Role::Manager, Role::Engineer];
 
 /// Turns a refusal into the page the user sees, in their language.
-fn refusal(err: WorkflowError, page: &Page) -> AppError {
+pub(crate) fn refusal(err: WorkflowError, page: &Page) -> AppError {
     match err {
         WorkflowError::CaseNotFound => AppError::NotFound,
-        WorkflowError::Refused(e @ TransitionError::IllegalTransition { .. }) => {
-            AppError::Conflict(e.message(page.lang))
-        }
-        WorkflowError::Refused(TransitionError::NotAllowed { .. }) | WorkflowError::Forbidden => {
-            AppError::Forbidden
-        }
+        WorkflowError::Refused(
+            e @ (TransitionError::IllegalTransition { .. } | TransitionError::NotMergeable { .. }),
+        ) => AppError::Conflict(e.message(page.lang)),
+        WorkflowError::Refused(
+            TransitionError::NotAllowed { .. } | TransitionError::MergeNotAllowed { .. },
+        )
+        | WorkflowError::Forbidden => AppError::Forbidden,
         WorkflowError::Refused(e @ TransitionError::MissingRequirement { .. }) => {
             AppError::Unprocessable(e.message(page.lang))
         }

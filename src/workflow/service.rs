@@ -17,6 +17,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
 
 use super::business_hours::BusinessCalendar;
+use super::events::{Assigned, EventData};
 use super::schema::{case_summaries, escalations, sla_clocks};
 use super::sla::{ClockStatus, SlaClock, SlaConfig, SlaMetric};
 use super::state::{CaseState, Priority};
@@ -268,7 +269,13 @@ fn find_case(conn: &mut DbConn, key: CaseKey<'_>) -> Result<Case, WorkflowError>
     found.ok_or(WorkflowError::CaseNotFound)
 }
 
-fn state_of(case: &Case) -> Result<CaseState, WorkflowError> {
+/// The case with this id.
+pub(crate) fn find_case_by_id(conn: &mut DbConn, id: i64) -> Result<Case, WorkflowError> {
+    find_case(conn, CaseKey::Id(id))
+}
+
+/// The case's state, parsed.
+pub(crate) fn state_of(case: &Case) -> Result<CaseState, WorkflowError> {
     case.state
         .parse()
         .map_err(|e| WorkflowError::Corrupt(format!("case {}: {e}", case.number)))
@@ -388,6 +395,13 @@ fn apply(
     at: DateTime<Utc>,
     rules: &SlaRules<'_>,
 ) -> Result<Applied, WorkflowError> {
+    if case.merged_into_id.is_some() {
+        // A merged case forwards to its target and stays archived; work happens there.
+        return Err(invalid(
+            "workflow.error.merged",
+            format!("{} was merged into another case", case.number),
+        ));
+    }
     let (from, to, action) = (transition.from(), transition.to(), transition.action());
     let when = stamp(at);
     let text = |r: Requirement| input.get(r).map(str::to_string);
@@ -802,7 +816,13 @@ pub fn assign<'a>(
                 actor_label: actor.label(),
                 kind: kinds::ASSIGNED,
                 note: name.as_deref(),
-                data: Some(serde_json::json!({ "assignee_id": assignee }).to_string()),
+                data: Some(
+                    Assigned {
+                        from: case.assignee_id,
+                        to: assignee,
+                    }
+                    .to_data(),
+                ),
                 at: Some(when),
                 ..Default::default()
             },
@@ -1196,21 +1216,23 @@ pub fn clocks(conn: &mut DbConn, case_id: i64) -> Result<Vec<StoredClock>, Workf
     rows.into_iter().map(StoredClock::try_from).collect()
 }
 
-/// Pauses or resumes every open clock of the case to match `state`.
-fn sync_clocks(
+/// Pauses or resumes every open clock of the case to match `state`; returns how many changed.
+pub(crate) fn sync_clocks(
     conn: &mut DbConn,
     case_id: i64,
     state: CaseState,
     at: DateTime<Utc>,
     rules: &SlaRules<'_>,
-) -> Result<(), WorkflowError> {
+) -> Result<usize, WorkflowError> {
+    let mut changed = 0;
     for mut stored in clocks(conn, case_id)? {
         if stored.clock.met_at.is_none() && stored.clock.sync_with_state(state, at, rules.calendar)
         {
             save_clock(conn, &stored)?;
+            changed += 1;
         }
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// Marks the open clocks of these metrics met at `at`; returns how many.

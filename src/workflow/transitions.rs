@@ -303,7 +303,7 @@ impl Who {
     }
 
     /// The staff roles admitted.
-    pub fn roles(self) -> &'static [Role] {
+    pub const fn roles(self) -> &'static [Role] {
         self.roles
     }
 
@@ -446,6 +446,34 @@ pub static TRANSITIONS: &[Transition] = &[
     row(Archived,          Investigating,     Reopen,          AGENTS_OR_SYSTEM,   &[R::Reason],        None),
 ];
 
+/// The states a case may be merged *from* into another case, and who may do it. Merging archives
+/// the case (it forwards to the other one), so it sits beside the table rather than in it: its
+/// `(from, archived)` pairs would repeat Archive's rows, and it needs a target case rather than a
+/// text. An archived case is closed; reopen it first.
+pub static MERGE_FROM: &[CaseState] = &[
+    New,
+    Defined,
+    Scoped,
+    Investigating,
+    WaitingOnCustomer,
+    Escalated,
+    Resolved,
+];
+
+/// Who may merge a case into another.
+pub const MERGERS: Who = AGENTS;
+
+/// Decides whether `actor` may merge a case that is in state `from` into another case.
+pub fn check_merge(from: CaseState, actor: Actor) -> Result<(), TransitionError> {
+    if !MERGE_FROM.contains(&from) {
+        return Err(TransitionError::NotMergeable { from });
+    }
+    if !MERGERS.admits(actor) {
+        return Err(TransitionError::MergeNotAllowed { actor });
+    }
+    Ok(())
+}
+
 /// Why a transition was refused. Nothing has changed when this is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
@@ -464,6 +492,18 @@ pub enum TransitionError {
         actor: Actor,
         /// What they asked for.
         action: Action,
+    },
+    /// A case in this state cannot be merged into another ([`MERGE_FROM`]).
+    #[error("a case that is {from} cannot be merged")]
+    NotMergeable {
+        /// The current state.
+        from: CaseState,
+    },
+    /// This actor may not merge cases ([`MERGERS`]).
+    #[error("{actor} may not merge cases")]
+    MergeNotAllowed {
+        /// Who asked.
+        actor: Actor,
     },
     /// A required text is missing or blank.
     #[error("{action} requires {field}")]
@@ -488,13 +528,7 @@ impl TransitionError {
                 format!("案例不能从“{}”变为“{}”。", from.label(lang), to.label(lang))
             }
             (TransitionError::NotAllowed { actor, action }, Lang::En) => {
-                let who = actor.described(lang);
-                let mut chars = who.chars();
-                // Capitalise only the first letter: the description is plain ASCII prose.
-                let who = chars
-                    .next()
-                    .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-                    .unwrap_or_default();
+                let who = sentence_start(actor.described(lang));
                 format!("{who} may not use “{}”.", action.label(lang))
             }
             (TransitionError::NotAllowed { actor, action }, Lang::ZhCn) => {
@@ -504,6 +538,22 @@ impl TransitionError {
                     action.label(lang)
                 )
             }
+            (TransitionError::NotMergeable { from }, Lang::En) => format!(
+                "A case that is “{}” cannot be merged; reopen it first.",
+                from.label(lang)
+            ),
+            (TransitionError::NotMergeable { from }, Lang::ZhCn) => {
+                format!("“{}”状态的案例不能合并，请先重新开启。", from.label(lang))
+            }
+            (TransitionError::MergeNotAllowed { actor }, Lang::En) => {
+                format!(
+                    "{} may not merge cases.",
+                    sentence_start(actor.described(lang))
+                )
+            }
+            (TransitionError::MergeNotAllowed { actor }, Lang::ZhCn) => {
+                format!("{}无权合并案例。", actor.described(lang))
+            }
             (TransitionError::MissingRequirement { field, action }, Lang::En) => {
                 format!("“{}” requires “{}”.", action.label(lang), field.label(lang))
             }
@@ -512,6 +562,15 @@ impl TransitionError {
             }
         }
     }
+}
+
+/// `text` with its first letter capitalised (plain ASCII prose starting a sentence).
+fn sentence_start(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }
 
 /// Decides whether `actor` may move a case from `from` to `to` with this input, and returns the row that

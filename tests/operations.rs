@@ -1,5 +1,6 @@
-//! Replies and notes as one operation each: the page and the API write the same rows and events,
-//! and a customer's mail cannot choose who receives the agent's reply (a mail with thousands of
+//! One operation, one service: a reply, a note, an assignment and a transition done through the
+//! page and through the API write the same rows and events. And a customer's mail cannot choose
+//! who receives the agent's reply (a mail with thousands of
 //! Cc once became thousands of participants, pre-filled into every reply, composed inside the
 //! write transaction for minutes). On SQLite and PostgreSQL.
 
@@ -18,6 +19,8 @@ both_backends!(
     a_reply_to_many_cc_goes_out_with_one_cc_header,
     page_and_api_notes_write_the_same_rows_and_events,
     page_and_api_replies_write_the_same_rows_and_events,
+    page_and_api_assignments_write_the_same_events,
+    page_and_api_transitions_write_the_same_events,
 );
 
 const CUSTOMER: &str = "chenhui.zd@centerm.example";
@@ -354,4 +357,107 @@ async fn page_and_api_replies_write_the_same_rows_and_events(backend: BackendKin
         .filter(|e| e.kind == "reply_sent")
         .count();
     assert_eq!(replies, 2);
+}
+
+/// The events of `kind` on a case, as the columns that must not depend on the door.
+fn event_shapes(
+    app: &TestApp,
+    case: &Case,
+    kind: &str,
+) -> Vec<(
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+)> {
+    CaseEvent::for_case(&mut app.conn(), case.id)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == kind)
+        .map(|e| {
+            (
+                e.actor_id,
+                e.actor_label,
+                e.from_state,
+                e.to_state,
+                e.note,
+                e.data,
+            )
+        })
+        .collect()
+}
+
+async fn page_and_api_assignments_write_the_same_events(backend: BackendKind) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let by_page = deliver(&app, customer_mail("a", &[])).await;
+    let by_api = deliver(&app, customer_mail("b", &[])).await;
+    let agent = app.login_as(Role::Agent).await;
+    let token = token_for(&app, &agent);
+    let r = app
+        .post_form(
+            &format!("/cases/{by_page}/assign"),
+            &[("assignee", &agent.id.to_string())],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let r = common::new_client()
+        .post(app.url(&format!("/api/v1/cases/{by_api}/assign")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"assignee": "me"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let page_events = event_shapes(&app, &case(&app, &by_page), "assigned");
+    let api_events = event_shapes(&app, &case(&app, &by_api), "assigned");
+    assert_eq!(page_events.len(), 1);
+    assert_eq!(page_events, api_events);
+    assert_eq!(
+        page_events[0].5.as_deref(),
+        Some(format!(r#"{{"from":null,"to":{}}}"#, agent.id).as_str()),
+        "the one payload shape"
+    );
+    assert_eq!(page_events[0].4.as_deref(), Some(agent.name.as_str()));
+}
+
+async fn page_and_api_transitions_write_the_same_events(backend: BackendKind) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let by_page = deliver(&app, customer_mail("a", &[])).await;
+    let by_api = deliver(&app, customer_mail("b", &[])).await;
+    let agent = app.login_as(Role::Agent).await;
+    let token = token_for(&app, &agent);
+    let definition = "Offline activation fails: Device marker binding is Invalid.";
+    let r = app
+        .post_form(
+            &format!("/cases/{by_page}/transition"),
+            &[
+                ("action", "define"),
+                ("from", "new"),
+                ("definition", definition),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let r = common::new_client()
+        .post(app.url(&format!("/api/v1/cases/{by_api}/transitions")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"to": "defined", "from": "new", "definition": definition}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let page_events = event_shapes(&app, &case(&app, &by_page), "transition");
+    let api_events = event_shapes(&app, &case(&app, &by_api), "transition");
+    assert_eq!(page_events.len(), 1);
+    assert_eq!(page_events, api_events);
+    assert_eq!(
+        case(&app, &by_page).problem_definition,
+        case(&app, &by_api).problem_definition
+    );
 }
