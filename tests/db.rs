@@ -190,7 +190,13 @@ fn old_assignment_events_are_rewritten_into_the_one_shape(backend: BackendKind) 
         .into_iter()
         .filter(|e| e.kind == "assigned")
         .collect();
-    let shapes: Vec<(Option<Assigned>, Option<&str>, Option<&str>, Option<&str>)> = events
+    type Shape<'a> = (
+        Option<Assigned>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let shapes: Vec<Shape<'_>> = events
         .iter()
         .map(|e| {
             (

@@ -359,19 +359,18 @@ async fn page_and_api_replies_write_the_same_rows_and_events(backend: BackendKin
     assert_eq!(replies, 2);
 }
 
-/// The events of `kind` on a case, as the columns that must not depend on the door.
-fn event_shapes(
-    app: &TestApp,
-    case: &Case,
-    kind: &str,
-) -> Vec<(
+/// Actor id and label, from and to state, note, data: what must not depend on the door.
+type EventShape = (
     Option<i64>,
     String,
     Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
-)> {
+);
+
+/// The events of `kind` on a case, as the columns that must not depend on the door.
+fn event_shapes(app: &TestApp, case: &Case, kind: &str) -> Vec<EventShape> {
     CaseEvent::for_case(&mut app.conn(), case.id)
         .unwrap()
         .into_iter()
