@@ -19,6 +19,7 @@ both_backends!(
     admin_creates_and_disables_accounts_from_the_page,
     health_check_reports_the_database,
     unknown_pages_get_a_readable_not_found_page,
+    setup_and_admin_pages_refuse_common_and_repeated_passwords_saying_why,
 );
 
 async fn first_run_link_creates_the_first_admin_once(backend: BackendKind) {
@@ -501,4 +502,102 @@ async fn unknown_pages_get_a_readable_not_found_page(backend: BackendKind) {
         .await
         .unwrap();
     assert!(r.text().await.unwrap().contains("页面不存在"));
+}
+
+/// The three weak passwords of issue 15 and the words each refusal must contain.
+const WEAK_PASSWORDS: [(&str, &str); 3] = [
+    ("aaaaaaaaaa", "repeats the same characters"),
+    ("1111111111", "repeats the same characters"),
+    ("password123", "one of the most commonly used passwords"),
+];
+
+async fn setup_and_admin_pages_refuse_common_and_repeated_passwords_saying_why(
+    backend: BackendKind,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let link = app.setup_link.clone().expect("a setup link");
+    let token = link.split("token=").nth(1).unwrap().to_string();
+    let setup = |password: &'static str| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            app.post_form(
+                "/setup",
+                &[
+                    ("token", &token),
+                    ("name", "Wang Binbin"),
+                    ("email", "wangbb@cmgos.com"),
+                    ("password", password),
+                    ("password_confirm", password),
+                ],
+            )
+            .await
+        }
+    };
+    for (password, why) in WEAK_PASSWORDS {
+        let r = setup(password).await;
+        assert_eq!(r.status().as_u16(), 422, "{password}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains(why), "{password}: {html}");
+        assert!(
+            html.contains("wangbb@cmgos.com"),
+            "the form keeps what was typed"
+        );
+    }
+    assert_eq!(casebook::auth::User::count(&mut app.conn()).unwrap(), 0);
+
+    // The reader's language: the same refusal in Chinese.
+    app.post_form("/language", &[("lang", "zh-CN"), ("back", "/login")])
+        .await;
+    let html = setup("password123").await.text().await.unwrap();
+    assert!(html.contains("这是最常用的密码之一"), "{html}");
+    app.post_form("/language", &[("lang", "en"), ("back", "/login")])
+        .await;
+
+    assert_eq!(setup(TEST_PASSWORD).await.status().as_u16(), 303);
+
+    // An admin creating an account is held to the same rule.
+    for (password, why) in WEAK_PASSWORDS {
+        let r = app
+            .post_form(
+                "/admin/users",
+                &[
+                    ("name", "Shi Guannan"),
+                    ("email", "shign@cmgos.com"),
+                    ("role", "agent"),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 422, "{password}");
+        assert!(r.text().await.unwrap().contains(why), "{password}");
+    }
+    let mut conn = app.conn();
+    assert!(
+        casebook::auth::User::find_by_email(&mut conn, "shign@cmgos.com")
+            .unwrap()
+            .is_none()
+    );
+
+    // And resetting a password.
+    let agent = app.create_user("li.na@cmgos.com", "Li Na", Role::Agent);
+    for (password, why) in WEAK_PASSWORDS {
+        let r = app
+            .post_form(
+                &format!("/admin/users/{}", agent.id),
+                &[("action", "password"), ("password", password)],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 422, "{password}");
+        assert!(r.text().await.unwrap().contains(why), "{password}");
+    }
+    let after = casebook::auth::User::find_by_id(&mut conn, agent.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        after.password_hash, agent.password_hash,
+        "the old password still stands"
+    );
 }

@@ -109,7 +109,7 @@ async fn create(
         if form.name.trim().is_empty() {
             return Err(page.t("setup.name_required").to_string());
         }
-        password::check_policy(&pw).map_err(|e| e.to_string())?;
+        password::check_policy(&pw, &[&form.name, &email]).map_err(|e| e.message(&page))?;
         Ok((role, email))
     })();
     let (role, email) = match checked {
@@ -191,7 +191,11 @@ async fn update(
         }
         "password" => {
             let pw = SecretString::from(form.password.unwrap_or_default());
-            password::check_policy(&pw).map_err(|e| AppError::Unprocessable(e.to_string()))?;
+            let target = state
+                .db(move |conn| User::find_by_id(conn, id)?.ok_or(AppError::NotFound))
+                .await?;
+            password::check_policy(&pw, &[&target.name, &target.email])
+                .map_err(|e| AppError::Unprocessable(e.message(&page)))?;
             let hash = web::block(move || password::hash_password(&pw)).await??;
             let keep_current = id == user.id;
             state
