@@ -28,6 +28,7 @@ both_backends!(
     errors_are_json_with_the_right_status,
     replies_transitions_and_diagnostics_drive_the_case,
     a_reply_sent_with_if_match_goes_out_once_however_often_it_is_retried,
+    a_password_reset_revokes_the_accounts_api_tokens,
 );
 
 /// Runs the real binary against the app's database.
@@ -1065,4 +1066,49 @@ async fn a_reply_sent_with_if_match_goes_out_once_however_often_it_is_retried(
     assert_eq!(s, 202, "If-Match: * is unconditional");
     let (s, _) = send(None).await;
     assert_eq!(s, 202, "without If-Match, as before");
+}
+
+async fn a_password_reset_revokes_the_accounts_api_tokens(backend: BackendKind) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = app.login_as(Role::Admin).await;
+    let agent = app.create_user("li.na@cmgos.com", "Li Na", Role::Agent);
+    let agent_token = token_for(&app, &agent);
+    let other_token = token_for(&app, &admin);
+    assert_eq!(api_get(&app, &agent_token, "/api/v1/cases").await.0, 200);
+
+    let r = app
+        .post_form(
+            &format!("/admin/users/{}", agent.id),
+            &[
+                ("action", "password"),
+                ("password", "violet kettle under the stairs"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+
+    let (status, body) = api_get(&app, &agent_token, "/api/v1/cases").await;
+    assert_eq!(status, 401, "a token issued before the reset: {body}");
+    let listing = ApiToken::list(&mut app.conn()).unwrap();
+    let revoked = listing
+        .iter()
+        .find(|t| t.token.user_id == agent.id)
+        .unwrap();
+    assert!(
+        revoked.token.revoked_at.is_some(),
+        "kept for the record, marked revoked"
+    );
+    assert_eq!(
+        api_get(&app, &other_token, "/api/v1/cases").await.0,
+        200,
+        "other accounts' tokens keep working"
+    );
+    let fresh = token_for(&app, &agent);
+    assert_eq!(
+        api_get(&app, &fresh, "/api/v1/cases").await.0,
+        200,
+        "a token issued after the reset works"
+    );
 }
