@@ -4,7 +4,7 @@
 mod common;
 
 use casebook::auth::Role;
-use common::{BackendKind, TEST_PASSWORD, new_client, spawn_app};
+use common::{BackendKind, TEST_PASSWORD, new_client, spawn_app, spawn_app_with};
 
 both_backends!(
     first_run_link_creates_the_first_admin_once,
@@ -20,6 +20,7 @@ both_backends!(
     health_check_reports_the_database,
     unknown_pages_get_a_readable_not_found_page,
     setup_and_admin_pages_refuse_common_and_repeated_passwords_saying_why,
+    hsts_is_sent_only_when_the_base_url_is_https,
 );
 
 async fn first_run_link_creates_the_first_admin_once(backend: BackendKind) {
@@ -599,5 +600,57 @@ async fn setup_and_admin_pages_refuse_common_and_repeated_passwords_saying_why(
     assert_eq!(
         after.password_hash, agent.password_hash,
         "the old password still stands"
+    );
+}
+
+async fn hsts_is_sent_only_when_the_base_url_is_https(backend: BackendKind) {
+    let Some(app) =
+        spawn_app_with(backend, &[("CASEBOOK_BASE_URL", "https://help.cmgos.com")]).await
+    else {
+        return;
+    };
+    for path in ["/login", "/static/casebook.css", "/no/such/page"] {
+        let r = app.get(path).await;
+        assert_eq!(
+            r.headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap()),
+            Some("max-age=31536000; includeSubDomains"),
+            "{path}"
+        );
+    }
+
+    let Some(plain) = spawn_app(backend).await else {
+        return;
+    };
+    let r = plain.get("/login").await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers().get("strict-transport-security").is_none(),
+        "an http:// base URL must not pin browsers to HTTPS"
+    );
+}
+
+#[cfg(unix)]
+#[actix_web::test]
+async fn the_sqlite_database_and_its_wal_files_are_readable_by_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app(BackendKind::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    // A write, so the write-ahead log certainly exists.
+    app.create_user("li.na@cmgos.com", "Li Na", Role::Agent);
+    let db = app.env.database_url.clone();
+    for file in [db.clone(), format!("{db}-wal"), format!("{db}-shm")] {
+        let mode = std::fs::metadata(&file)
+            .unwrap_or_else(|e| panic!("{file}: {e}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} has mode {:o}", mode & 0o777);
+    }
+    let key = app.env.data_dir.path().join("secret.key");
+    assert_eq!(
+        std::fs::metadata(key).unwrap().permissions().mode() & 0o777,
+        0o600
     );
 }

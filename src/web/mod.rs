@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod csrf;
 pub mod errors;
 pub mod extract;
+pub mod headers;
 pub mod page;
 pub mod statics;
 
