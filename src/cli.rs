@@ -356,7 +356,7 @@ fn user_add(config: Config, email: &str, name: &str, role: Role) -> anyhow::Resu
         bail!("--name must not be empty");
     }
     let pw = read_password()?;
-    password::check_policy(&pw)?;
+    password::check_policy(&pw, &[&email, name])?;
     let prepared = startup::prepare(config)?;
     let mut conn = prepared
         .pool

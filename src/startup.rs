@@ -130,6 +130,7 @@ pub fn build(prepared: &Prepared, listener: TcpListener) -> anyhow::Result<Appli
             .app_data(web::FormConfig::default().limit(4 * 1024 * 1024))
             .wrap(from_fn(webmod::csrf::guard))
             .wrap(from_fn(webmod::errors::render))
+            .wrap(from_fn(webmod::headers::apply))
             .wrap(
                 SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                     .cookie_name("casebook_session".into())

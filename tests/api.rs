@@ -29,6 +29,8 @@ both_backends!(
     errors_are_json_with_the_right_status,
     replies_transitions_and_diagnostics_drive_the_case,
     a_reply_sent_with_if_match_goes_out_once_however_often_it_is_retried,
+    a_password_reset_revokes_the_accounts_api_tokens,
+    signed_in_pages_downloads_and_api_answers_are_never_cached_but_assets_are,
 );
 
 /// Runs the real binary against the app's database.
@@ -1074,4 +1076,121 @@ async fn a_reply_sent_with_if_match_goes_out_once_however_often_it_is_retried(
     assert_eq!(s, 202, "If-Match: * is unconditional");
     let (s, _) = send(None).await;
     assert_eq!(s, 202, "without If-Match, as before");
+}
+
+async fn a_password_reset_revokes_the_accounts_api_tokens(backend: BackendKind) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = app.login_as(Role::Admin).await;
+    let agent = app.create_user("li.na@cmgos.com", "Li Na", Role::Agent);
+    let agent_token = token_for(&app, &agent);
+    let other_token = token_for(&app, &admin);
+    assert_eq!(api_get(&app, &agent_token, "/api/v1/cases").await.0, 200);
+
+    let r = app
+        .post_form(
+            &format!("/admin/users/{}", agent.id),
+            &[
+                ("action", "password"),
+                ("password", "violet kettle under the stairs"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+
+    let (status, body) = api_get(&app, &agent_token, "/api/v1/cases").await;
+    assert_eq!(status, 401, "a token issued before the reset: {body}");
+    let listing = ApiToken::list(&mut app.conn()).unwrap();
+    let revoked = listing
+        .iter()
+        .find(|t| t.token.user_id == agent.id)
+        .unwrap();
+    assert!(
+        revoked.token.revoked_at.is_some(),
+        "kept for the record, marked revoked"
+    );
+    assert_eq!(
+        api_get(&app, &other_token, "/api/v1/cases").await.0,
+        200,
+        "other accounts' tokens keep working"
+    );
+    let fresh = token_for(&app, &agent);
+    assert_eq!(
+        api_get(&app, &fresh, "/api/v1/cases").await.0,
+        200,
+        "a token issued after the reset works"
+    );
+}
+
+fn cache_control(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get("cache-control")
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+async fn signed_in_pages_downloads_and_api_answers_are_never_cached_but_assets_are(
+    backend: BackendKind,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let numbers = ingest(&app, &["50-attachment.eml"]);
+    let number = numbers.first().expect("a case with an attachment");
+    let agent = app.login_as(Role::Agent).await;
+
+    let r = app.get(&format!("/cases/{number}")).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(cache_control(&r).as_deref(), Some("no-store"), "case page");
+    let html = r.text().await.unwrap();
+    let href = regex::Regex::new(&format!(r#"/cases/{number}/attachments/\d+"#))
+        .unwrap()
+        .find(&html)
+        .expect("the attachment is listed")
+        .as_str()
+        .to_string();
+    let r = app.get(&href).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(cache_control(&r).as_deref(), Some("no-store"), "download");
+    let r = app.get("/cases").await;
+    assert_eq!(cache_control(&r).as_deref(), Some("no-store"), "case list");
+
+    let token = token_for(&app, &agent);
+    for path in [
+        "/api/v1/cases".to_string(),
+        format!("/api/v1/cases/{number}"),
+    ] {
+        let r = api_client()
+            .get(app.url(&path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        assert_eq!(cache_control(&r).as_deref(), Some("no-store"), "{path}");
+    }
+    let r = api_client()
+        .get(app.url("/api/v1/cases"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(
+        cache_control(&r).as_deref(),
+        Some("no-store"),
+        "API refusal"
+    );
+
+    // Compiled-in assets stay cacheable, signed in or not.
+    let r = app.get("/static/casebook.css").await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        cache_control(&r).as_deref(),
+        Some("public, max-age=3600"),
+        "static asset"
+    );
+    assert!(
+        r.headers().get("strict-transport-security").is_none(),
+        "no HSTS on an http:// base URL"
+    );
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use casebook::auth::Role;
-use common::{BackendKind, TEST_PASSWORD, new_client, spawn_app};
+use common::{BackendKind, TEST_PASSWORD, new_client, spawn_app, spawn_app_with};
 
 both_backends!(
     first_run_link_creates_the_first_admin_once,
@@ -22,6 +22,8 @@ both_backends!(
     admin_creates_and_disables_accounts_from_the_page,
     health_check_reports_the_database,
     unknown_pages_get_a_readable_not_found_page,
+    setup_and_admin_pages_refuse_common_and_repeated_passwords_saying_why,
+    hsts_is_sent_only_when_the_base_url_is_https,
 );
 
 async fn first_run_link_creates_the_first_admin_once(backend: BackendKind) {
@@ -647,4 +649,154 @@ async fn unknown_pages_get_a_readable_not_found_page(backend: BackendKind) {
         .await
         .unwrap();
     assert!(r.text().await.unwrap().contains("页面不存在"));
+}
+
+/// The three weak passwords of issue 15 and the words each refusal must contain.
+const WEAK_PASSWORDS: [(&str, &str); 3] = [
+    ("aaaaaaaaaa", "repeats the same characters"),
+    ("1111111111", "repeats the same characters"),
+    ("password123", "one of the most commonly used passwords"),
+];
+
+async fn setup_and_admin_pages_refuse_common_and_repeated_passwords_saying_why(
+    backend: BackendKind,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let link = app.setup_link.clone().expect("a setup link");
+    let token = link.split("token=").nth(1).unwrap().to_string();
+    let setup = |password: &'static str| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            app.post_form(
+                "/setup",
+                &[
+                    ("token", &token),
+                    ("name", "Wang Binbin"),
+                    ("email", "wangbb@cmgos.com"),
+                    ("password", password),
+                    ("password_confirm", password),
+                ],
+            )
+            .await
+        }
+    };
+    for (password, why) in WEAK_PASSWORDS {
+        let r = setup(password).await;
+        assert_eq!(r.status().as_u16(), 422, "{password}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains(why), "{password}: {html}");
+        assert!(
+            html.contains("wangbb@cmgos.com"),
+            "the form keeps what was typed"
+        );
+    }
+    assert_eq!(casebook::auth::User::count(&mut app.conn()).unwrap(), 0);
+
+    // The reader's language: the same refusal in Chinese.
+    app.post_form("/language", &[("lang", "zh-CN"), ("back", "/login")])
+        .await;
+    let html = setup("password123").await.text().await.unwrap();
+    assert!(html.contains("这是最常用的密码之一"), "{html}");
+    app.post_form("/language", &[("lang", "en"), ("back", "/login")])
+        .await;
+
+    assert_eq!(setup(TEST_PASSWORD).await.status().as_u16(), 303);
+
+    // An admin creating an account is held to the same rule.
+    for (password, why) in WEAK_PASSWORDS {
+        let r = app
+            .post_form(
+                "/admin/users",
+                &[
+                    ("name", "Shi Guannan"),
+                    ("email", "shign@cmgos.com"),
+                    ("role", "agent"),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 422, "{password}");
+        assert!(r.text().await.unwrap().contains(why), "{password}");
+    }
+    let mut conn = app.conn();
+    assert!(
+        casebook::auth::User::find_by_email(&mut conn, "shign@cmgos.com")
+            .unwrap()
+            .is_none()
+    );
+
+    // And resetting a password.
+    let agent = app.create_user("li.na@cmgos.com", "Li Na", Role::Agent);
+    for (password, why) in WEAK_PASSWORDS {
+        let r = app
+            .post_form(
+                &format!("/admin/users/{}", agent.id),
+                &[("action", "password"), ("password", password)],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 422, "{password}");
+        assert!(r.text().await.unwrap().contains(why), "{password}");
+    }
+    let after = casebook::auth::User::find_by_id(&mut conn, agent.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        after.password_hash, agent.password_hash,
+        "the old password still stands"
+    );
+}
+
+async fn hsts_is_sent_only_when_the_base_url_is_https(backend: BackendKind) {
+    let Some(app) =
+        spawn_app_with(backend, &[("CASEBOOK_BASE_URL", "https://help.cmgos.com")]).await
+    else {
+        return;
+    };
+    for path in ["/login", "/static/casebook.css", "/no/such/page"] {
+        let r = app.get(path).await;
+        assert_eq!(
+            r.headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap()),
+            Some("max-age=31536000; includeSubDomains"),
+            "{path}"
+        );
+    }
+
+    let Some(plain) = spawn_app(backend).await else {
+        return;
+    };
+    let r = plain.get("/login").await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers().get("strict-transport-security").is_none(),
+        "an http:// base URL must not pin browsers to HTTPS"
+    );
+}
+
+#[cfg(unix)]
+#[actix_web::test]
+async fn the_sqlite_database_and_its_wal_files_are_readable_by_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app(BackendKind::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    // A write, so the write-ahead log certainly exists.
+    app.create_user("li.na@cmgos.com", "Li Na", Role::Agent);
+    let db = app.env.database_url.clone();
+    for file in [db.clone(), format!("{db}-wal"), format!("{db}-shm")] {
+        let mode = std::fs::metadata(&file)
+            .unwrap_or_else(|e| panic!("{file}: {e}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} has mode {:o}", mode & 0o777);
+    }
+    let key = app.env.data_dir.path().join("secret.key");
+    assert_eq!(
+        std::fs::metadata(key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 }

@@ -124,6 +124,29 @@ fn users_are_added_from_the_shell_and_listed(backend: BackendKind) {
     assert_eq!(code, 2);
     assert!(err.contains("at least 10 characters"), "{err}");
 
+    // The shell is held to the same rule as the pages: no common or repeated passwords.
+    for (password, why) in [
+        ("password123\n", "most commonly used passwords"),
+        ("1111111111\n", "repeats the same characters"),
+    ] {
+        let (code, _, err) = casebook(
+            &env,
+            &[
+                "user",
+                "add",
+                "--email",
+                "x@cmgos.com",
+                "--name",
+                "X",
+                "--role",
+                "admin",
+            ],
+            Some(password),
+        );
+        assert_eq!(code, 2, "{password}");
+        assert!(err.contains(why), "{err}");
+    }
+
     let (code, out, err) = casebook(&env, &["user", "list", "--json"], None);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();

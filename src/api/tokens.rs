@@ -147,6 +147,17 @@ impl ApiToken {
         Ok(changed == 1)
     }
 
+    /// Revokes every live token of `user_id` (a password reset does); returns how many.
+    pub fn revoke_all_for(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+        diesel::update(
+            api_tokens::table
+                .filter(api_tokens::user_id.eq(user_id))
+                .filter(api_tokens::revoked_at.is_null()),
+        )
+        .set(api_tokens::revoked_at.eq(now()))
+        .execute(conn)
+    }
+
     /// The enabled account a live token belongs to, recording the use (at most once a minute).
     ///
     /// Unknown, revoked and disabled-account tokens all answer `None`: the caller learns only

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::role::Role;
 use super::users::{User, validate_email};
 use super::{password, sessions};
+use crate::api::tokens::ApiToken;
 use crate::error::{AppError, AppResult};
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
@@ -109,7 +110,7 @@ async fn create(
         if form.name.trim().is_empty() {
             return Err(page.t("setup.name_required").to_string());
         }
-        password::check_policy(&pw).map_err(|e| e.to_string())?;
+        password::check_policy(&pw, &[&form.name, &email]).map_err(|e| e.message(&page))?;
         Ok((role, email))
     })();
     let (role, email) = match checked {
@@ -191,18 +192,35 @@ async fn update(
         }
         "password" => {
             let pw = SecretString::from(form.password.unwrap_or_default());
-            password::check_policy(&pw).map_err(|e| AppError::Unprocessable(e.to_string()))?;
+            let target = state
+                .db(move |conn| User::find_by_id(conn, id)?.ok_or(AppError::NotFound))
+                .await?;
+            password::check_policy(&pw, &[&target.name, &target.email])
+                .map_err(|e| AppError::Unprocessable(e.message(&page)))?;
             let hash = web::block(move || password::hash_password(&pw)).await??;
             let keep_current = id == user.id;
-            state
+            // A reset is how an admin answers "this account may be compromised": every credential
+            // the old password could have obtained ends with it — the account's other sessions and
+            // all its API tokens (the admin's own current session is kept).
+            let revoked = state
                 .db(move |conn| {
-                    User::set_password_hash(conn, id, &hash)?;
-                    if !keep_current {
-                        sessions::destroy_all_for(conn, id)?;
-                    }
-                    Ok(())
+                    crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
+                        User::set_password_hash(conn, id, &hash)?;
+                        if !keep_current {
+                            sessions::destroy_all_for(conn, id)?;
+                        }
+                        Ok(ApiToken::revoke_all_for(conn, id)?)
+                    })
                 })
                 .await?;
+            if revoked > 0 {
+                tracing::info!(
+                    admin = user.id,
+                    target = id,
+                    revoked,
+                    "API tokens revoked by a password reset"
+                );
+            }
         }
         other => return Err(AppError::BadRequest(format!("unknown action {other:?}"))),
     }

@@ -270,7 +270,9 @@ async fn setup_submit(
     } else if form.password != form.password_confirm {
         Some(page.t("setup.password_mismatch").to_string())
     } else {
-        password::check_policy(&pw).err().map(|e| e.to_string())
+        password::check_policy(&pw, &[&form.name, &form.email])
+            .err()
+            .map(|e| e.message(&page))
     };
     if let Some(error) = problem {
         let body = SetupPage {

@@ -68,6 +68,56 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
+/// The file an SQLite URL names (a plain path, `sqlite://path` or `file:path?…`); `None` for an
+/// in-memory database.
+fn sqlite_file_path(url: &str) -> Option<std::path::PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("file:"))
+        .map_or(url, |rest| rest.split('?').next().unwrap_or(rest));
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+/// Creates a new SQLite database file readable by its owner only (0600, like `secret.key`): it
+/// holds password hashes and the hashes of sessions and API tokens. SQLite gives the `-wal` and
+/// `-shm` files it creates later the mode of the database file, so they are private too. An
+/// existing file is left as it is, with a warning when others may read it.
+fn create_private_sqlite_file(url: &str) -> anyhow::Result<()> {
+    let Some(path) = sqlite_file_path(url) else {
+        return Ok(());
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let mode = std::fs::metadata(&path)
+                    .with_context(|| format!("reading {}", path.display()))?
+                    .permissions()
+                    .mode();
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{:o}", mode & 0o777),
+                        "the database file is readable by other users; `chmod 600` it (and its -wal and -shm files)"
+                    );
+                }
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("creating the database file {}", path.display()));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Opens a pool for `url` (creating the SQLite file's folder when needed).
 pub fn connect_pool(url: &str) -> anyhow::Result<DbPool> {
     let backend = backend_of(url);
@@ -80,6 +130,7 @@ pub fn connect_pool(url: &str) -> anyhow::Result<DbPool> {
             .with_context(|| format!("creating the database folder {}", parent.display()))?;
     }
     if backend == Backend::Sqlite {
+        create_private_sqlite_file(url)?;
         // Switch the file to WAL once, before the pool opens connections in parallel: several
         // connections changing the journal mode at the same moment trip over each other's locks.
         use diesel::Connection;
@@ -108,4 +159,25 @@ pub fn connect_pool(url: &str) -> anyhow::Result<DbPool> {
                 crate::config::redact_url(url)
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file_and_memory_names_none() {
+        let file = |u: &str| sqlite_file_path(u).map(|p| p.to_string_lossy().into_owned());
+        assert_eq!(
+            file("./data/casebook.db").as_deref(),
+            Some("./data/casebook.db")
+        );
+        assert_eq!(
+            file("sqlite:///var/lib/cb.db").as_deref(),
+            Some("/var/lib/cb.db")
+        );
+        assert_eq!(file("file:cb.db?mode=rwc").as_deref(), Some("cb.db"));
+        assert_eq!(file(":memory:"), None);
+        assert_eq!(file("file::memory:?cache=shared"), None);
+    }
 }

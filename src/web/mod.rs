@@ -8,6 +8,7 @@ pub mod client;
 pub mod csrf;
 pub mod errors;
 pub mod extract;
+pub mod headers;
 pub mod local_path;
 pub mod page;
 pub mod statics;
