@@ -1,5 +1,5 @@
 //! The command line through the real binary: migrate, user add (password on stdin), user list;
-//! a database that cannot be reached, reported with its cause.
+//! a database that cannot be reached, reported with its cause; `serve` starting the SLA sweep.
 
 mod common;
 
@@ -7,6 +7,12 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use casebook::cases::Case;
+use casebook::cases::messages::CaseEvent;
+use casebook::cases::model::NewCase;
+use casebook::workflow::Priority;
+use casebook::workflow::service::{self, SlaRules};
+use chrono::Utc;
 use common::{BackendKind, TestEnv};
 
 fn casebook(env: &TestEnv, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
@@ -251,4 +257,70 @@ fn an_unknown_postgres_role_is_named() {
         "{err}"
     );
     assert!(took < GIVES_UP_WITHIN, "took {took:?}: {err}");
+}
+
+/// Background work belongs to `serve` alone (tests build the app without it): the SLA sweep must
+/// run there, recording the breaches of a case whose clocks ran out long ago.
+#[test]
+fn serve_runs_the_sla_breach_sweep() {
+    let Some(env) = TestEnv::new(BackendKind::Sqlite) else {
+        return;
+    };
+    let config = env.config(&[]);
+    let rules = SlaRules::from_config(&config);
+    let prepared = casebook::startup::prepare(config.clone()).unwrap();
+    let mut conn = prepared.pool.get().unwrap();
+    let case = Case::create(
+        &mut conn,
+        &NewCase {
+            number: None,
+            title: "Clocks that ran out",
+            state: "new",
+            priority: "urgent",
+            customer_email: "old@customer.test",
+            customer_name: None,
+            language: "en",
+            duplicate_of_id: None,
+            at: casebook::db::now(),
+        },
+    )
+    .unwrap();
+    let long_ago = Utc::now() - chrono::Duration::days(30);
+    service::start_clocks_for_new_case(&mut conn, case.id, Priority::Urgent, long_ago, &rules)
+        .unwrap();
+    let breaches = |conn: &mut casebook::db::PooledConn| {
+        CaseEvent::for_case(conn, case.id)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == "sla_breached")
+            .count()
+    };
+    assert_eq!(breaches(&mut conn), 0, "nothing sweeps before serve runs");
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_casebook"));
+    cmd.arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CASEBOOK_BIND", "127.0.0.1:0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env.env_vars() {
+        cmd.env(k, v);
+    }
+    let mut server = cmd.spawn().expect("run casebook serve");
+    // The sweep runs as soon as the server starts, then every minute.
+    let mut found = 0;
+    for _ in 0..200 {
+        found = breaches(&mut conn);
+        if found == 2 || server.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let exited = server.try_wait().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(exited, None, "serve stopped on its own");
+    assert_eq!(found, 2, "first response and resolution breached");
 }
