@@ -292,12 +292,16 @@ async fn serve(config: Config) -> anyhow::Result<i32> {
     let prepared = startup::prepare(config)?;
     let listener = std::net::TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
     let app = startup::build(&prepared, listener)?;
-    // Outbound mail: deliver the outbox in the background (src/mail/sender.rs).
+    // Background tasks start here and only here, never in `startup::build`: tests build the app
+    // many times and run the sender and the sweep themselves, so a task there would race them.
+    // Outbound mail: deliver the outbox (src/mail/sender.rs).
     crate::mail::sender::spawn_worker(
         prepared.pool.clone(),
         prepared.blobs.clone(),
         prepared.config.clone(),
     )?;
+    // SLA: record breaches of overdue clocks every minute (src/workflow/service.rs).
+    crate::workflow::service::start_breach_sweeper(&prepared.pool);
     if let Some(link) = startup::setup_link(&prepared)? {
         // Printed to the console, never logged: whoever holds it can create the first admin.
         println!(

@@ -170,6 +170,5 @@ pub fn build(prepared: &Prepared, listener: TcpListener) -> anyhow::Result<Appli
     .listen(listener)
     .context("listening")?
     .run();
-    crate::workflow::service::start_breach_sweeper(&prepared.pool);
     Ok(Application { port, server })
 }

@@ -31,6 +31,7 @@ both_backends!(
     a_reply_sent_with_if_match_goes_out_once_however_often_it_is_retried,
     a_password_reset_revokes_the_accounts_api_tokens,
     signed_in_pages_downloads_and_api_answers_are_never_cached_but_assets_are,
+    a_diagnostics_file_the_database_cannot_store_is_a_server_error_not_a_refusal,
 );
 
 /// Runs the real binary against the app's database.
@@ -1192,5 +1193,61 @@ async fn signed_in_pages_downloads_and_api_answers_are_never_cached_but_assets_a
     assert!(
         r.headers().get("strict-transport-security").is_none(),
         "no HSTS on an http:// base URL"
+    );
+}
+
+/// A refused file is the client's to fix (422, with the reason); a file the database cannot store is
+/// the server's fault (500, the cause logged and not shown), so an integration does not give up on a
+/// good file.
+async fn a_diagnostics_file_the_database_cannot_store_is_a_server_error_not_a_refusal(
+    backend: BackendKind,
+) {
+    use diesel::RunQueryDsl;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let agent = app.create_user("agent@casebook.test", "Agent", Role::Agent);
+    let token = token_for(&app, &agent);
+    let case = open_case(&app, "激活失败", "chenhui.zd@centerm.com", "new", 0);
+    let url = app.url(&format!(
+        "/api/v1/cases/{}/diagnostics?filename=systeminfo.txt",
+        case.number
+    ));
+    let vmware = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/diagnostics/vmware-systeminfo-en.txt"
+    ))
+    .unwrap();
+    // The database breaks under the running app: the snapshots table is gone.
+    diesel::sql_query("ALTER TABLE diagnostic_snapshots RENAME TO diagnostic_snapshots_gone")
+        .execute(&mut app.conn())
+        .unwrap();
+
+    let r = api_client()
+        .post(&url)
+        .bearer_auth(&token)
+        .body(vmware)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 500);
+    let body = parse(&r.text().await.unwrap());
+    assert_eq!(body["error"], "internal", "{body}");
+    assert!(
+        !body.to_string().contains("diagnostic_snapshots"),
+        "the database's words stay in the log: {body}"
+    );
+
+    let r = api_client()
+        .post(&url)
+        .bearer_auth(&token)
+        .body(vec![0u8, 159, 146, 150, 1, 2, 3])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        422,
+        "a refused file is still the client's"
     );
 }

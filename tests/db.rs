@@ -93,16 +93,23 @@ fn a_writer_that_read_first_is_not_refused_when_another_writer_commits(backend: 
     let pool = prepared.pool.clone();
     let mut first = prepared.pool.get().unwrap();
     let (go, wait) = std::sync::mpsc::channel();
+    let (committed, second_committed) = std::sync::mpsc::channel();
     let second = std::thread::spawn(move || {
         wait.recv().unwrap();
         let mut conn = pool.get().unwrap();
-        casebook::db::write_transaction(&mut conn, |c| log_row(c, "second"))
+        let result = casebook::db::write_transaction(&mut conn, |c| log_row(c, "second"));
+        committed.send(()).unwrap();
+        result
     });
     let result = casebook::db::write_transaction(&mut first, |c| {
         let before = log_rows(c)?;
         go.send(()).unwrap();
-        // The other writer tries to commit while this transaction is between its read and its write.
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        // The other writer tries to commit while this transaction is between its read and its
+        // write. Where nothing makes it wait for this one (PostgreSQL, or SQLite with a deferred
+        // BEGIN — the bug), it commits within milliseconds and this write comes after its commit.
+        // Where it has to wait for this transaction (SQLite with BEGIN IMMEDIATE, the fix), it
+        // cannot commit before this one, so the wait ends at the bound.
+        let _ = second_committed.recv_timeout(std::time::Duration::from_secs(2));
         log_row(c, "first")?;
         Ok::<_, diesel::result::Error>(before)
     });

@@ -488,15 +488,21 @@ fn non_mail_is_rejected_with_a_reason() {
 /// Every file parses or fails cleanly; a panic fails the test.
 fn parse_everything_in(dir: &Path) -> usize {
     let mut count = 0;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with("LICENSE") || name == "COPYING" {
+            // The vendored corpora's licences, not mail.
+            continue;
+        }
         if path.is_dir() {
             count += parse_everything_in(&path);
-        } else if let Ok(raw) = std::fs::read(&path) {
+        } else {
+            let raw =
+                std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
             if let Ok(mail) = parse_mail(&raw) {
                 assert!(!mail.content_hash.is_empty(), "{}", path.display());
             }
@@ -508,26 +514,11 @@ fn parse_everything_in(dir: &Path) -> usize {
 
 #[test]
 fn the_robustness_corpus_parses_or_errors_without_panicking() {
+    // Every message of both upstream corpora is vendored (tests/fixtures/mail/README.md): CPython's
+    // 48 and mail-parser's 113.
     let committed = parse_everything_in(&fixture_dir().join("robustness"));
-    assert!(committed >= 40, "only {committed} robustness files");
+    assert!(committed >= 161, "only {committed} robustness files");
     assert!(parse_everything_in(&fixture_dir()) > committed);
-}
-
-#[test]
-fn upstream_corpora_parse_or_error_without_panicking_when_installed() {
-    // The full upstream corpora, when this machine has them; the committed selection covers CI.
-    let home = std::env::var("HOME").unwrap_or_default();
-    let mut dirs = vec![PathBuf::from(
-        "/root/.pyenv/versions/3.11.7/lib/python3.11/test/test_email/data",
-    )];
-    if let Ok(registries) = std::fs::read_dir(Path::new(&home).join(".cargo/registry/src")) {
-        for registry in registries.flatten() {
-            dirs.push(registry.path().join("mail-parser-0.11.9/resources"));
-        }
-    }
-    for dir in dirs {
-        parse_everything_in(&dir);
-    }
 }
 
 #[test]

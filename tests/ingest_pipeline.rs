@@ -784,6 +784,11 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         .collect();
     entries.sort();
     for p in entries {
+        let name = p.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with("LICENSE") || name == "COPYING" {
+            // The vendored corpora's licences, not mail.
+            continue;
+        }
         if p.is_dir() {
             collect(&p, out);
         } else {

@@ -283,10 +283,11 @@ pub async fn diagnostics(
                 attachment_id: None,
                 upload_link_id: None,
             };
+            // A refused file is the client's problem (422, with the reason); a database or blob
+            // store failure is ours (500, its cause logged), as on the case page.
             let row = crate::diagnostics::store::attach(
                 conn, &blobs, &rules, &limits, case.id, &filename, &bytes, &origin,
-            )
-            .map_err(|e| AppError::Unprocessable(e.to_string()))?;
+            )?;
             let snapshot: serde_json::Value =
                 serde_json::from_str(&row.analysis).unwrap_or_default();
             Ok(serde_json::json!({

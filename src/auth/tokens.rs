@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use rand::rngs::OsRng;
+use subtle::ConstantTimeEq;
 
 /// 32 random bytes from the OS CSPRNG, URL-safe base64 (43 characters).
 pub fn random_token() -> String {
@@ -18,13 +19,10 @@ pub fn token_hash(token: &str) -> String {
     crate::db::blobs::sha256_hex(token.as_bytes())
 }
 
-/// Compares two secrets in constant time (no early exit on the first differing byte).
+/// Compares two secrets in constant time (no early exit on the first differing byte; only the
+/// lengths, which are not secret, may end it early), with the `subtle` crate's audited comparison.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 #[cfg(test)]
@@ -42,5 +40,11 @@ mod tests {
         assert!(constant_time_eq(&a, &a.clone()));
         assert!(!constant_time_eq(&a, &b));
         assert!(!constant_time_eq("abc", "abcd"));
+        assert!(
+            !constant_time_eq("abcd", "abce"),
+            "differs only in the last byte"
+        );
+        assert!(!constant_time_eq("", "a"));
+        assert!(constant_time_eq("", ""));
     }
 }

@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::{Connection, ConnectionResult};
 
-use crate::config::{Backend, backend_of};
+use crate::config::{Backend, backend_of, redact_url};
 
 /// A connection to whichever database the configuration names.
 #[derive(diesel::MultiConnection)]
@@ -44,9 +45,67 @@ macro_rules! on_backend {
 pub(crate) use on_backend;
 
 /// A pool of [`DbConn`].
-pub type DbPool = Pool<ConnectionManager<DbConn>>;
+pub type DbPool = Pool<DbManager>;
 /// A connection checked out of the pool.
-pub type PooledConn = PooledConnection<ConnectionManager<DbConn>>;
+pub type PooledConn = PooledConnection<DbManager>;
+
+/// How long one attempt to reach PostgreSQL may take (libpq's `connect_timeout`, added to the URL
+/// unless it names its own): a host that drops packets fails after this instead of the kernel's
+/// minutes-long TCP timeout. A refused port or a refused login fails at once anyway.
+const PG_CONNECT_TIMEOUT_SECS: u32 = 5;
+
+/// How long `pool.get()` waits for a connection before giving up with the last connection error.
+/// Longer than one PostgreSQL connect attempt, so that attempt's own error is what gets reported,
+/// and long enough to ride out a burst of requests holding every connection.
+const POOL_WAIT: Duration = Duration::from_secs(10);
+
+/// Opens one connection with the backend `url`'s scheme names, keeping that backend's own error.
+///
+/// The derived `DbConn::establish` tries every backend in turn and, when all fail, reports only
+/// "Invalid connection url for multiconnection": a wrong password, a refused port and a missing
+/// database all looked the same.
+pub fn establish(url: &str) -> ConnectionResult<DbConn> {
+    match backend_of(url) {
+        Backend::Postgres => {
+            diesel::PgConnection::establish(&with_connect_timeout(url)).map(DbConn::Postgres)
+        }
+        Backend::Sqlite => diesel::SqliteConnection::establish(url).map(DbConn::Sqlite),
+    }
+}
+
+/// `url` with `connect_timeout=…` added to its parameters, unless it already sets one.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={PG_CONNECT_TIMEOUT_SECS}")
+}
+
+/// The pool's connection manager: [`establish`] instead of the derived `DbConn::establish`, so a
+/// pool that cannot connect reports why (r2d2 puts the last connection error in its timeout error).
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    url: String,
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        // As diesel's own manager: a connection dropped while panicking may be mid-transaction.
+        std::thread::panicking() || conn.is_broken()
+    }
+}
 
 /// Pragmas every SQLite connection needs: enforced foreign keys, a busy timeout so concurrent
 /// writers wait instead of failing with SQLITE_BUSY, and NORMAL sync (safe with WAL, which
@@ -119,6 +178,11 @@ fn create_private_sqlite_file(url: &str) -> anyhow::Result<()> {
 }
 
 /// Opens a pool for `url` (creating the SQLite file's folder when needed).
+///
+/// One connection is opened directly first, so a database that cannot be reached is reported at
+/// once with the backend's own words ("Connection refused", "database … does not exist",
+/// "password authentication failed") and the URL with its password redacted — not after the
+/// pool's wait with a generic message.
 pub fn connect_pool(url: &str) -> anyhow::Result<DbPool> {
     let backend = backend_of(url);
     if backend == Backend::Sqlite
@@ -130,17 +194,27 @@ pub fn connect_pool(url: &str) -> anyhow::Result<DbPool> {
             .with_context(|| format!("creating the database folder {}", parent.display()))?;
     }
     if backend == Backend::Sqlite {
+        // Before SQLite creates it: the file holds password and token hashes.
         create_private_sqlite_file(url)?;
+    }
+    let mut first = establish(url).with_context(|| match backend {
+        Backend::Sqlite => format!("cannot open the SQLite database {url}"),
+        Backend::Postgres => format!(
+            "cannot connect to the PostgreSQL database at {}",
+            redact_url(url)
+        ),
+    })?;
+    if let DbConn::Sqlite(first) = &mut first {
         // Switch the file to WAL once, before the pool opens connections in parallel: several
         // connections changing the journal mode at the same moment trip over each other's locks.
-        use diesel::Connection;
-        let mut first = diesel::SqliteConnection::establish(url)
-            .with_context(|| format!("opening the SQLite database {url}"))?;
         first
             .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
             .context("switching SQLite to WAL")?;
     }
-    let manager = ConnectionManager::<DbConn>::new(url);
+    drop(first);
+    let manager = DbManager {
+        url: url.to_string(),
+    };
     let max_size = match backend {
         Backend::Sqlite => 8,
         Backend::Postgres => 16,
@@ -150,20 +224,31 @@ pub fn connect_pool(url: &str) -> anyhow::Result<DbPool> {
         // Connections are opened on demand (in the caller's wait), never topped up in the background:
         // a short CLI command must not exit while a pool thread is still inside libpq.
         .min_idle(Some(0))
-        .connection_timeout(Duration::from_secs(15))
+        .connection_timeout(POOL_WAIT)
         .connection_customizer(Box::new(SqlitePragmas))
         .build(manager)
-        .with_context(|| {
-            format!(
-                "connecting to the database at {}",
-                crate::config::redact_url(url)
-            )
-        })
+        .with_context(|| format!("connecting to the database at {}", redact_url(url)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postgres_urls_get_a_connect_timeout_unless_they_set_one() {
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db"),
+            "postgres://u@h/db?connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?sslmode=require"),
+            "postgres://u@h/db?sslmode=require&connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?connect_timeout=30"),
+            "postgres://u@h/db?connect_timeout=30"
+        );
+    }
 
     #[test]
     fn sqlite_urls_name_their_file_and_memory_names_none() {

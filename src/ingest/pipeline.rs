@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::db::blobs::{BlobStore, Packer};
 use crate::db::schema::{cases, ingest_log, quarantine, users};
 use crate::db::{DbConn, now};
+use crate::workflow::service::WorkflowError;
 
 /// What happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -610,22 +611,21 @@ impl<'a> Ingestor<'a> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result =
-                crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
-                    staged
-                        .iter()
-                        .map(|s| self.place_one(conn, s))
-                        .collect::<Result<Vec<_>, _>>()
-                });
+            let result = crate::db::write_transaction::<_, PlaceError, _>(conn, |conn| {
+                staged
+                    .iter()
+                    .map(|s| self.place_one(conn, s))
+                    .collect::<Result<Vec<_>, _>>()
+            });
             match result {
                 Ok(outcomes) => return Ok(outcomes),
                 // The same message delivered twice at once (to two aliases): on PostgreSQL both
                 // transactions may pass the duplicate check, and the unique Message-ID index
                 // fails the later one, which retries and then finds the message stored.
-                Err(diesel::result::Error::DatabaseError(
+                Err(PlaceError::Db(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
-                )) if attempt < 5 => {
+                ))) if attempt < 5 => {
                     continue;
                 }
                 Err(e) => return Err(anyhow::Error::new(e).context("storing ingested mail")),
@@ -633,7 +633,7 @@ impl<'a> Ingestor<'a> {
         }
     }
 
-    fn place_one(&self, conn: &mut DbConn, stage: &Stage) -> QueryResult<Outcome> {
+    fn place_one(&self, conn: &mut DbConn, stage: &Stage) -> Result<Outcome, PlaceError> {
         match stage {
             Stage::Quarantine {
                 origin,
@@ -669,7 +669,7 @@ impl<'a> Ingestor<'a> {
 
     /// Step 3 for one parsed message.
     /// Returns the outcome and the row id of the case it touched.
-    fn place(&self, conn: &mut DbConn, p: &Prepared) -> QueryResult<(Outcome, Option<i64>)> {
+    fn place(&self, conn: &mut DbConn, p: &Prepared) -> Result<(Outcome, Option<i64>), PlaceError> {
         let mail = &p.mail;
         // Deduplicate: the Message-ID, else the exact bytes.
         let existing = match &mail.message_id {
@@ -701,7 +701,7 @@ impl<'a> Ingestor<'a> {
                 original_message_ids,
                 reason,
             } => {
-                return self.place_bounce(conn, p, original_message_ids, reason, &input);
+                return Ok(self.place_bounce(conn, p, original_message_ids, reason, &input)?);
             }
             AutoKind::AutoReply { reason } | AutoKind::Bulk { reason } => {
                 if self.over_daily_auto_cap(conn, &from_email)? {
@@ -766,8 +766,7 @@ impl<'a> Ingestor<'a> {
                         case_id,
                         mail_time(mail),
                         &self.sla_rules(),
-                    )
-                    .map_err(workflow_db_error)?;
+                    )?;
                 }
                 Ok((Outcome::Appended { case: number }, Some(case_id)))
             }
@@ -871,7 +870,7 @@ impl<'a> Ingestor<'a> {
         decision: &ThreadDecision,
         from_email: &str,
         from_name: Option<&str>,
-    ) -> QueryResult<(String, i64)> {
+    ) -> Result<(String, i64), PlaceError> {
         let mail = &p.mail;
         let at = mail_time(mail);
         let title = mail.title();
@@ -929,8 +928,7 @@ impl<'a> Ingestor<'a> {
             priority,
             at,
             &self.sla_rules(),
-        )
-        .map_err(workflow_db_error)?;
+        )?;
         if self.acknowledge {
             self.acknowledge(conn, &case, message_row)?;
         }
@@ -1136,12 +1134,25 @@ fn mail_time(mail: &ParsedMail) -> DateTime<Utc> {
         .unwrap_or_else(Utc::now)
 }
 
-/// Workflow failures inside the ingest transaction are database failures (the case exists: we
-/// just stored a message on it).
-fn workflow_db_error(e: crate::workflow::service::WorkflowError) -> diesel::result::Error {
-    match e {
-        crate::workflow::service::WorkflowError::Db(d) => d,
-        other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
+/// Why placing a message failed; either kind rolls the batch's transaction back.
+#[derive(Debug, thiserror::Error)]
+enum PlaceError {
+    /// A database error (a unique violation is retried by `place_all`).
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    /// The workflow refused to start or update the case's clocks. The case exists (a message was
+    /// just stored on it), so this is a fault to report, not something the mail did.
+    #[error("updating the case's workflow")]
+    Workflow(#[source] WorkflowError),
+}
+
+impl From<WorkflowError> for PlaceError {
+    fn from(error: WorkflowError) -> Self {
+        match error {
+            // Kept a database error, so a unique violation inside the workflow is retried too.
+            WorkflowError::Db(e) => PlaceError::Db(e),
+            other => PlaceError::Workflow(other),
+        }
     }
 }
 
@@ -1193,4 +1204,33 @@ fn log(
             ingest_log::created_at.eq(now()),
         ))
         .execute(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_workflow_fault_keeps_its_own_words_and_a_database_error_stays_retryable() {
+        let fault = anyhow::Error::new(PlaceError::from(WorkflowError::Corrupt(
+            "unknown state \"limbo\"".into(),
+        )))
+        .context("storing ingested mail");
+        assert_eq!(
+            format!("{fault:#}"),
+            "storing ingested mail: updating the case's workflow: \
+             stored workflow data is invalid: unknown state \"limbo\""
+        );
+        let unique = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            Box::new("duplicate key".to_string()),
+        );
+        assert!(matches!(
+            PlaceError::from(WorkflowError::Db(unique)),
+            PlaceError::Db(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        ));
+    }
 }

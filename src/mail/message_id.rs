@@ -7,7 +7,6 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::auth::tokens::constant_time_eq;
 use crate::cases::CaseNumber;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -15,14 +14,15 @@ type HmacSha256 = Hmac<Sha256>;
 const PREFIX: &str = "cb.";
 const MAC_HEX_LEN: usize = 40;
 
-fn mac(secret: &[u8], number: &str, nonce: &str) -> String {
+/// The HMAC of `<case number>.<nonce>`, ready to finalize or verify.
+fn mac(secret: &[u8], number: &str, nonce: &str) -> HmacSha256 {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
     let mut m = <HmacSha256 as Mac>::new_from_slice(secret)
         .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     m.update(number.as_bytes());
     m.update(b".");
     m.update(nonce.as_bytes());
-    hex::encode(m.finalize().into_bytes())[..MAC_HEX_LEN].to_string()
+    m
 }
 
 /// A new signed Message-ID (without angle brackets) for a mail about `number`.
@@ -34,7 +34,7 @@ pub fn generate(secret: &[u8], number: &CaseNumber, host: &str) -> String {
         .collect();
     format!(
         "{PREFIX}{number}.{nonce}.{}@{host}",
-        mac(secret, number.as_str(), &nonce)
+        &hex::encode(mac(secret, number.as_str(), &nonce).finalize().into_bytes())[..MAC_HEX_LEN]
     )
 }
 
@@ -50,11 +50,19 @@ pub fn verify(secret: &[u8], message_id: &str) -> Option<CaseNumber> {
     let given_mac = parts.next()?;
     let nonce = parts.next()?;
     let number = parts.next()?;
-    if given_mac.len() != MAC_HEX_LEN || nonce.is_empty() {
+    // Lower-case hex only, as generated: one spelling per signature.
+    let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    if given_mac.len() != MAC_HEX_LEN || nonce.is_empty() || !given_mac.bytes().all(lower_hex) {
         return None;
     }
+    let given_mac = hex::decode(given_mac).ok()?;
     let number = CaseNumber::parse(number).ok()?;
-    constant_time_eq(&mac(secret, number.as_str(), nonce), given_mac).then_some(number)
+    // The signature is the HMAC's first 20 bytes, so the truncated form of the hmac crate's
+    // constant-time check (`verify_slice` wants all 32).
+    mac(secret, number.as_str(), nonce)
+        .verify_truncated_left(&given_mac)
+        .ok()?;
+    Some(number)
 }
 
 /// The host part for generated IDs, taken from the base URL (`help.example.com`).
@@ -103,5 +111,32 @@ mod tests {
         ] {
             assert_eq!(verify(b"secret", junk), None, "{junk}");
         }
+    }
+
+    #[test]
+    fn a_tampered_signature_is_refused() {
+        let n = CaseNumber::parse("CAS-06004-S8K5X3").unwrap();
+        let id = generate(b"secret", &n, "h");
+        let (local, host) = id.split_once('@').unwrap();
+        let (signed, signature) = local.rsplit_once('.').unwrap();
+        assert_eq!(signature.len(), MAC_HEX_LEN);
+        for position in [0, MAC_HEX_LEN / 2, MAC_HEX_LEN - 1] {
+            let mut tampered = signature.as_bytes().to_vec();
+            tampered[position] = if tampered[position] == b'0' {
+                b'1'
+            } else {
+                b'0'
+            };
+            let tampered = String::from_utf8(tampered).unwrap();
+            let forged = format!("{signed}.{tampered}@{host}");
+            assert_eq!(verify(b"secret", &forged), None, "digit {position} changed");
+        }
+        let shouting = format!("{signed}.{}@{host}", signature.to_uppercase());
+        if shouting != id {
+            assert_eq!(verify(b"secret", &shouting), None, "upper-case hex");
+        }
+        let (prefix, nonce) = signed.rsplit_once('.').unwrap();
+        let nonce_changed = format!("{prefix}.{nonce}x.{signature}@{host}");
+        assert_eq!(verify(b"secret", &nonce_changed), None, "nonce changed");
     }
 }

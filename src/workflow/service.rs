@@ -1470,7 +1470,8 @@ pub fn start_breach_sweeper(pool: &crate::db::DbPool) {
 }
 
 /// Runs [`breach_sweep`] every `every` on the blocking pool until the runtime stops; failures are
-/// logged and retried on the next tick. Started once by `startup::build`; needs a Tokio runtime.
+/// logged and retried on the next tick. Started once by `casebook serve` (`cli::serve`); needs a Tokio
+/// runtime.
 pub fn spawn_breach_sweeper(
     pool: crate::db::DbPool,
     every: std::time::Duration,
