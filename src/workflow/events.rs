@@ -24,6 +24,7 @@ pub trait EventData: Serialize + DeserializeOwned {
 /// `assigned`: the owner changed from one account (or nobody) to another (or nobody). The event's
 /// `note` holds the new owner's name as it was then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Assigned {
     /// The previous owner's account id.
     pub from: Option<i64>,
