@@ -1,12 +1,13 @@
 //! `/admin/tokens`: the API tokens of every account, issuing one (shown once) and revoking.
 
+use crate::auth::Operation;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::tokens::{ApiToken, TokenName};
-use crate::auth::{Role, User};
+use crate::auth::User;
 use crate::error::{AppError, AppResult};
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
@@ -106,7 +107,7 @@ async fn list(
     page: Page,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     render(page, &state, StatusCode::OK, None, None).await
 }
 
@@ -124,7 +125,7 @@ async fn create(
     state: web::Data<AppState>,
     form: web::Form<CreateForm>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     let form = form.into_inner();
     let name = match TokenName::parse(&form.name) {
         Ok(n) => n,
@@ -175,7 +176,7 @@ async fn revoke(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     let id = path.into_inner();
     let revoked = state
         .db(move |conn| {

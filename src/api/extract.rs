@@ -4,6 +4,7 @@
 //! a browser must not be able to drive the API with the visitor's session (and the API has no CSRF
 //! check, which is safe only because of this).
 
+use crate::auth::Operation;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -32,8 +33,8 @@ pub struct ApiUser {
 
 impl ApiUser {
     /// Refuses with 403 unless the account has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
-        if roles.contains(&self.role) {
+    pub fn require(&self, op: Operation) -> Result<(), AppError> {
+        if op.allows(self.role) {
             Ok(())
         } else {
             Err(AppError::Forbidden)

@@ -7,6 +7,7 @@
 //! JSON error through [`json_config`]. Every error is an [`AppError`], which answers
 //! `{"error": kind, "message": …}` with its status.
 
+use crate::auth::Operation;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
@@ -15,7 +16,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ApiUser;
-use crate::auth::{Role, User};
+use crate::auth::User;
 use crate::cases::messages::Message;
 use crate::cases::search::{self as queries, AssigneeFilter, CaseQuery, SlaFilter, SortOrder};
 use crate::cases::views::{self, MessageJson};
@@ -24,13 +25,6 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ErrorInfo};
 use crate::mail::note::{self, NoteCommand, NoteError};
 use crate::web::AppState;
-
-/// Every staff role may read cases.
-pub const READERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
-/// Internal notes: everyone who works a case, engineers included (their findings).
-pub const NOTE_WRITERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
-/// Ownership and the customer side of a case (assign, reply, transitions).
-pub const CASE_WORKERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
 
 /// Rows per page unless `per_page` says otherwise.
 pub const DEFAULT_PER_PAGE: i64 = 50;
@@ -207,7 +201,7 @@ async fn list_cases(
     state: web::Data<AppState>,
     params: web::Query<ListParams>,
 ) -> AppResult<HttpResponse> {
-    user.require(READERS)?;
+    user.require(Operation::ReadCases)?;
     let p = params.into_inner();
     let page = p.page.unwrap_or(1);
     if page < 1 {
@@ -275,7 +269,7 @@ async fn show_case(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    user.require(READERS)?;
+    user.require(Operation::ReadCases)?;
     let number = path.into_inner();
     let (detail, seen) = state
         .db(move |conn| {
@@ -311,7 +305,7 @@ async fn add_note(
     path: web::Path<String>,
     body: web::Json<NoteBody>,
 ) -> AppResult<HttpResponse> {
-    user.require(NOTE_WRITERS)?;
+    user.require(Operation::AddNote)?;
     let cmd = NoteCommand {
         case_number: path.into_inner(),
         author_id: user.id,
@@ -403,7 +397,7 @@ async fn assign(
     path: web::Path<String>,
     body: web::Json<AssignBody>,
 ) -> AppResult<HttpResponse> {
-    user.require(CASE_WORKERS)?;
+    user.require(Operation::WorkCase)?;
     let target = match body.into_inner().assignee {
         None => {
             return Err(AppError::Unprocessable(

@@ -2,13 +2,14 @@
 //! transitions and diagnostics uploads. Each reuses the same service the pages call, with the same
 //! role rules and the same refusals, answered as JSON.
 
+use crate::auth::Operation;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde::Deserialize;
 
 use super::extract::ApiUser;
-use super::routes::{CASE_WORKERS, find_case};
+use super::routes::find_case;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::mail::reply::{self, Refusal, ReplyCommand, ReplyError};
@@ -62,7 +63,7 @@ pub async fn reply(
     path: web::Path<String>,
     body: web::Json<ReplyBody>,
 ) -> AppResult<HttpResponse> {
-    user.require(CASE_WORKERS)?;
+    user.require(Operation::WorkCase)?;
     let body = body.into_inner();
     let number = path.into_inner();
     let expected = if_match(&req)?;
@@ -253,7 +254,7 @@ pub async fn diagnostics(
     query: web::Query<DiagnosticsQuery>,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    user.require(CASE_WORKERS)?;
+    user.require(Operation::WorkCase)?;
     if bytes.len() as u64 > state.config.max_attachment_bytes {
         return Err(AppError::PayloadTooLarge(format!(
             "the file is larger than max_attachment_bytes ({} bytes)",

@@ -1,5 +1,6 @@
 //! Admin pages for accounts: list, create, change role, disable/enable.
 
+use crate::auth::Operation;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -79,7 +80,7 @@ async fn list(
     page: Page,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     render_list(page, &user, &state, None).await
 }
 
@@ -98,7 +99,7 @@ async fn create(
     state: web::Data<AppState>,
     form: web::Form<CreateForm>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     let form = form.into_inner();
     let pw = SecretString::from(form.password);
     let checked: Result<(Role, String), String> = (|| {
@@ -159,7 +160,7 @@ async fn update(
     path: web::Path<i64>,
     form: web::Form<UpdateForm>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     let id = path.into_inner();
     let form = form.into_inner();
     if id == user.id && form.action != "password" {

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod password;
+pub mod permissions;
 pub mod role;
 pub mod routes;
 pub mod sessions;
@@ -10,5 +11,6 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 
+pub use permissions::Operation;
 pub use role::Role;
 pub use users::User;

@@ -1,11 +1,11 @@
 //! Case pages.
 
+use crate::auth::Operation;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::messages::{Attachment, CaseEvent, Message, Participant};
 use super::model::Case;
-use crate::auth::Role;
 use crate::error::AppError;
 use crate::error::AppResult;
 use crate::web::{AppState, CurrentUser, Page};
@@ -27,9 +27,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// Who may merge cases (the roles of [`crate::workflow::transitions::MERGERS`]).
-pub const MERGERS: &[Role] = crate::workflow::transitions::MERGERS.roles();
-
 /// Whether the case's state allows merging it into another (the merge form shows only then).
 pub fn mergeable(case: &Case) -> bool {
     case.state
@@ -37,8 +34,6 @@ pub fn mergeable(case: &Case) -> bool {
         .is_ok_and(|s| crate::workflow::transitions::MERGE_FROM.contains(&s))
 }
 
-/// Every staff role may read cases.
-const READERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
 const PAGE_SIZE: i64 = 50;
 
 /// One row of the list.
@@ -122,7 +117,7 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     use super::search::{AssigneeFilter, CaseQuery, SlaFilter, SortOrder};
-    user.require(READERS)?;
+    user.require(Operation::ReadCases)?;
     let query = query.into_inner();
     let page_no = query.page.unwrap_or(1).max(1);
     let assignee = match query.assignee.as_str() {
@@ -317,7 +312,7 @@ async fn show(
     path: web::Path<String>,
     query: web::Query<ShowQuery>,
 ) -> AppResult<HttpResponse> {
-    user.require(READERS)?;
+    user.require(Operation::ReadCases)?;
     let number = super::CaseNumber::parse(&path.into_inner()).map_err(|_| AppError::NotFound)?;
     // workflow: the panel needs the reader, their language and the SLA configuration.
     let (reader, lang, config) = (user.clone(), page.lang, state.config.clone());
@@ -510,7 +505,7 @@ async fn find_attachment(
     state: &web::Data<AppState>,
     (number, id): (String, i64),
 ) -> AppResult<(Attachment, Vec<u8>)> {
-    user.require(READERS)?;
+    user.require(Operation::ReadCases)?;
     let number = super::CaseNumber::parse(&number).map_err(|_| AppError::NotFound)?;
     let att = state
         .db(move |conn| {
@@ -572,7 +567,7 @@ async fn merge(
     path: web::Path<String>,
     form: web::Form<MergeForm>,
 ) -> AppResult<HttpResponse> {
-    user.require(MERGERS)?;
+    user.require(Operation::MergeCases)?;
     let source = super::CaseNumber::parse(&path.into_inner()).map_err(|_| AppError::NotFound)?;
     let target = super::CaseNumber::parse(&form.into).map_err(|_| {
         AppError::Unprocessable(format!("{} {:?}", page.t("merge.bad_number"), form.into))

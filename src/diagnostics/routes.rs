@@ -2,6 +2,7 @@
 //! related cases, upload links), the printable report (HTML and plain text), the request to send
 //! it, and the public customer upload page behind an upload link.
 
+use crate::auth::Operation;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use super::store::{
     upload_limits,
 };
 use super::upload::{self, Form, UploadError};
-use crate::auth::{Role, User};
+use crate::auth::User;
 use crate::cases::messages::{CaseEvent, NewEvent};
 use crate::cases::{Case, CaseNumber};
 use crate::config::Config;
@@ -55,11 +56,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/upload/{token}", web::post().to(public_upload));
 }
 
-/// Who may see diagnostics and reports: every staff role.
-const READERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
-/// Who may upload, create or revoke links and ask for the report to be sent: the roles that talk
-/// to customers. Engineers read the evidence but leave customer contact to support.
-const WRITERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
 /// Files accepted in one upload.
 const MAX_FILES_PER_UPLOAD: usize = 20;
 /// The configuration key that bounds an upload, named in refusals.
@@ -258,7 +254,7 @@ async fn upload_on_case(
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    user.require(WRITERS)?;
+    user.require(Operation::WorkDiagnostics)?;
     let case = load_case(&state, path.into_inner()).await?;
     let back = format!("/cases/{}#diagnostics", case.number);
     let form = read_form(&req, payload, &state.config)
@@ -406,7 +402,7 @@ pub async fn case_panel(state: &AppState, page: &Page, case_id: i64) -> AppResul
         view,
         related,
         links,
-        can_write: page.user_is(WRITERS),
+        can_write: page.user_is(Operation::WorkDiagnostics),
         max_upload: crate::cases::routes::human_size(
             i64::try_from(state.config.max_attachment_bytes).unwrap_or(i64::MAX),
         ),
@@ -458,7 +454,7 @@ async fn report_page(
     path: web::Path<String>,
     query: web::Query<LangQuery>,
 ) -> AppResult<HttpResponse> {
-    user.require(READERS)?;
+    user.require(Operation::ReadCases)?;
     let lang = report_lang(&query, &page);
     let (case, analysis) = case_analysis(&state, path.into_inner()).await?;
     let (other_lang, other_lang_label) = match lang {
@@ -485,7 +481,7 @@ async fn report_text(
     path: web::Path<String>,
     query: web::Query<LangQuery>,
 ) -> AppResult<HttpResponse> {
-    user.require(READERS)?;
+    user.require(Operation::ReadCases)?;
     let lang = report_lang(&query, &page);
     let (case, analysis) = case_analysis(&state, path.into_inner()).await?;
     Ok(HttpResponse::Ok()
@@ -509,7 +505,7 @@ async fn send_report(
     form: web::Form<SendForm>,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    user.require(WRITERS)?;
+    user.require(Operation::WorkDiagnostics)?;
     let case = load_case(&state, path.into_inner()).await?;
     let back = format!("/cases/{}#diagnostics", case.number);
     let lang = form
@@ -592,7 +588,7 @@ async fn create_link(
     form: web::Form<LinkForm>,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    user.require(WRITERS)?;
+    user.require(Operation::WorkDiagnostics)?;
     let case = load_case(&state, path.into_inner()).await?;
     let validity = match ValidityDays::parse(form.days.as_deref().unwrap_or("")) {
         Ok(v) => v,
@@ -654,7 +650,7 @@ async fn revoke_link(
     path: web::Path<(String, i64)>,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    user.require(WRITERS)?;
+    user.require(Operation::WorkDiagnostics)?;
     let (number, id) = path.into_inner();
     let case = load_case(&state, number).await?;
     let case_id = case.id;

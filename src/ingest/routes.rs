@@ -1,5 +1,6 @@
 //! HTTP inbound (`POST /inbound/mail`, for MTAs and `casebook mailgate`) and the admin quarantine.
 
+use crate::auth::Operation;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -8,7 +9,6 @@ use secrecy::ExposeSecret;
 
 use super::pipeline::{Incoming, Ingestor};
 use super::quarantine::{self, Quarantined};
-use crate::auth::Role;
 use crate::auth::tokens::constant_time_eq;
 use crate::error::{AppError, AppResult};
 use crate::web::page::set_flash;
@@ -114,7 +114,7 @@ async fn quarantine_page(
     page: Page,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     let rows = state.db(|conn| Ok(Quarantined::list(conn, false)?)).await?;
     let rows = rows
         .into_iter()
@@ -139,7 +139,7 @@ async fn quarantine_raw(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     let id = path.into_inner();
     let q = state
         .db(move |conn| Quarantined::find(conn, id)?.ok_or(AppError::NotFound))
@@ -162,7 +162,7 @@ async fn quarantine_retry(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     let id = path.into_inner();
     let st = state.clone();
     let results = web::block(move || -> anyhow::Result<_> {

@@ -5,6 +5,7 @@
 //! support team, so they may add internal notes but never mail a customer. Canned responses and
 //! the outbox are admin pages.
 
+use crate::auth::Operation;
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -18,7 +19,6 @@ use super::credentials::Finding;
 use super::note::{self, NoteCommand, NoteError};
 use super::outbox::OutboxRow;
 use super::reply::{self, Refusal, ReplyCommand, ReplyError};
-use crate::auth::Role;
 use crate::cases::messages::Participant;
 use crate::cases::{Case, CaseNumber};
 use crate::config::Config;
@@ -26,10 +26,6 @@ use crate::error::{AppError, AppResult};
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
 
-/// Roles that mail customers.
-pub const REPLIERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
-/// Roles that write internal notes (every staff role, engineers included).
-pub const NOTE_WRITERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
 /// Largest text field read from the reply form.
 const MAX_TEXT_FIELD_BYTES: usize = 2 * 1024 * 1024;
 /// Rows shown on the outbox page.
@@ -130,7 +126,7 @@ impl ReplyForm {
         all.sort_by_key(|c| c.lang != case.language);
         Ok(ReplyForm {
             number: case.number.clone(),
-            can_reply: user.is(REPLIERS),
+            can_reply: user.is(Operation::Reply),
             to: match &case.customer_name {
                 Some(n) if !n.trim().is_empty() => format!("{n} <{}>", case.customer_email),
                 _ => case.customer_email.clone(),
@@ -187,7 +183,7 @@ async fn reply_page(
     path: web::Path<String>,
     q: web::Query<CannedQuery>,
 ) -> AppResult<HttpResponse> {
-    user.require(REPLIERS)?;
+    user.require(Operation::Reply)?;
     let number = parse_number(&path.into_inner())?;
     let canned_id = q.into_inner().canned;
     let (u, cfg) = (user.clone(), state.config.clone());
@@ -297,7 +293,7 @@ async fn reply_submit(
     path: web::Path<String>,
     payload: Multipart,
 ) -> AppResult<HttpResponse> {
-    user.require(REPLIERS)?;
+    user.require(Operation::Reply)?;
     let number = parse_number(&path.into_inner())?;
     let mut form = read_reply_form(
         payload,
@@ -450,7 +446,7 @@ async fn note_submit(
     path: web::Path<String>,
     form: web::Form<NoteForm>,
 ) -> AppResult<HttpResponse> {
-    user.require(NOTE_WRITERS)?;
+    user.require(Operation::AddNote)?;
     let number = parse_number(&path.into_inner())?;
     let form = form.into_inner();
     let cmd = NoteCommand {
@@ -552,7 +548,7 @@ async fn canned_list(
     page: Page,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     render_canned_list(page, &state, None).await
 }
 
@@ -563,7 +559,7 @@ async fn canned_create(
     state: web::Data<AppState>,
     form: web::Form<CannedForm>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     let CannedForm { name, lang, body } = form.into_inner();
     let body = body.replace("\r\n", "\n");
     if let Err(e) = check_canned(&page, &name, &lang, &body) {
@@ -587,7 +583,7 @@ async fn canned_edit(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     let id = path.into_inner();
     let item = state
         .db(move |conn| CannedResponse::find(conn, id)?.ok_or(AppError::NotFound))
@@ -610,7 +606,7 @@ async fn canned_update(
     path: web::Path<i64>,
     form: web::Form<CannedUpdateForm>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     let id = path.into_inner();
     let form = form.into_inner();
     match form.action.as_str() {
@@ -696,7 +692,7 @@ async fn outbox_page(
     page: Page,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     let rows = state
         .db(|conn| {
             let rows = OutboxRow::list_unsent(conn, OUTBOX_PAGE_ROWS)?;
@@ -756,7 +752,7 @@ async fn outbox_retry(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    user.require(&[Role::Admin])?;
+    user.require(Operation::Administer)?;
     let id = path.into_inner();
     let changed = state
         .db(move |conn| Ok(OutboxRow::retry_now(conn, id)?))

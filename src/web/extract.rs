@@ -1,5 +1,6 @@
 //! Request extractors: the signed-in user ([`CurrentUser`]) and the reader's language.
 
+use crate::auth::Operation;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -35,8 +36,8 @@ pub struct CurrentUser {
 
 impl CurrentUser {
     /// Refuses with 403 unless the user has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
-        if roles.contains(&self.role) {
+    pub fn require(&self, op: Operation) -> Result<(), AppError> {
+        if op.allows(self.role) {
             Ok(())
         } else {
             Err(AppError::Forbidden)
@@ -44,8 +45,8 @@ impl CurrentUser {
     }
 
     /// Whether the user has one of `roles` (for showing links).
-    pub fn is(&self, roles: &[Role]) -> bool {
-        roles.contains(&self.role)
+    pub fn is(&self, op: Operation) -> bool {
+        op.allows(self.role)
     }
 }
 

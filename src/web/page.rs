@@ -10,7 +10,6 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::extract::{CurrentUser, optional_user, request_lang};
 use super::{AppState, Catalog, csrf};
-use crate::auth::role::Role;
 use crate::error::AppError;
 use crate::i18n::Lang;
 
@@ -49,12 +48,14 @@ impl Page {
 
     /// Whether the nav shows the Admin section.
     pub fn is_admin(&self) -> bool {
-        self.user.as_ref().is_some_and(|u| u.is(&[Role::Admin]))
+        self.user
+            .as_ref()
+            .is_some_and(|u| u.is(crate::auth::Operation::Administer))
     }
 
     /// Whether the signed-in user has one of `roles`.
-    pub fn user_is(&self, roles: &[Role]) -> bool {
-        self.user.as_ref().is_some_and(|u| u.is(roles))
+    pub fn user_is(&self, op: crate::auth::Operation) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is(op))
     }
 
     /// The `lang` attribute value.

@@ -5,6 +5,7 @@
 //! nothing and is shown as a page with the reason: 409 for a move the table does not allow or a stale
 //! form, 422 for a missing or invalid field, 403 for a role that may not act.
 
+use crate::auth::Operation;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -32,14 +33,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/cases/{number}/text", web::post().to(edit_text))
         .route("/queue", web::get().to(queue));
 }
-
-/// Every staff role may post a transition; the transition table then decides (engineers may only hand
-/// back).
-const STAFF: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
-/// The roles that work the customer side: assign, prioritise, edit, summarise.
-const CASE_WORKERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
-/// Who sees the engineering queue (and its link in the navigation).
-pub const QUEUE_ROLES: &[Role] = &[Role::Admin, Role::Manager, Role::Engineer];
 
 /// Turns a refusal into the page the user sees, in their language.
 pub(crate) fn refusal(err: WorkflowError, page: &Page) -> AppError {
@@ -93,7 +86,7 @@ async fn transition(
     path: web::Path<String>,
     form: web::Form<TransitionForm>,
 ) -> AppResult<HttpResponse> {
-    user.require(STAFF)?;
+    user.require(Operation::RequestTransition)?;
     let number = parse_number(path.into_inner())?;
     let form = form.into_inner();
     let action: Action = form
@@ -169,7 +162,7 @@ async fn assign(
     path: web::Path<String>,
     form: web::Form<AssignForm>,
 ) -> AppResult<HttpResponse> {
-    user.require(CASE_WORKERS)?;
+    user.require(Operation::WorkCase)?;
     let number = parse_number(path.into_inner())?;
     let assignee = match form.assignee.trim() {
         "" => None,
@@ -200,7 +193,7 @@ async fn priority(
     path: web::Path<String>,
     form: web::Form<PriorityForm>,
 ) -> AppResult<HttpResponse> {
-    user.require(CASE_WORKERS)?;
+    user.require(Operation::WorkCase)?;
     let number = parse_number(path.into_inner())?;
     let priority: Priority = form
         .priority
@@ -240,7 +233,7 @@ async fn summary(
     path: web::Path<String>,
     form: web::Form<SummaryForm>,
 ) -> AppResult<HttpResponse> {
-    user.require(CASE_WORKERS)?;
+    user.require(Operation::WorkCase)?;
     let number = parse_number(path.into_inner())?;
     let actor = ActorRef::from(&user);
     let body = form.into_inner().summary;
@@ -272,7 +265,7 @@ async fn edit_text(
     path: web::Path<String>,
     form: web::Form<TextForm>,
 ) -> AppResult<HttpResponse> {
-    user.require(CASE_WORKERS)?;
+    user.require(Operation::WorkCase)?;
     let number = parse_number(path.into_inner())?;
     let form = form.into_inner();
     let field: CaseText = form.field.parse().map_err(|e| refusal(e, &page))?;
@@ -414,7 +407,7 @@ pub fn load_panel(
         .state
         .parse()
         .map_err(|e| WorkflowError::Corrupt(format!("case {}: {e}", case.number)))?;
-    let can_manage = user.is(CASE_WORKERS);
+    let can_manage = user.is(Operation::WorkCase);
     let summaries = service::summaries(conn, case.id)?;
     // The summary is written for the customer (its last section tells them how to reopen), so the
     // draft follows the case's language, not the reader's.
@@ -568,7 +561,7 @@ async fn queue(
     page: Page,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    user.require(QUEUE_ROLES)?;
+    user.require(Operation::EngineeringQueue)?;
     let config = state.config.clone();
     let lang = page.lang;
     let user_id = user.id;
