@@ -22,6 +22,7 @@ use rand::{Rng, SeedableRng};
 both_backends_sync!(
     the_badge_and_the_case_list_agree_on_every_sla_condition_for_random_clocks,
     near_breach_instants_missing_from_old_rows_are_filled_as_if_stored_new,
+    casebook_migrate_fills_the_near_breach_instants_the_migration_left_empty,
 );
 
 /// Cases generated per backend (each with two to four clocks).
@@ -320,4 +321,41 @@ fn near_breach_instants_missing_from_old_rows_are_filled_as_if_stored_new(backen
             assert_eq!(new.clock.near_breach_at, None, "met clocks are left alone");
         }
     }
+}
+
+fn casebook_migrate_fills_the_near_breach_instants_the_migration_left_empty(backend: BackendKind) {
+    use casebook::workflow::schema::sla_clocks;
+    use diesel::prelude::*;
+    let Some(env) = TestEnv::new(backend) else {
+        return;
+    };
+    let config = env.config(&[]);
+    let rules = SlaRules::from_config(&config);
+    let mut conn = migrated(&env);
+    let at = window_start() + Duration::hours(34);
+    let case = open_case(&mut conn, 1, Priority::High, at);
+    service::start_clocks_for_new_case(&mut conn, case.id, Priority::High, at, &rules).unwrap();
+    let stored = service::clocks(&mut conn, case.id).unwrap();
+    diesel::update(sla_clocks::table)
+        .set(sla_clocks::near_breach_at.eq(None::<chrono::NaiveDateTime>))
+        .execute(&mut conn)
+        .unwrap();
+    drop(conn);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_casebook"))
+        .arg("migrate")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.env_vars())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut conn = migrated(&env);
+    assert_eq!(service::clocks(&mut conn, case.id).unwrap(), stored);
+    assert!(stored.iter().all(|s| s.clock.near_breach_at.is_some()));
 }
