@@ -178,6 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Serve => serve(config).await,
         Command::Migrate => {
             let prepared = startup::prepare(config)?;
+            fill_sla_instants(&prepared)?;
             drop(prepared);
             println!("database is up to date");
             Ok(0)
@@ -287,9 +288,26 @@ fn diagnose(config: &Config, args: &DiagnoseArgs) -> i32 {
     )
 }
 
+/// Data fix-ups that need the configuration, after the migrations: the near-breach instant of open
+/// SLA clocks stored before it existed (`workflow::service::fill_near_breach`; a no-op once done).
+fn fill_sla_instants(prepared: &startup::Prepared) -> anyhow::Result<()> {
+    let mut conn = prepared
+        .pool
+        .get()
+        .context("opening a database connection")?;
+    let rules = crate::workflow::service::SlaRules::from_config(&prepared.config);
+    let filled = crate::workflow::service::fill_near_breach(&mut conn, &rules)
+        .context("filling the near-breach instants of SLA clocks")?;
+    if filled > 0 {
+        tracing::info!(clocks = filled, "SLA near-breach instants filled");
+    }
+    Ok(())
+}
+
 async fn serve(config: Config) -> anyhow::Result<i32> {
     let bind = config.bind.clone();
     let prepared = startup::prepare(config)?;
+    fill_sla_instants(&prepared)?;
     let listener = std::net::TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
     let app = startup::build(&prepared, listener)?;
     // Background tasks start here and only here, never in `startup::build`: tests build the app

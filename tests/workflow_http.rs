@@ -867,9 +867,11 @@ async fn the_periodic_sweep_stores_breaches_of_overdue_clocks(backend: BackendKi
     assert!(html.contains("sla-overdue"), "the list marks overdue cases");
 }
 
-both_backends!(the_case_list_filters_by_sla_running_overdue_due_soon_and_breached);
+both_backends!(the_case_list_filters_by_sla_running_overdue_near_breach_and_breached);
 
-async fn the_case_list_filters_by_sla_running_overdue_due_soon_and_breached(backend: BackendKind) {
+async fn the_case_list_filters_by_sla_running_overdue_near_breach_and_breached(
+    backend: BackendKind,
+) {
     use casebook::workflow::schema::sla_clocks;
     use diesel::prelude::*;
     let Some(app) = spawn_app(backend).await else {
@@ -877,25 +879,75 @@ async fn the_case_list_filters_by_sla_running_overdue_due_soon_and_breached(back
     };
     let now = casebook::db::now();
     let minutes = chrono::Duration::minutes;
-    // (title, due_at, met_at, paused_since) given to every clock of the case.
+    // (title, due_at, near_breach_at, met_at, paused_since) given to every clock of the case.
     let setups = [
-        ("due-in-an-hour", now + minutes(60), None, None),
-        ("due-in-three-days", now + minutes(3 * 24 * 60), None, None),
-        ("overdue-unanswered", now - minutes(60), None, None),
+        (
+            "due-in-an-hour",
+            now + minutes(60),
+            now - minutes(30),
+            None,
+            None,
+        ),
+        // Near breach by business time although the deadline is a night and a morning away.
+        (
+            "near-breach-over-the-night",
+            now + minutes(15 * 60),
+            now - minutes(1),
+            None,
+            None,
+        ),
+        // Due in 90 wall-clock minutes but only just started (a weekend in between): not near breach.
+        (
+            "due-soon-by-the-wall-clock-only",
+            now + minutes(90),
+            now + minutes(80),
+            None,
+            None,
+        ),
+        (
+            "due-in-three-days",
+            now + minutes(3 * 24 * 60),
+            now + minutes(2 * 24 * 60),
+            None,
+            None,
+        ),
+        (
+            "overdue-unanswered",
+            now - minutes(60),
+            now - minutes(90),
+            None,
+            None,
+        ),
         (
             "answered-late",
             now - minutes(120),
+            now - minutes(150),
             Some(now - minutes(60)),
             None,
         ),
-        ("waiting-on-customer", now + minutes(30), None, Some(now)),
+        (
+            "waiting-on-customer",
+            now + minutes(30),
+            now - minutes(30),
+            None,
+            Some(now),
+        ),
+        // Paused before its deadline passed: the deadline moves out on resume, so not overdue.
+        (
+            "paused-past-its-due-time",
+            now - minutes(30),
+            now - minutes(60),
+            None,
+            Some(now - minutes(45)),
+        ),
     ];
     let mut numbers = std::collections::HashMap::new();
-    for (title, due, met, paused) in setups {
+    for (title, due, near, met, paused) in setups {
         let case = open_case(&app, title);
         diesel::update(sla_clocks::table.filter(sla_clocks::case_id.eq(case.id)))
             .set((
                 sla_clocks::due_at.eq(due),
+                sla_clocks::near_breach_at.eq(near),
                 sla_clocks::met_at.eq(met),
                 sla_clocks::paused_since.eq(paused),
             ))
@@ -907,10 +959,19 @@ async fn the_case_list_filters_by_sla_running_overdue_due_soon_and_breached(back
     for (filter, expected) in [
         (
             "running",
-            &["due-in-an-hour", "due-in-three-days", "overdue-unanswered"][..],
+            &[
+                "due-in-an-hour",
+                "near-breach-over-the-night",
+                "due-soon-by-the-wall-clock-only",
+                "due-in-three-days",
+                "overdue-unanswered",
+            ][..],
         ),
         ("overdue", &["overdue-unanswered"][..]),
-        ("due_soon", &["due-in-an-hour"][..]),
+        (
+            "due_soon",
+            &["due-in-an-hour", "near-breach-over-the-night"][..],
+        ),
         ("breached", &["overdue-unanswered", "answered-late"][..]),
     ] {
         let (status, html) = app.get_text(&format!("/cases?sla={filter}")).await;

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::cases::Case;
@@ -15,6 +16,8 @@ use crate::db::DbConn;
 use crate::db::conn::MultiBackend;
 use crate::db::schema::{cases, messages};
 use crate::workflow::schema::sla_clocks;
+use crate::workflow::sla::SlaCondition;
+use crate::workflow::sla_sql;
 
 diesel::define_sql_function! {
     /// SQL `lower()`, for case-insensitive search that behaves alike on SQLite and PostgreSQL.
@@ -32,7 +35,9 @@ pub enum AssigneeFilter {
     User(i64),
 }
 
-/// A parsed list request.
+/// The SLA condition a list asks for: a case matches when one of its clocks is in that condition, as
+/// defined once by [`SlaCondition`] (the badge's definition; the SQL comes from
+/// [`crate::workflow::sla_sql`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SlaFilter {
     /// No SLA condition.
@@ -40,9 +45,10 @@ pub enum SlaFilter {
     Any,
     /// A clock is running (not met, not paused).
     Running,
-    /// A clock is overdue and not met.
+    /// A clock is overdue and not met (never a paused one).
     Overdue,
-    /// A running clock falls due within [`DUE_SOON_MINUTES`]: the cases to answer next.
+    /// A running clock is near breach (the badge's "near breach": the configured share of its target's
+    /// business time has elapsed) and not yet overdue: the cases to answer next.
     DueSoon,
     /// A clock was breached, whether or not it was met later (for reviewing the month).
     Breached,
@@ -60,10 +66,18 @@ impl SlaFilter {
             _ => return None,
         })
     }
-}
 
-/// How far ahead "due soon" looks.
-pub const DUE_SOON_MINUTES: i64 = 120;
+    /// The clock condition it asks for; `None` for no condition.
+    pub fn condition(self) -> Option<SlaCondition> {
+        match self {
+            SlaFilter::Any => None,
+            SlaFilter::Running => Some(SlaCondition::Running),
+            SlaFilter::Overdue => Some(SlaCondition::Overdue),
+            SlaFilter::DueSoon => Some(SlaCondition::DueSoon),
+            SlaFilter::Breached => Some(SlaCondition::Breached),
+        }
+    }
+}
 
 /// Sort order of the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -125,7 +139,7 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
-fn filtered(q: &CaseQuery) -> cases::BoxedQuery<'static, MultiBackend> {
+fn filtered(q: &CaseQuery, now: DateTime<Utc>) -> cases::BoxedQuery<'static, MultiBackend> {
     let mut query = cases::table.into_boxed();
     if let Some(state) = &q.state {
         query = query.filter(cases::state.eq(state.clone()));
@@ -149,63 +163,8 @@ fn filtered(q: &CaseQuery) -> cases::BoxedQuery<'static, MultiBackend> {
                     .escape('\\')),
         );
     }
-    let now = crate::db::now();
-    match q.sla {
-        SlaFilter::Any => {}
-        SlaFilter::Running => {
-            query = query.filter(
-                cases::id.eq_any(
-                    sla_clocks::table
-                        .filter(sla_clocks::met_at.is_null())
-                        .filter(sla_clocks::paused_since.is_null())
-                        .select(sla_clocks::case_id),
-                ),
-            )
-        }
-        SlaFilter::Overdue => {
-            query = query.filter(
-                cases::id.eq_any(
-                    sla_clocks::table
-                        .filter(sla_clocks::met_at.is_null())
-                        .filter(
-                            sla_clocks::breached_at
-                                .is_not_null()
-                                .or(sla_clocks::due_at.lt(now)),
-                        )
-                        .select(sla_clocks::case_id),
-                ),
-            )
-        }
-        SlaFilter::DueSoon => {
-            query = query.filter(
-                cases::id.eq_any(
-                    sla_clocks::table
-                        .filter(sla_clocks::met_at.is_null())
-                        .filter(sla_clocks::paused_since.is_null())
-                        .filter(sla_clocks::breached_at.is_null())
-                        .filter(sla_clocks::due_at.ge(now))
-                        .filter(
-                            sla_clocks::due_at
-                                .le(now + chrono::Duration::minutes(DUE_SOON_MINUTES)),
-                        )
-                        .select(sla_clocks::case_id),
-                ),
-            )
-        }
-        SlaFilter::Breached => {
-            query = query.filter(
-                cases::id.eq_any(
-                    sla_clocks::table
-                        .filter(
-                            sla_clocks::breached_at.is_not_null().or(sla_clocks::met_at
-                                .is_null()
-                                .and(sla_clocks::due_at.lt(now))
-                                .or(sla_clocks::met_at.gt(sla_clocks::due_at.nullable()))),
-                        )
-                        .select(sla_clocks::case_id),
-                ),
-            )
-        }
+    if let Some(condition) = q.sla.condition() {
+        query = query.filter(sla_sql::case_has_clock(condition, now));
     }
     if let Some(text) = &q.text {
         let pattern = like_pattern(text);
@@ -230,18 +189,27 @@ fn rfc3339(t: chrono::NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Runs a list request.
+/// Runs a list request now.
 pub fn list_cases(conn: &mut DbConn, q: &CaseQuery) -> QueryResult<CasePage> {
-    let total: i64 = filtered(q).count().get_result(conn)?;
+    list_cases_at(conn, q, Utc::now())
+}
+
+/// Runs a list request as of `now` (the instant SLA conditions are judged at).
+pub fn list_cases_at(
+    conn: &mut DbConn,
+    q: &CaseQuery,
+    now: DateTime<Utc>,
+) -> QueryResult<CasePage> {
+    let total: i64 = filtered(q, now).count().get_result(conn)?;
     let offset = (q.page - 1).saturating_mul(q.per_page);
     let found: Vec<Case> = match q.sort {
-        SortOrder::Updated => filtered(q)
+        SortOrder::Updated => filtered(q, now)
             .select(Case::as_select())
             .order((cases::last_activity_at.desc(), cases::id.desc()))
             .limit(q.per_page)
             .offset(offset)
             .load(conn)?,
-        SortOrder::Created => filtered(q)
+        SortOrder::Created => filtered(q, now)
             .select(Case::as_select())
             .order((cases::created_at.desc(), cases::id.desc()))
             .limit(q.per_page)
@@ -250,7 +218,7 @@ pub fn list_cases(conn: &mut DbConn, q: &CaseQuery) -> QueryResult<CasePage> {
         SortOrder::Due => {
             // The deadline is the earliest running clock; sorting by it needs a per-case minimum,
             // taken from one grouped query and applied in memory over the (bounded) matches.
-            let mut all: Vec<Case> = filtered(q)
+            let mut all: Vec<Case> = filtered(q, now)
                 .select(Case::as_select())
                 .order(cases::id.asc())
                 .limit(MAX_DUE_SORT)
@@ -258,8 +226,7 @@ pub fn list_cases(conn: &mut DbConn, q: &CaseQuery) -> QueryResult<CasePage> {
             let ids: Vec<i64> = all.iter().map(|c| c.id).collect();
             let due: HashMap<i64, Option<chrono::NaiveDateTime>> = sla_clocks::table
                 .filter(sla_clocks::case_id.eq_any(&ids))
-                .filter(sla_clocks::met_at.is_null())
-                .filter(sla_clocks::paused_since.is_null())
+                .filter(sla_sql::running!())
                 .group_by(sla_clocks::case_id)
                 .select((sla_clocks::case_id, diesel::dsl::min(sla_clocks::due_at)))
                 .load::<(i64, Option<chrono::NaiveDateTime>)>(conn)?

@@ -10,13 +10,15 @@ pub mod routes;
 pub mod schema;
 pub mod service;
 pub mod sla;
+pub mod sla_sql;
 pub mod state;
 pub mod summary;
 pub mod transitions;
 
 pub use business_hours::{BusinessCalendar, BusinessHoursError, TimeOfDay};
 pub use sla::{
-    ClockStatus, SlaClock, SlaConfig, SlaConfigError, SlaMetric, SlaTargets, clocks_run_in,
+    ClockPhase, ClockStatus, SlaClock, SlaCondition, SlaConfig, SlaConfigError, SlaMetric,
+    SlaTargets, clocks_run_in,
 };
 pub use state::{CaseState, Priority, StateGroup};
 pub use summary::draft_summary;

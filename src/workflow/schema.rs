@@ -1,4 +1,5 @@
-//! Tables of the workflow feature (kept in step with `migrations/*/2026-11-29-000003_workflow`).
+//! Tables of the workflow feature (kept in step with `migrations/*/2026-11-29-000003_workflow` and
+//! `2026-12-05-000001_sla_near_breach`).
 //!
 //! They live here rather than in `crate::db::schema` so the feature owns its storage; the joins with
 //! `cases` and `users` are declared below.
@@ -11,6 +12,7 @@ diesel::table! {
         target_seconds -> BigInt,
         started_at -> Timestamp,
         due_at -> Timestamp,
+        near_breach_at -> Nullable<Timestamp>,
         met_at -> Nullable<Timestamp>,
         breached_at -> Nullable<Timestamp>,
         paused_since -> Nullable<Timestamp>,

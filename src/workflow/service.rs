@@ -865,12 +865,13 @@ pub fn set_priority<'a>(
             if stored.clock.met_at.is_some() {
                 continue;
             }
-            let clock = &mut stored.clock;
-            clock.target = targets.get(clock.metric);
-            clock.due_at = rules
-                .calendar
-                .add_business_duration(clock.started_at, clock.target + clock.paused_total);
-            clock.check_breach(at);
+            let metric = stored.clock.metric;
+            stored.clock.retarget(
+                targets.get(metric),
+                rules.sla.near_breach_percent(),
+                at,
+                rules.calendar,
+            );
             save_clock(conn, &stored)?;
         }
         let note = format!("{old} → {priority}");
@@ -1118,6 +1119,7 @@ struct ClockRow {
     target_seconds: i64,
     started_at: NaiveDateTime,
     due_at: NaiveDateTime,
+    near_breach_at: Option<NaiveDateTime>,
     met_at: Option<NaiveDateTime>,
     breached_at: Option<NaiveDateTime>,
     paused_since: Option<NaiveDateTime>,
@@ -1157,6 +1159,7 @@ impl TryFrom<ClockRow> for StoredClock {
                 target: seconds(row.target_seconds, "target", row.id)?,
                 started_at: row.started_at.and_utc(),
                 due_at: row.due_at.and_utc(),
+                near_breach_at: row.near_breach_at.map(|t| t.and_utc()),
                 met_at: row.met_at.map(|t| t.and_utc()),
                 breached_at: row.breached_at.map(|t| t.and_utc()),
                 paused_since: row.paused_since.map(|t| t.and_utc()),
@@ -1174,6 +1177,7 @@ fn insert_clock(conn: &mut DbConn, case_id: i64, clock: &SlaClock) -> Result<(),
             sla_clocks::target_seconds.eq(clock.target.num_seconds()),
             sla_clocks::started_at.eq(stamp(clock.started_at)),
             sla_clocks::due_at.eq(stamp(clock.due_at)),
+            sla_clocks::near_breach_at.eq(clock.near_breach_at.map(stamp)),
             sla_clocks::met_at.eq(clock.met_at.map(stamp)),
             sla_clocks::breached_at.eq(clock.breached_at.map(stamp)),
             sla_clocks::paused_since.eq(clock.paused_since.map(stamp)),
@@ -1191,6 +1195,7 @@ fn save_clock(conn: &mut DbConn, stored: &StoredClock) -> Result<(), WorkflowErr
         .set((
             sla_clocks::target_seconds.eq(clock.target.num_seconds()),
             sla_clocks::due_at.eq(stamp(clock.due_at)),
+            sla_clocks::near_breach_at.eq(clock.near_breach_at.map(stamp)),
             sla_clocks::met_at.eq(clock.met_at.map(stamp)),
             sla_clocks::paused_since.eq(clock.paused_since.map(stamp)),
             sla_clocks::paused_seconds.eq(clock.paused_total.num_seconds()),
@@ -1518,7 +1523,7 @@ pub struct ClockView {
 impl ClockView {
     /// How `clock` looks at `now`.
     pub fn of(clock: &SlaClock, now: DateTime<Utc>, rules: &SlaRules<'_>, lang: Lang) -> ClockView {
-        let status = clock.status(now, rules.calendar, rules.sla);
+        let status = clock.status(now, rules.calendar);
         // Each badge also carries an existing colour class of the stylesheet (red, amber, green) so it
         // reads at a glance; the `sla-*` class names the meaning.
         let css = match status {
@@ -1567,8 +1572,7 @@ pub fn next_deadlines(
     }
     let rows: Vec<ClockRow> = sla_clocks::table
         .filter(sla_clocks::case_id.eq_any(case_ids))
-        .filter(sla_clocks::met_at.is_null())
-        .filter(sla_clocks::paused_since.is_null())
+        .filter(super::sla_sql::running!())
         .order((sla_clocks::due_at.asc(), sla_clocks::id.asc()))
         .select(ClockRow::as_select())
         .load(conn)?;
@@ -1580,6 +1584,48 @@ pub fn next_deadlines(
             .or_insert_with(|| ClockView::of(&stored.clock, now, rules, lang));
     }
     Ok(next)
+}
+
+/// How many clocks [`fill_near_breach`] fixes per transaction.
+pub const NEAR_BREACH_FILL_BATCH: i64 = 500;
+
+/// Fills `near_breach_at` on open clocks stored before the column existed (migration
+/// `2026-12-05-000001_sla_near_breach`), with the configured calendar and threshold, in batches of
+/// [`NEAR_BREACH_FILL_BATCH`] (one short transaction each, so a large database does not hold the
+/// write lock for long). Met clocks are left alone: they are never near breach. Until a clock is
+/// filled, the badge and the list both treat it as never near breach. `casebook serve` and
+/// `casebook migrate` run it at start; it returns how many clocks it filled (0 once done).
+pub fn fill_near_breach(conn: &mut DbConn, rules: &SlaRules<'_>) -> Result<usize, WorkflowError> {
+    let mut filled = 0;
+    loop {
+        let batch = crate::db::write_transaction(conn, |conn| -> Result<usize, WorkflowError> {
+            let rows: Vec<ClockRow> = sla_clocks::table
+                .filter(sla_clocks::near_breach_at.is_null())
+                .filter(sla_clocks::met_at.is_null())
+                .order(sla_clocks::id.asc())
+                .limit(NEAR_BREACH_FILL_BATCH)
+                .select(ClockRow::as_select())
+                .load(conn)?;
+            for row in &rows {
+                let stored = StoredClock::try_from(row.clone())?;
+                let near = stored
+                    .clock
+                    .near_breach_instant(rules.sla.near_breach_percent(), rules.calendar);
+                diesel::update(
+                    sla_clocks::table
+                        .find(stored.id)
+                        .filter(sla_clocks::near_breach_at.is_null()),
+                )
+                .set(sla_clocks::near_breach_at.eq(stamp(near)))
+                .execute(conn)?;
+            }
+            Ok(rows.len())
+        })?;
+        filled += batch;
+        if batch < NEAR_BREACH_FILL_BATCH as usize {
+            return Ok(filled);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1823,6 +1869,7 @@ mod tests {
         let clock = SlaClock::start(
             SlaMetric::FirstResponse,
             Duration::hours(8),
+            sla.near_breach_percent(),
             start,
             &calendar,
         );

@@ -228,7 +228,13 @@ impl SlaConfig {
         at: DateTime<Utc>,
         calendar: &BusinessCalendar,
     ) -> SlaClock {
-        SlaClock::start(metric, self.targets(priority).get(metric), at, calendar)
+        SlaClock::start(
+            metric,
+            self.targets(priority).get(metric),
+            self.near_breach_percent,
+            at,
+            calendar,
+        )
     }
 }
 
@@ -325,6 +331,12 @@ pub struct SlaClock {
     pub started_at: DateTime<Utc>,
     /// The deadline, already pushed out by every finished pause.
     pub due_at: DateTime<Utc>,
+    /// The first instant at which the near-breach share of the target has elapsed (the business time
+    /// left until `due_at` is at most the rest of the target), fixed like `target` when the clock
+    /// starts or is re-targeted and pushed out with `due_at` by every pause. `None` only for clocks
+    /// stored before it existed and not yet filled in: such a clock is never near breach.
+    #[serde(default)]
+    pub near_breach_at: Option<DateTime<Utc>>,
     /// When it was met; `None` while open.
     pub met_at: Option<DateTime<Utc>>,
     /// Set to `due_at` (at that moment) once the deadline passed unmet; never cleared.
@@ -362,6 +374,68 @@ pub enum ClockStatus {
     /// Paused while the case waits on the customer or is inactive (even if it breached before the
     /// pause; `breached_at` keeps that fact).
     Paused,
+}
+
+/// [`ClockStatus`] without the amounts: what a clock is at some instant, decided from its stored
+/// instants (`met_at`, `paused_since`, `breached_at`, `due_at`, `near_breach_at`) alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockPhase {
+    /// Running, before the near-breach instant.
+    Running,
+    /// Running, at or after the near-breach instant, not past the deadline.
+    NearBreach,
+    /// Running (or breached and resumed) past the deadline, not met.
+    Overdue,
+    /// Met.
+    Met {
+        /// Whether it was met without a breach.
+        on_time: bool,
+    },
+    /// Paused, not met.
+    Paused,
+}
+
+/// The SLA conditions a case list can ask for. A case matches when one of its clocks does. Defined
+/// once, in Rust by [`SlaCondition::holds`] and in SQL by [`crate::workflow::sla_sql::condition`];
+/// a property test runs both over random clocks on both databases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SlaCondition {
+    /// Counting toward its deadline: not met, not paused (near breach and overdue included).
+    Running,
+    /// [`ClockPhase::Overdue`].
+    Overdue,
+    /// [`ClockPhase::NearBreach`]: the case list's "due soon".
+    DueSoon,
+    /// [`SlaClock::has_breached`], whether or not met later (for reviewing the month).
+    Breached,
+    /// [`ClockPhase::Paused`].
+    Paused,
+}
+
+impl SlaCondition {
+    /// Every condition.
+    pub const ALL: [SlaCondition; 5] = [
+        SlaCondition::Running,
+        SlaCondition::Overdue,
+        SlaCondition::DueSoon,
+        SlaCondition::Breached,
+        SlaCondition::Paused,
+    ];
+
+    /// Whether `clock` is in this condition at `now`.
+    pub fn holds(self, clock: &SlaClock, now: DateTime<Utc>) -> bool {
+        let phase = clock.phase(now);
+        match self {
+            SlaCondition::Running => matches!(
+                phase,
+                ClockPhase::Running | ClockPhase::NearBreach | ClockPhase::Overdue
+            ),
+            SlaCondition::Overdue => phase == ClockPhase::Overdue,
+            SlaCondition::DueSoon => phase == ClockPhase::NearBreach,
+            SlaCondition::Breached => clock.has_breached(now),
+            SlaCondition::Paused => phase == ClockPhase::Paused,
+        }
+    }
 }
 
 impl ClockStatus {
@@ -433,23 +507,66 @@ pub fn format_business_duration(duration: Duration, lang: Lang) -> String {
 }
 
 impl SlaClock {
-    /// A running clock started at `at`, due once `target` of business time has passed.
+    /// A running clock started at `at`, due once `target` of business time has passed, near breach
+    /// once `near_breach_percent` of it has.
     pub fn start(
         metric: SlaMetric,
         target: Duration,
+        near_breach_percent: u8,
         at: DateTime<Utc>,
         calendar: &BusinessCalendar,
     ) -> SlaClock {
-        SlaClock {
+        let mut clock = SlaClock {
             metric,
             target,
             started_at: at,
             due_at: calendar.add_business_duration(at, target),
+            near_breach_at: None,
             met_at: None,
             breached_at: None,
             paused_since: None,
             paused_total: Duration::zero(),
+        };
+        clock.near_breach_at = Some(clock.near_breach_instant(near_breach_percent, calendar));
+        clock
+    }
+
+    /// The instant from which the business time left until `due_at` is at most `100 −
+    /// near_breach_percent` % of the target (whole seconds, rounded down): the earliest instant at
+    /// which that much business time has run since the start, counting the finished pauses already
+    /// added to `due_at`. Used when the clock starts or is re-targeted and by the fix-up of rows
+    /// stored before the column existed ([`crate::workflow::service::fill_near_breach`]).
+    pub fn near_breach_instant(
+        &self,
+        near_breach_percent: u8,
+        calendar: &BusinessCalendar,
+    ) -> DateTime<Utc> {
+        let rest_percent = 100 - i128::from(near_breach_percent.min(100));
+        // i128: a reloaded clock's target is not bounded by config validation.
+        let rest_seconds = i128::from(self.target.num_seconds()) * rest_percent / 100;
+        let rest = Duration::try_seconds(i64::try_from(rest_seconds).unwrap_or(i64::MAX))
+            .unwrap_or(Duration::MAX);
+        let total = calendar.business_duration_between(self.started_at, self.due_at);
+        if total <= rest {
+            return self.started_at;
         }
+        calendar.add_business_duration(self.started_at, total - rest)
+    }
+
+    /// Gives an open clock a new target (a priority change): the deadline becomes its start plus the
+    /// new target plus the time already spent paused, and the near-breach instant follows. A stored
+    /// breach stays (checked against `at`).
+    pub fn retarget(
+        &mut self,
+        target: Duration,
+        near_breach_percent: u8,
+        at: DateTime<Utc>,
+        calendar: &BusinessCalendar,
+    ) {
+        self.target = target;
+        self.due_at = calendar.add_business_duration(self.started_at, target + self.paused_total);
+        self.near_breach_at = Some(self.near_breach_instant(near_breach_percent, calendar));
+        self.check_breach(at);
     }
 
     /// Whether the clock is still counting toward its deadline (not met, not paused).
@@ -477,6 +594,11 @@ impl SlaClock {
         let spent = calendar.business_duration_between(since, at);
         self.paused_total += spent;
         self.due_at = calendar.add_business_duration(self.due_at, spent);
+        // Shifting by the same business time keeps the same business time between the two instants,
+        // so the threshold needs no config here.
+        self.near_breach_at = self
+            .near_breach_at
+            .map(|near| calendar.add_business_duration(near, spent));
         true
     }
 
@@ -519,37 +641,51 @@ impl SlaClock {
         false
     }
 
-    /// The clock's status at `now`; near breach once `config.near_breach_percent()` of the target has
-    /// elapsed, i.e. the business time left is at most the rest of the target.
-    pub fn status(
-        &self,
-        now: DateTime<Utc>,
-        calendar: &BusinessCalendar,
-        config: &SlaConfig,
-    ) -> ClockStatus {
+    /// The clock's phase at `now`, from the stored instants only: the one definition behind both the
+    /// badge ([`SlaClock::status`]) and the case list's SLA filters ([`SlaCondition`], whose SQL twin
+    /// is [`crate::workflow::sla_sql`]).
+    pub fn phase(&self, now: DateTime<Utc>) -> ClockPhase {
         if self.met_at.is_some() {
-            return ClockStatus::Met {
+            return ClockPhase::Met {
                 on_time: self.breached_at.is_none(),
             };
         }
         if self.paused_since.is_some() {
-            return ClockStatus::Paused;
+            return ClockPhase::Paused;
         }
         if self.breached_at.is_some() || now > self.due_at {
-            return ClockStatus::Overdue {
-                by: calendar.business_duration_between(self.due_at, now),
-            };
+            return ClockPhase::Overdue;
         }
-        let remaining = calendar.business_duration_between(now, self.due_at);
-        let threshold_percent = 100 - i128::from(config.near_breach_percent().min(100));
-        // remaining <= target × (100 − p)%, in integer seconds; i128 because a reloaded clock's target is
-        // not bounded by config validation.
-        if i128::from(remaining.num_seconds()) * 100
-            <= i128::from(self.target.num_seconds()) * threshold_percent
-        {
-            ClockStatus::NearBreach { remaining }
+        if self.near_breach_at.is_some_and(|near| now >= near) {
+            ClockPhase::NearBreach
         } else {
-            ClockStatus::Running { remaining }
+            ClockPhase::Running
+        }
+    }
+
+    /// Whether the clock breached by `now`: a stored breach, a running clock past its deadline (the
+    /// sweep has not recorded it yet), or met after its deadline. A paused clock whose deadline passed
+    /// during the pause has not breached: resuming pushes the deadline out.
+    pub fn has_breached(&self, now: DateTime<Utc>) -> bool {
+        self.breached_at.is_some()
+            || self.phase(now) == ClockPhase::Overdue
+            || self.met_at.is_some_and(|met| met > self.due_at)
+    }
+
+    /// The clock's status at `now` ([`SlaClock::phase`] with the business time left or over).
+    pub fn status(&self, now: DateTime<Utc>, calendar: &BusinessCalendar) -> ClockStatus {
+        match self.phase(now) {
+            ClockPhase::Met { on_time } => ClockStatus::Met { on_time },
+            ClockPhase::Paused => ClockStatus::Paused,
+            ClockPhase::Overdue => ClockStatus::Overdue {
+                by: calendar.business_duration_between(self.due_at, now),
+            },
+            ClockPhase::NearBreach => ClockStatus::NearBreach {
+                remaining: calendar.business_duration_between(now, self.due_at),
+            },
+            ClockPhase::Running => ClockStatus::Running {
+                remaining: calendar.business_duration_between(now, self.due_at),
+            },
         }
     }
 }
@@ -779,8 +915,13 @@ mod tests {
             ),
         ];
         for (pause, resume, due, spent) in cases {
-            let mut clock =
-                SlaClock::start(SlaMetric::FirstResponse, h(8), at("2026-09-21 09:00"), &cal);
+            let mut clock = SlaClock::start(
+                SlaMetric::FirstResponse,
+                h(8),
+                80,
+                at("2026-09-21 09:00"),
+                &cal,
+            );
             let pause_at = at(pause);
             assert!(clock.pause(pause_at));
             assert!(!clock.pause(pause_at), "pausing twice changes nothing");
@@ -800,8 +941,13 @@ mod tests {
     #[test]
     fn a_pause_across_a_holiday_weekend_costs_nothing_while_the_office_is_closed() {
         let cal = calendar();
-        let mut clock =
-            SlaClock::start(SlaMetric::NextResponse, h(8), at("2026-09-30 14:00"), &cal);
+        let mut clock = SlaClock::start(
+            SlaMetric::NextResponse,
+            h(8),
+            80,
+            at("2026-09-30 14:00"),
+            &cal,
+        );
         assert_eq!(clock.due_at, at("2026-10-05 13:00"));
         clock.pause(at("2026-09-30 18:00"));
         clock.resume(at("2026-10-05 09:00"), &cal);
@@ -814,7 +960,13 @@ mod tests {
     #[test]
     fn state_changes_pause_and_resume_the_clock() {
         let cal = calendar();
-        let mut clock = SlaClock::start(SlaMetric::Resolution, h(45), at("2026-09-21 09:00"), &cal);
+        let mut clock = SlaClock::start(
+            SlaMetric::Resolution,
+            h(45),
+            80,
+            at("2026-09-21 09:00"),
+            &cal,
+        );
         let steps = [
             (CaseState::Defined, "2026-09-21 10:00", false, false),
             (CaseState::WaitingOnCustomer, "2026-09-21 11:00", true, true),
@@ -852,7 +1004,7 @@ mod tests {
             ("2026-09-21 14:30", false, Some("2026-09-21 13:00")),
         ];
         for (reply, on_time, breached) in cases {
-            let mut clock = SlaClock::start(SlaMetric::FirstResponse, h(4), start, &cal);
+            let mut clock = SlaClock::start(SlaMetric::FirstResponse, h(4), 80, start, &cal);
             assert!(clock.mark_met(at(reply), &cal));
             assert!(
                 !clock.mark_met(at("2026-09-22 09:00"), &cal),
@@ -861,7 +1013,7 @@ mod tests {
             assert_eq!(clock.met_at, Some(at(reply)));
             assert_eq!(clock.breached_at, breached.map(at), "reply at {reply}");
             assert_eq!(
-                clock.status(at("2026-09-23 09:00"), &cal, &SlaConfig::default()),
+                clock.status(at("2026-09-23 09:00"), &cal),
                 ClockStatus::Met { on_time }
             );
         }
@@ -870,8 +1022,13 @@ mod tests {
     #[test]
     fn replying_while_paused_ends_the_pause_first() {
         let cal = calendar();
-        let mut clock =
-            SlaClock::start(SlaMetric::FirstResponse, h(4), at("2026-09-21 09:00"), &cal);
+        let mut clock = SlaClock::start(
+            SlaMetric::FirstResponse,
+            h(4),
+            80,
+            at("2026-09-21 09:00"),
+            &cal,
+        );
         clock.pause(at("2026-09-21 10:00"));
         assert!(clock.mark_met(at("2026-09-21 16:00"), &cal));
         assert_eq!(
@@ -885,7 +1042,7 @@ mod tests {
         let cal = calendar();
         let start = at("2026-09-21 09:00");
         let due = at("2026-09-21 10:00");
-        let fresh = || SlaClock::start(SlaMetric::FirstResponse, h(1), start, &cal);
+        let fresh = || SlaClock::start(SlaMetric::FirstResponse, h(1), 80, start, &cal);
         let mut met = fresh();
         met.mark_met(at("2026-09-21 09:30"), &cal);
         let mut paused = fresh();
@@ -910,22 +1067,32 @@ mod tests {
     #[test]
     fn pausing_after_the_deadline_keeps_the_breach() {
         let cal = calendar();
-        let mut clock =
-            SlaClock::start(SlaMetric::FirstResponse, h(1), at("2026-09-21 09:00"), &cal);
+        let mut clock = SlaClock::start(
+            SlaMetric::FirstResponse,
+            h(1),
+            80,
+            at("2026-09-21 09:00"),
+            &cal,
+        );
         clock.pause(at("2026-09-21 11:00"));
         assert_eq!(clock.breached_at, Some(at("2026-09-21 10:00")));
         clock.resume(at("2026-09-21 14:00"), &cal);
         // Overdue time counts only running time: 1h before the pause, 30 minutes after it.
-        let status = clock.status(at("2026-09-21 14:30"), &cal, &SlaConfig::default());
+        let status = clock.status(at("2026-09-21 14:30"), &cal);
         assert_eq!(status, ClockStatus::Overdue { by: m(90) });
     }
 
     #[test]
     fn status_reports_running_near_breach_overdue_and_paused() {
         let cal = calendar();
-        let config = SlaConfig::default();
         // 9h clock from Monday 09:00, due Monday 18:00; near breach once 80% (7h12m) has elapsed, 1h48m left.
-        let clock = SlaClock::start(SlaMetric::FirstResponse, h(9), at("2026-09-21 09:00"), &cal);
+        let clock = SlaClock::start(
+            SlaMetric::FirstResponse,
+            h(9),
+            80,
+            at("2026-09-21 09:00"),
+            &cal,
+        );
         let mut paused = clock.clone();
         paused.pause(at("2026-09-21 12:00"));
         let cases = [
@@ -976,17 +1143,126 @@ mod tests {
             (&paused, "2026-09-23 10:00", ClockStatus::Paused),
         ];
         for (clock, now, expected) in cases {
-            assert_eq!(clock.status(at(now), &cal, &config), expected, "at {now}");
+            assert_eq!(clock.status(at(now), &cal), expected, "at {now}");
         }
         let strict: SlaConfig = toml::from_str("near_breach_percent = 50").unwrap();
+        let clock = strict.start_clock(
+            SlaMetric::FirstResponse,
+            Priority::Urgent,
+            at("2026-09-21 09:00"),
+            &cal,
+        );
+        // A 1h urgent first response: near breach after 30 minutes.
         assert_eq!(
-            clock.status(at("2026-09-21 13:30"), &cal, &strict),
-            ClockStatus::NearBreach { remaining: m(270) }
+            clock.status(at("2026-09-21 09:30"), &cal),
+            ClockStatus::NearBreach { remaining: m(30) }
         );
         assert_eq!(
-            clock.status(at("2026-09-21 13:29"), &cal, &strict),
-            ClockStatus::Running { remaining: m(271) }
+            clock.status(at("2026-09-21 09:29"), &cal),
+            ClockStatus::Running { remaining: m(31) }
         );
+    }
+
+    #[test]
+    fn the_near_breach_instant_counts_business_time_and_moves_with_pauses_and_new_targets() {
+        let cal = calendar();
+        // 1h clock from Friday 17:50: due Monday 09:50, near breach 12 minutes before (80%).
+        let mut clock = SlaClock::start(
+            SlaMetric::FirstResponse,
+            h(1),
+            80,
+            at("2026-09-25 17:50"),
+            &cal,
+        );
+        assert_eq!(clock.due_at, at("2026-09-28 09:50"));
+        assert_eq!(clock.near_breach_at, Some(at("2026-09-28 09:38")));
+        assert_eq!(clock.phase(at("2026-09-28 09:37")), ClockPhase::Running);
+        assert_eq!(clock.phase(at("2026-09-28 09:38")), ClockPhase::NearBreach);
+        // Left exactly at closing time: the instant is the closing, not the next opening.
+        let evening = SlaClock::start(
+            SlaMetric::FirstResponse,
+            h(5),
+            80,
+            at("2026-09-21 14:00"),
+            &cal,
+        );
+        assert_eq!(evening.near_breach_at, Some(at("2026-09-21 18:00")));
+        assert_eq!(
+            evening.status(at("2026-09-22 08:00"), &cal),
+            ClockStatus::NearBreach { remaining: h(1) }
+        );
+        // A pause of 30 business minutes moves both instants by 30 business minutes.
+        clock.pause(at("2026-09-28 09:10"));
+        clock.resume(at("2026-09-28 09:40"), &cal);
+        assert_eq!(clock.due_at, at("2026-09-28 10:20"));
+        assert_eq!(clock.near_breach_at, Some(at("2026-09-28 10:08")));
+        assert_eq!(
+            clock.near_breach_at,
+            Some(clock.near_breach_instant(80, &cal)),
+            "shifting agrees with computing afresh"
+        );
+        // A new target of 2h (priority lowered): due 30 minutes of pause later than start + 2h.
+        clock.retarget(h(2), 80, at("2026-09-28 09:45"), &cal);
+        assert_eq!(clock.due_at, at("2026-09-28 11:20"));
+        assert_eq!(clock.near_breach_at, Some(at("2026-09-28 10:56")));
+        // A clock stored before the instant existed is never near breach, only overdue.
+        let legacy = SlaClock {
+            near_breach_at: None,
+            ..clock.clone()
+        };
+        assert_eq!(legacy.phase(at("2026-09-28 11:19")), ClockPhase::Running);
+        assert_eq!(legacy.phase(at("2026-09-28 11:21")), ClockPhase::Overdue);
+    }
+
+    #[test]
+    fn conditions_follow_the_phase_and_paused_clocks_are_never_overdue() {
+        let cal = calendar();
+        let fresh = || {
+            SlaClock::start(
+                SlaMetric::FirstResponse,
+                h(1),
+                80,
+                at("2026-09-21 09:00"),
+                &cal,
+            )
+        };
+        let mut paused = fresh();
+        paused.pause(at("2026-09-21 09:30"));
+        let mut met_late = fresh();
+        met_late.mark_met(at("2026-09-21 11:00"), &cal);
+        let mut paused_after_breach = fresh();
+        paused_after_breach.pause(at("2026-09-21 11:00"));
+        use SlaCondition::*;
+        let cases: [(&str, SlaClock, &str, &[SlaCondition]); 6] = [
+            ("fresh", fresh(), "2026-09-21 09:10", &[Running]),
+            ("near", fresh(), "2026-09-21 09:50", &[Running, DueSoon]),
+            (
+                "late",
+                fresh(),
+                "2026-09-21 10:01",
+                &[Running, Overdue, Breached],
+            ),
+            (
+                "paused past its due time",
+                paused,
+                "2026-09-22 09:00",
+                &[Paused],
+            ),
+            ("met late", met_late, "2026-09-22 09:00", &[Breached]),
+            (
+                "paused after a breach",
+                paused_after_breach,
+                "2026-09-22 09:00",
+                &[Breached, Paused],
+            ),
+        ];
+        for (what, clock, now, expected) in cases {
+            let held: Vec<SlaCondition> = SlaCondition::ALL
+                .into_iter()
+                .filter(|c| c.holds(&clock, at(now)))
+                .collect();
+            assert_eq!(held, expected, "{what}");
+        }
     }
 
     #[test]
@@ -1094,8 +1370,13 @@ mod tests {
     #[test]
     fn clocks_round_trip_through_json_with_durations_in_seconds() {
         let cal = calendar();
-        let mut clock =
-            SlaClock::start(SlaMetric::NextResponse, h(8), at("2026-09-21 09:00"), &cal);
+        let mut clock = SlaClock::start(
+            SlaMetric::NextResponse,
+            h(8),
+            80,
+            at("2026-09-21 09:00"),
+            &cal,
+        );
         clock.pause(at("2026-09-21 10:00"));
         clock.resume(at("2026-09-21 11:30"), &cal);
         let json = serde_json::to_value(&clock).unwrap();

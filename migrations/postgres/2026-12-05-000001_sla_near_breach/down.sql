@@ -1,0 +1,1 @@
+ALTER TABLE sla_clocks DROP COLUMN near_breach_at;
