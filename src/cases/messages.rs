@@ -69,6 +69,36 @@ impl Message {
         self.sent_at.unwrap_or(self.received_at)
     }
 
+    /// A case's messages, each with the name of the agent who wrote it (replies and notes).
+    pub fn for_case_with_authors(
+        conn: &mut DbConn,
+        case_id: i64,
+    ) -> diesel::QueryResult<Vec<(Message, Option<String>)>> {
+        use crate::db::schema::users;
+        use diesel::prelude::*;
+        let messages = Message::for_case(conn, case_id)?;
+        let mut ids: Vec<i64> = messages.iter().filter_map(|m| m.author_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let names: std::collections::HashMap<i64, String> = if ids.is_empty() {
+            Default::default()
+        } else {
+            users::table
+                .filter(users::id.eq_any(ids))
+                .select((users::id, users::name))
+                .load(conn)?
+                .into_iter()
+                .collect()
+        };
+        Ok(messages
+            .into_iter()
+            .map(|m| {
+                let author = m.author_id.and_then(|id| names.get(&id).cloned());
+                (m, author)
+            })
+            .collect())
+    }
+
     /// A message by row id.
     pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Message>> {
         messages::table

@@ -324,7 +324,7 @@ async fn show(
             Ok((
                 case,
                 Participant::for_case(conn, id)?,
-                messages_with_authors(conn, id)?,
+                Message::for_case_with_authors(conn, id)?,
                 Attachment::for_case(conn, id)?,
                 CaseEvent::for_case(conn, id)?,
                 workflow,
@@ -426,36 +426,6 @@ fn inline_images(html: &str, number: &str, own: &[&Attachment]) -> String {
             .map(|a| inline_image_url(number, a.id))
     })
     .into_owned()
-}
-
-/// A case's messages, each with the name of the agent who wrote it (replies and notes).
-fn messages_with_authors(
-    conn: &mut crate::db::DbConn,
-    case_id: i64,
-) -> diesel::QueryResult<Vec<(Message, Option<String>)>> {
-    use crate::db::schema::users;
-    use diesel::prelude::*;
-    let messages = Message::for_case(conn, case_id)?;
-    let mut ids: Vec<i64> = messages.iter().filter_map(|m| m.author_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let names: std::collections::HashMap<i64, String> = if ids.is_empty() {
-        Default::default()
-    } else {
-        users::table
-            .filter(users::id.eq_any(ids))
-            .select((users::id, users::name))
-            .load(conn)?
-            .into_iter()
-            .collect()
-    };
-    Ok(messages
-        .into_iter()
-        .map(|m| {
-            let author = m.author_id.and_then(|id| names.get(&id).cloned());
-            (m, author)
-        })
-        .collect())
 }
 
 /// Attachments are downloaded, never rendered as pages: a customer's HTML file must not run in
