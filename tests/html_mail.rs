@@ -8,21 +8,12 @@ use casebook::auth::Role;
 use common::mail::{MISSING_CID, PNG_CID, SVG_CID, red_png, styled_mail_with_inline_image};
 use common::{BackendKind, spawn_app_with};
 
-/// POSTs raw mail to `/inbound/mail` as the mailgate does; returns the case number.
+/// Delivers raw mail over HTTP inbound; returns the case number.
 async fn deliver(app: &common::TestApp, body: String) -> String {
-    let r = app
-        .client
-        .post(app.url("/inbound/mail"))
-        .bearer_auth("inbound-secret-token")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    assert_eq!(status, 202, "{text}");
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v["case"].as_str().expect("a case").to_string()
+    app.deliver(body).await["case"]
+        .as_str()
+        .expect("a case")
+        .to_string()
 }
 
 /// The id of the attachment listed under `filename` on a case page.
@@ -45,7 +36,7 @@ both_backends!(
 async fn a_cid_image_is_served_from_its_case_to_staff_only(backend: BackendKind) {
     let Some(app) = spawn_app_with(
         backend,
-        &[("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token")],
+        &[("CASEBOOK_INBOUND_TOKEN", common::INBOUND_TOKEN)],
     )
     .await
     else {
@@ -151,7 +142,7 @@ async fn a_cid_image_is_served_from_its_case_to_staff_only(backend: BackendKind)
 async fn pages_allow_style_attributes_but_no_inline_script_or_style_sheet(backend: BackendKind) {
     let Some(app) = spawn_app_with(
         backend,
-        &[("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token")],
+        &[("CASEBOOK_INBOUND_TOKEN", common::INBOUND_TOKEN)],
     )
     .await
     else {

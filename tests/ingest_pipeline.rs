@@ -1028,25 +1028,14 @@ async fn replies_arriving_together_reopen_a_waiting_case_once_with_one_response_
 async fn inbound_app(backend: BackendKind) -> Option<common::TestApp> {
     spawn_app_with(
         backend,
-        &[("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token")],
+        &[("CASEBOOK_INBOUND_TOKEN", common::INBOUND_TOKEN)],
     )
     .await
 }
 
 /// POSTs raw mail to `/inbound/mail` as the mailgate does; the answer must be 202.
 async fn deliver(app: &common::TestApp, body: String) -> serde_json::Value {
-    let r = app
-        .client
-        .post(app.url("/inbound/mail"))
-        .bearer_auth("inbound-secret-token")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    assert_eq!(status, 202, "{text}");
-    serde_json::from_str(&text).unwrap()
+    app.deliver(body).await
 }
 
 /// A message sent to two support aliases arrives twice at once, while other customers write in:
@@ -1110,7 +1099,7 @@ async fn mail_imported_by_the_command_line_beside_the_running_server_is_readable
     let r = app
         .client
         .post(app.url("/inbound/mail"))
-        .bearer_auth("inbound-secret-token")
+        .bearer_auth(common::INBOUND_TOKEN)
         .body(std::fs::read(fixtures().join("mail/50-attachment.eml")).unwrap())
         .send()
         .await
@@ -1178,7 +1167,7 @@ async fn http_inbound_stores_mail_and_the_case_page_shows_the_thread(backend: Ba
     let Some(app) = spawn_app_with(
         backend,
         &[
-            ("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token"),
+            ("CASEBOOK_INBOUND_TOKEN", common::INBOUND_TOKEN),
             ("CASEBOOK_MAX_MESSAGE_BYTES", "100000"),
         ],
     )
@@ -1208,7 +1197,7 @@ async fn http_inbound_stores_mail_and_the_case_page_shows_the_thread(backend: Ba
     let r = app
         .client
         .post(&url)
-        .bearer_auth("inbound-secret-token")
+        .bearer_auth(common::INBOUND_TOKEN)
         .body(Vec::<u8>::new())
         .send()
         .await
@@ -1217,7 +1206,7 @@ async fn http_inbound_stores_mail_and_the_case_page_shows_the_thread(backend: Ba
     let r = app
         .client
         .post(&url)
-        .bearer_auth("inbound-secret-token")
+        .bearer_auth(common::INBOUND_TOKEN)
         .body(vec![b'a'; 200_000])
         .send()
         .await
@@ -1234,7 +1223,7 @@ async fn http_inbound_stores_mail_and_the_case_page_shows_the_thread(backend: Ba
     let r = app
         .client
         .post(&url)
-        .bearer_auth("inbound-secret-token")
+        .bearer_auth(common::INBOUND_TOKEN)
         .body(raw)
         .send()
         .await
@@ -1249,7 +1238,7 @@ async fn http_inbound_stores_mail_and_the_case_page_shows_the_thread(backend: Ba
     let r = app
         .client
         .post(&url)
-        .bearer_auth("inbound-secret-token")
+        .bearer_auth(common::INBOUND_TOKEN)
         .body(with_token)
         .send()
         .await

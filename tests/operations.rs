@@ -29,7 +29,7 @@ async fn app(backend: BackendKind) -> Option<TestApp> {
     spawn_app_with(
         backend,
         &[
-            ("CASEBOOK_INBOUND_TOKEN", "inbound-secret-token"),
+            ("CASEBOOK_INBOUND_TOKEN", common::INBOUND_TOKEN),
             ("CASEBOOK_MAIL_FROM", "support@cmgos.example"),
             ("CASEBOOK_SUPPORT_DOMAINS", "cmgos.example"),
         ],
@@ -37,21 +37,12 @@ async fn app(backend: BackendKind) -> Option<TestApp> {
     .await
 }
 
-/// POSTs raw mail to `/inbound/mail` as the mailgate does → the case number.
+/// Delivers raw mail over HTTP inbound → the case number.
 async fn deliver(app: &TestApp, body: String) -> String {
-    let r = app
-        .client
-        .post(app.url("/inbound/mail"))
-        .bearer_auth("inbound-secret-token")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    assert_eq!(status, 202, "{text}");
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v["case"].as_str().expect("a case number").to_string()
+    app.deliver(body).await["case"]
+        .as_str()
+        .expect("a case number")
+        .to_string()
 }
 
 /// A customer mail copied to `cc` (comma-separated on one folded header).
@@ -91,20 +82,9 @@ fn cc_field(html: &str) -> String {
     html[at..html[at..].find('"').map(|e| at + e).unwrap()].to_string()
 }
 
-/// Posts the multipart reply form like a browser.
+/// Posts the reply form like a browser.
 async fn post_reply(app: &TestApp, number: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let token = app.csrf().await;
-    let mut form = reqwest::multipart::Form::new();
-    for (k, v) in fields {
-        form = form.text(k.to_string(), v.to_string());
-    }
-    let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
-    app.client
-        .post(app.url(&format!("/cases/{number}/reply?csrf_token={token}")))
-        .multipart(form)
-        .send()
-        .await
-        .expect("POST reply")
+    app.post_reply(number, fields, &[]).await
 }
 
 async fn a_mail_with_thousands_of_cc_adds_a_capped_number_of_participants_and_no_support_address(
@@ -369,6 +349,16 @@ type EventShape = (
     Option<String>,
 );
 
+/// Two cases opened by customer mail — one to work through the page, one through the API — and
+/// an agent signed in on the page who also holds an API token.
+async fn a_case_for_each_door(app: &TestApp) -> (String, String, casebook::auth::User, String) {
+    let by_page = deliver(app, customer_mail("a", &[])).await;
+    let by_api = deliver(app, customer_mail("b", &[])).await;
+    let agent = app.login_as(Role::Agent).await;
+    let token = token_for(app, &agent);
+    (by_page, by_api, agent, token)
+}
+
 /// The events of `kind` on a case, as the columns that must not depend on the door.
 fn event_shapes(app: &TestApp, case: &Case, kind: &str) -> Vec<EventShape> {
     CaseEvent::for_case(&mut app.conn(), case.id)
@@ -392,10 +382,7 @@ async fn page_and_api_assignments_write_the_same_events(backend: BackendKind) {
     let Some(app) = app(backend).await else {
         return;
     };
-    let by_page = deliver(&app, customer_mail("a", &[])).await;
-    let by_api = deliver(&app, customer_mail("b", &[])).await;
-    let agent = app.login_as(Role::Agent).await;
-    let token = token_for(&app, &agent);
+    let (by_page, by_api, agent, token) = a_case_for_each_door(&app).await;
     let r = app
         .post_form(
             &format!("/cases/{by_page}/assign"),
@@ -427,10 +414,7 @@ async fn page_and_api_transitions_write_the_same_events(backend: BackendKind) {
     let Some(app) = app(backend).await else {
         return;
     };
-    let by_page = deliver(&app, customer_mail("a", &[])).await;
-    let by_api = deliver(&app, customer_mail("b", &[])).await;
-    let agent = app.login_as(Role::Agent).await;
-    let token = token_for(&app, &agent);
+    let (by_page, by_api, agent, token) = a_case_for_each_door(&app).await;
     let definition = "Offline activation fails: Device marker binding is Invalid.";
     let r = app
         .post_form(

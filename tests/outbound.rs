@@ -112,34 +112,14 @@ fn open_case(app: &TestApp, language: &str) -> (Case, String) {
     (case, inbound_id)
 }
 
-/// Posts the multipart reply form like a browser: the CSRF token rides in the query string.
+/// Posts the multipart reply form like a browser.
 async fn post_reply(
     app: &TestApp,
     number: &str,
     fields: &[(&str, &str)],
     files: &[(&str, &str, &[u8])],
 ) -> reqwest::Response {
-    let token = app.csrf().await;
-    let mut form = reqwest::multipart::Form::new();
-    for (k, v) in fields {
-        form = form.text(k.to_string(), v.to_string());
-    }
-    for (name, mime, bytes) in files {
-        form = form.part(
-            "attachments",
-            reqwest::multipart::Part::bytes(bytes.to_vec())
-                .file_name(name.to_string())
-                .mime_str(mime)
-                .unwrap(),
-        );
-    }
-    let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
-    app.client
-        .post(app.url(&format!("/cases/{number}/reply?csrf_token={token}")))
-        .multipart(form)
-        .send()
-        .await
-        .expect("POST reply")
+    app.post_reply(number, fields, files).await
 }
 
 fn outbox_rows(app: &TestApp, case: &Case) -> Vec<OutboxRow> {

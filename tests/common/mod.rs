@@ -25,6 +25,9 @@ pub enum BackendKind {
     Postgres,
 }
 
+/// The bearer token tests configure for `POST /inbound/mail` (`CASEBOOK_INBOUND_TOKEN`).
+pub const INBOUND_TOKEN: &str = "inbound-secret-token";
+
 /// A password every test user gets.
 pub const TEST_PASSWORD: &str = "correct horse battery staple";
 
@@ -295,6 +298,55 @@ impl TestApp {
             .send()
             .await
             .expect("POST")
+    }
+
+    /// POSTs raw mail to `/inbound/mail` as the mailgate does, with the bearer token of
+    /// [`INBOUND_TOKEN`] (start the app with `CASEBOOK_INBOUND_TOKEN` set to it); the answer must be
+    /// 202, and its JSON (outcome and case number) is returned.
+    pub async fn deliver(&self, raw: String) -> serde_json::Value {
+        let r = self
+            .client
+            .post(self.url("/inbound/mail"))
+            .bearer_auth(INBOUND_TOKEN)
+            .body(raw)
+            .send()
+            .await
+            .expect("POST /inbound/mail");
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, 202, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Posts the multipart reply form of a case like a browser (the CSRF token rides in the query
+    /// string, as the form's action has it).
+    pub async fn post_reply(
+        &self,
+        number: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for (name, mime, bytes) in files {
+            form = form.part(
+                "attachments",
+                reqwest::multipart::Part::bytes(bytes.to_vec())
+                    .file_name(name.to_string())
+                    .mime_str(mime)
+                    .unwrap(),
+            );
+        }
+        let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+        self.client
+            .post(self.url(&format!("/cases/{number}/reply?csrf_token={token}")))
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST reply")
     }
 
     /// Creates an account directly in the database.
