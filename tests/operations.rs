@@ -414,7 +414,7 @@ async fn page_and_api_transitions_write_the_same_events(backend: BackendKind) {
     let Some(app) = app(backend).await else {
         return;
     };
-    let (by_page, by_api, agent, token) = a_case_for_each_door(&app).await;
+    let (by_page, by_api, _agent, token) = a_case_for_each_door(&app).await;
     let definition = "Offline activation fails: Device marker binding is Invalid.";
     let r = app
         .post_form(
