@@ -207,3 +207,116 @@ async fn html_mail_shows_its_inline_image_and_colours_in_chromium() {
         .await;
     assert_eq!(colour, "rgb(255, 0, 0)", "the mail's own colour applies");
 }
+
+/// What the reply form looks like to an agent: on a 1366×900 desktop the message box takes the
+/// form's width (it was once squeezed into one grid row with To, Cc and Send, ~200 px wide), Send
+/// sits below it on one line, the "send anyway" box sits beside its words, and nothing scrolls
+/// sideways — on a phone too.
+#[actix_web::test]
+async fn the_reply_form_gives_the_message_the_page_width_on_desktop_and_phone() {
+    let Some(app) = spawn_app(BackendKind::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    app.create_user("agent@casebook.test", "Wang Binbin", Role::Agent);
+    let raw = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mail/01-utf8-new-case.eml"
+    ))
+    .unwrap();
+    let number = {
+        let mut conn = app.conn();
+        let blobs = casebook::db::blobs::BlobStore::new(&app.config.data_dir);
+        let ingestor = Ingestor::new(&mut conn, &app.config, &blobs).unwrap();
+        let o = ingestor
+            .ingest_batch(
+                &mut conn,
+                vec![Incoming {
+                    origin: "test".into(),
+                    bytes: raw,
+                }],
+            )
+            .unwrap();
+        o[0].case().unwrap().to_string()
+    };
+    browser.goto(&app.url("/login")).await;
+    browser
+        .type_into("input[name=email]", "agent@casebook.test")
+        .await;
+    browser
+        .type_into("input[name=password]", TEST_PASSWORD)
+        .await;
+    browser.click("button[type=submit].primary").await;
+    browser.wait_for_text(&number).await;
+
+    const MEASURE: &str = "
+        const f = document.querySelector('form.reply-form');
+        const r = (el) => el.getBoundingClientRect();
+        const box = r(f.querySelector('textarea[name=body]'));
+        const send = r(f.querySelector('button[type=submit]'));
+        const cc = r(f.querySelector('input[name=cc]'));
+        const confirm = f.querySelector('label.confirm');
+        const tick = confirm && r(confirm.querySelector('input'));
+        return {
+            form: r(f).width, box: box.width, box_bottom: box.bottom,
+            send_top: send.top, send_height: send.height, cc: cc.width,
+            confirm_height: confirm ? r(confirm).height : 0,
+            tick_top: tick ? tick.top : 0, confirm_top: confirm ? r(confirm).top : 0,
+            sideways: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        };";
+    let num = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k}: {v}"));
+
+    for (width, height) in [(1366, 900), (390, 844)] {
+        browser.set_window_size(width, height).await;
+        browser.goto(&app.url(&format!("/cases/{number}"))).await;
+        browser.wait_for_text("Reply to the customer").await;
+        let m = browser.execute(MEASURE).await;
+        assert!(
+            num(&m, "box") >= 0.95 * num(&m, "form"),
+            "at {width}px the message box spans the form: {m}"
+        );
+        assert!(
+            num(&m, "send_top") >= num(&m, "box_bottom"),
+            "Send is below the message: {m}"
+        );
+        assert!(num(&m, "send_height") < 50.0, "Send is on one line: {m}");
+        assert!(num(&m, "cc") >= 150.0, "the Cc field is usable: {m}");
+        assert!(
+            num(&m, "sideways") <= 0.0,
+            "nothing scrolls sideways at {width}px: {m}"
+        );
+        if width > 1000 {
+            assert!(
+                num(&m, "box") >= 600.0,
+                "a desktop message box is wide: {m}"
+            );
+        }
+    }
+
+    // A reply that looks like it carries a password comes back with a box to tick: the box sits
+    // on the line of its words, and the message keeps its width.
+    browser.set_window_size(1366, 900).await;
+    browser.goto(&app.url(&format!("/cases/{number}"))).await;
+    browser
+        .type_into("textarea[name=body]", "The admin password: Hunter2-Secret!")
+        .await;
+    browser.click("form.reply-form button[type=submit]").await;
+    browser.wait_for_text("send it anyway").await;
+    let m = browser.execute(MEASURE).await;
+    assert!(num(&m, "box") >= 0.95 * num(&m, "form"), "{m}");
+    assert!(
+        num(&m, "confirm_height") < 40.0,
+        "the tick box and its words share one line: {m}"
+    );
+    assert!(
+        (num(&m, "tick_top") - num(&m, "confirm_top")).abs() < 12.0,
+        "the tick box does not float above its label: {m}"
+    );
+    assert!(num(&m, "send_height") < 50.0, "Send does not wrap: {m}");
+    let shot = browser.screenshot().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("reply-form-desktop.png"), shot).unwrap();
+}
