@@ -5,10 +5,12 @@ pub mod password;
 pub mod permissions;
 pub mod role;
 pub mod routes;
+pub mod schema;
 pub mod sessions;
 pub mod setup;
 pub mod throttle;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 
 pub use permissions::Operation;
