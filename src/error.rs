@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 
 /// What went wrong, at the level a user or client can act on.
 #[derive(Debug, thiserror::Error)]
@@ -67,24 +68,13 @@ impl AppError {
 
     /// The message shown to people, in `lang` for the fixed kinds (others carry their own text).
     pub fn public_message(&self, lang: Lang) -> String {
+        let text = builtin(lang);
         match self {
-            AppError::Unauthenticated => lang.pick("Please sign in.", "请先登录。").into(),
-            AppError::Forbidden => {
-                lang.pick("Your role does not allow this action.", "您的角色无权执行此操作。").into()
-            }
-            AppError::Csrf => lang
-                .pick(
-                    "This form has expired or did not come from Casebook. Reload the page and try again.",
-                    "表单已过期或并非来自 Casebook。请刷新页面后重试。",
-                )
-                .into(),
-            AppError::NotFound => lang.pick("Page not found.", "页面不存在。").into(),
-            AppError::Internal(_) => lang
-                .pick(
-                    "Something went wrong on our side. The error has been logged.",
-                    "服务器内部错误，已记录日志。",
-                )
-                .into(),
+            AppError::Unauthenticated => text.t("error.message.unauthenticated").into(),
+            AppError::Forbidden => text.t("error.message.forbidden").into(),
+            AppError::Csrf => text.t("error.message.csrf").into(),
+            AppError::NotFound => text.t("error.message.not_found").into(),
+            AppError::Internal(_) => text.t("error.message.internal").into(),
             other => other.to_string(),
         }
     }

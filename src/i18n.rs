@@ -49,7 +49,9 @@ impl Lang {
         best.map(|(_, l)| l)
     }
 
-    /// Picks `zh` or `en` text.
+    /// Picks `zh` or `en` text, for text that carries both languages itself (the diagnostics rules
+    /// file's messages). Interface strings come from the catalogue instead (`page.t`,
+    /// `crate::web::catalog::builtin`), where the completeness test checks them.
     pub fn pick<'a>(self, en: &'a str, zh: &'a str) -> &'a str {
         match self {
             Lang::En => en,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::{Limits, Rules, analyse_path, analyse_set, report};
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 
 /// Exit code: every input was analysed (whatever the verdicts).
 pub const EXIT_OK: i32 = 0;
@@ -45,14 +46,7 @@ pub fn run_with(
 ) -> i32 {
     if paths.is_empty() {
         // Writing to stderr can only fail if it is closed; there is nobody left to tell then.
-        let _ = writeln!(
-            err,
-            "{}",
-            lang.pick(
-                "usage: casebook diagnose [--json] [--lang en|zh-CN] PATH...  (files, zip bundles or folders, one snapshot each, oldest first)",
-                "用法：casebook diagnose [--json] [--lang en|zh-CN] 路径...（文件、zip 包或文件夹，每个路径一个快照，按时间先后）",
-            )
-        );
+        let _ = writeln!(err, "{}", builtin(lang).t("diagnostics.cli.usage"));
         return EXIT_USAGE;
     }
     let mut snapshots = Vec::new();

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::fingerprint::{Field, Fingerprint, RawReading};
 use super::rules::{Matcher, Rules, Scope, Signature, Strength};
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 
 /// The same text in both interface languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,10 +112,11 @@ pub enum Severity {
 impl Severity {
     /// A label in `lang`.
     pub fn label(self, lang: Lang) -> &'static str {
+        let text = builtin(lang);
         match self {
-            Severity::Info => lang.pick("info", "提示"),
-            Severity::Warning => lang.pick("warning", "警告"),
-            Severity::Error => lang.pick("error", "错误"),
+            Severity::Info => text.t("diagnostics.severity.info"),
+            Severity::Warning => text.t("diagnostics.severity.warning"),
+            Severity::Error => text.t("diagnostics.severity.error"),
         }
     }
 }
@@ -158,10 +160,11 @@ pub enum Verdict {
 impl Verdict {
     /// A label in `lang`.
     pub fn label(self, lang: Lang) -> &'static str {
+        let text = builtin(lang);
         match self {
-            Verdict::Virtual => lang.pick("virtual machine", "虚拟机"),
-            Verdict::Physical => lang.pick("physical machine", "物理机"),
-            Verdict::Unknown => lang.pick("unknown", "未知"),
+            Verdict::Virtual => text.t("diagnostics.verdict.virtual"),
+            Verdict::Physical => text.t("diagnostics.verdict.physical"),
+            Verdict::Unknown => text.t("diagnostics.verdict.unknown"),
         }
     }
 }
@@ -183,18 +186,16 @@ fn field_evidence(fingerprint: &Fingerprint, field: Field) -> Option<Evidence> {
 
 /// Quoted values for a message: `System model "VMware Virtual Platform" (a.txt:5)`.
 fn summarise(evidence: &[Evidence], lang: Lang) -> String {
+    let text = builtin(lang);
     evidence
         .iter()
         .map(|e| {
             let label = Field::parse(&e.field).map_or(e.field.as_str(), |f| f.label(lang));
-            let (open, close) = match lang {
-                Lang::En => ("\"", "\""),
-                Lang::ZhCn => ("“", "”"),
-            };
-            format!("{label} {open}{}{close} ({})", e.value, e.source)
+            let value = text.t("diagnostics.quoted").replace("{value}", &e.value);
+            format!("{label} {value} ({})", e.source)
         })
         .collect::<Vec<_>>()
-        .join(lang.pick("; ", "；"))
+        .join(text.t("diagnostics.list_separator"))
 }
 
 /// The evidence a signature produces, or `None` when one of its conditions does not match.
@@ -425,15 +426,12 @@ pub(crate) fn drift(
         return None;
     }
     let message = rules.message(FindingCode::FingerprintDrift).fill(|lang| {
-        let (open, close, empty) = match lang {
-            Lang::En => ("\"", "\"", "(empty)"),
-            Lang::ZhCn => ("“", "”", "（空）"),
-        };
+        let text = builtin(lang);
         let quote = |v: &str| {
             if v.is_empty() {
-                empty.to_string()
+                text.t("diagnostics.value.empty").to_string()
             } else {
-                format!("{open}{v}{close}")
+                text.t("diagnostics.quoted").replace("{value}", v)
             }
         };
         let changes = changed
@@ -447,7 +445,7 @@ pub(crate) fn drift(
                 )
             })
             .collect::<Vec<_>>()
-            .join(lang.pick("; ", "；"));
+            .join(text.t("diagnostics.list_separator"));
         vec![
             ("before", before_name.to_string()),
             ("after", after_name.to_string()),

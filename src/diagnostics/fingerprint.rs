@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 
 /// One hardware-identity field an activation server may bind to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -86,18 +87,19 @@ impl Field {
 
     /// A human label in the given language (the glossary's terms).
     pub fn label(self, lang: Lang) -> &'static str {
+        let text = builtin(lang);
         match self {
-            Field::SystemManufacturer => lang.pick("System manufacturer", "系统制造商"),
-            Field::SystemModel => lang.pick("System model (device model)", "系统型号（设备型号）"),
-            Field::SystemSerial => lang.pick("System serial number", "系统序列号"),
-            Field::SystemUuid => lang.pick("System UUID", "系统 UUID"),
-            Field::BaseboardManufacturer => lang.pick("Baseboard manufacturer", "主板制造商"),
-            Field::BaseboardProduct => lang.pick("Baseboard product", "主板型号"),
-            Field::BaseboardSerial => lang.pick("Baseboard serial number", "主板序列号"),
-            Field::BiosVendor => lang.pick("BIOS vendor", "BIOS 厂商"),
-            Field::BiosVersion => lang.pick("BIOS version", "BIOS 版本"),
-            Field::BiosSerial => lang.pick("BIOS serial number", "BIOS 序列号"),
-            Field::HypervisorPresent => lang.pick("Hypervisor detected", "检测到虚拟机监控程序"),
+            Field::SystemManufacturer => text.t("diagnostics.field.system_manufacturer"),
+            Field::SystemModel => text.t("diagnostics.field.system_model"),
+            Field::SystemSerial => text.t("diagnostics.field.system_serial"),
+            Field::SystemUuid => text.t("diagnostics.field.system_uuid"),
+            Field::BaseboardManufacturer => text.t("diagnostics.field.baseboard_manufacturer"),
+            Field::BaseboardProduct => text.t("diagnostics.field.baseboard_product"),
+            Field::BaseboardSerial => text.t("diagnostics.field.baseboard_serial"),
+            Field::BiosVendor => text.t("diagnostics.field.bios_vendor"),
+            Field::BiosVersion => text.t("diagnostics.field.bios_version"),
+            Field::BiosSerial => text.t("diagnostics.field.bios_serial"),
+            Field::HypervisorPresent => text.t("diagnostics.field.hypervisor_present"),
         }
     }
 }

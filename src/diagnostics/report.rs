@@ -8,6 +8,7 @@ use super::findings::{Evidence, Finding, FindingCode, Verdict};
 use super::fingerprint::Field;
 use super::{Analysis, Snapshot};
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 
 /// Everything the report shows, already in one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -149,24 +150,24 @@ pub struct FingerprintCell {
 }
 
 fn labels(lang: Lang) -> ReportLabels {
-    let t = |en: &str, zh: &str| lang.pick(en, zh).to_string();
+    let text = builtin(lang);
     ReportLabels {
-        verdict: t("Verdict", "结论"),
-        why: t("Why", "依据"),
-        findings: t("Findings", "发现"),
-        evidence: t("Evidence", "证据"),
-        field: t("Field", "字段"),
-        value: t("Value", "值"),
-        source: t("Source", "来源"),
-        files: t("Files", "文件"),
-        fingerprint: t("Hardware fingerprint", "硬件指纹"),
-        across: t("Across snapshots", "快照之间"),
-        changed: t("changed", "已变化"),
+        verdict: text.t("diagnostics.report.verdict").to_string(),
+        why: text.t("diagnostics.report.why").to_string(),
+        findings: text.t("diagnostics.findings").to_string(),
+        evidence: text.t("diagnostics.report.evidence").to_string(),
+        field: text.t("diagnostics.field").to_string(),
+        value: text.t("diagnostics.value").to_string(),
+        source: text.t("diagnostics.report.source").to_string(),
+        files: text.t("diagnostics.report.files").to_string(),
+        fingerprint: text.t("diagnostics.report.fingerprint").to_string(),
+        across: text.t("diagnostics.across").to_string(),
+        changed: text.t("diagnostics.changed").to_string(),
     }
 }
 
 fn empty_text(lang: Lang) -> &'static str {
-    lang.pick("(empty)", "（空）")
+    builtin(lang).t("diagnostics.value.empty")
 }
 
 fn evidence_row(evidence: &Evidence, lang: Lang) -> EvidenceRow {
@@ -175,10 +176,9 @@ fn evidence_row(evidence: &Evidence, lang: Lang) -> EvidenceRow {
     let value = if evidence.value.is_empty() {
         empty_text(lang).to_string()
     } else {
-        match lang {
-            Lang::En => format!("\"{}\"", evidence.value),
-            Lang::ZhCn => format!("“{}”", evidence.value),
-        }
+        builtin(lang)
+            .t("diagnostics.quoted")
+            .replace("{value}", &evidence.value)
     };
     EvidenceRow {
         field,
@@ -203,33 +203,23 @@ fn finding_row(finding: &Finding, lang: Lang) -> FindingRow {
 }
 
 fn explanation(snapshot: &Snapshot, lang: Lang) -> String {
+    let text = builtin(lang);
     match snapshot.verdict {
-        Verdict::Virtual => lang
-            .pick(
-                "Identified as a virtual machine because the hardware output contains strings only virtualisation platforms produce:",
-                "判定为虚拟机，因为硬件信息中出现了只有虚拟化平台才会产生的字符串：",
-            )
-            .to_string(),
-        Verdict::Physical => lang
-            .pick(
-                "Identified as a physical machine: real manufacturer and identity values were read, and no virtual-machine strings were found:",
-                "判定为物理机：读取到了真实的制造商与硬件标识信息，且未发现虚拟机特征字符串：",
-            )
-            .to_string(),
-        Verdict::Unknown => lang
-            .pick(
-                "Not enough information to decide: the output lacks a real manufacturer and identity (model or serial number), or only hints at virtual hardware. Send the output of `wmic csproduct get name,vendor,identifyingnumber`, `wmic baseboard get manufacturer,product,serialnumber` and `wmic bios get manufacturer,smbiosbiosversion,serialnumber`.",
-                "信息不足，无法判断：输出中缺少真实的制造商和硬件标识（型号或序列号），或仅有疑似虚拟硬件的迹象。请提供 `wmic csproduct get name,vendor,identifyingnumber`、`wmic baseboard get manufacturer,product,serialnumber` 与 `wmic bios get manufacturer,smbiosbiosversion,serialnumber` 的输出。",
-            )
-            .to_string(),
+        Verdict::Virtual => text.t("diagnostics.verdict.virtual.why"),
+        Verdict::Physical => text.t("diagnostics.verdict.physical.why"),
+        Verdict::Unknown => text.t("diagnostics.verdict.unknown.why"),
     }
+    .to_string()
 }
 
 fn file_row(file: &super::InputFile, lang: Lang) -> FileRow {
     let note = if !file.read {
-        lang.pick("listed, not read", "仅列出，未读取").to_string()
+        builtin(lang)
+            .t("diagnostics.report.file.not_read")
+            .to_string()
     } else if file.forms.is_empty() {
-        lang.pick("text, no hardware output", "文本，无硬件信息输出")
+        builtin(lang)
+            .t("diagnostics.report.file.no_hardware")
             .to_string()
     } else {
         let forms: Vec<String> = file
@@ -264,7 +254,7 @@ fn fingerprint_table(analysis: &Analysis, lang: Lang) -> FingerprintTable {
                 .iter()
                 .map(|s| match s.fingerprint.display(field) {
                     None => FingerprintCell {
-                        value: lang.pick("(not queried)", "（未查询）").to_string(),
+                        value: builtin(lang).t("diagnostics.value.not_queried").to_string(),
                         state: "not-queried".into(),
                         source: None,
                         placeholder: false,
@@ -338,9 +328,7 @@ pub fn build_view(analysis: &Analysis, lang: Lang) -> ReportView {
         .collect();
     ReportView {
         lang: lang.code().to_string(),
-        title: lang
-            .pick("Activation diagnostics report", "激活诊断报告")
-            .to_string(),
+        title: builtin(lang).t("diagnostics.report.title").to_string(),
         summary: snapshots
             .iter()
             .map(|s| format!("{}: {}", s.source, s.verdict_label))
@@ -397,12 +385,13 @@ pub fn render_text(analysis: &Analysis, lang: Lang) -> String {
     out.push_str(&"=".repeat(view.title.chars().count().max(20)));
     out.push_str("\n\n");
     if view.snapshots.is_empty() {
-        out.push_str(lang.pick("No snapshot could be analysed.\n", "没有可分析的快照。\n"));
+        out.push_str(builtin(lang).t("diagnostics.report.none"));
+        out.push('\n');
     }
     for (index, section) in view.snapshots.iter().enumerate() {
         out.push_str(&format!(
             "{} {}: {}\n",
-            lang.pick("Snapshot", "快照"),
+            builtin(lang).t("diagnostics.report.snapshot"),
             index + 1,
             section.source
         ));
@@ -564,12 +553,12 @@ mod tests {
             snapshots: Vec::new(),
             findings: Vec::new(),
         };
-        for lang in Lang::ALL {
+        for (lang, says) in [
+            (Lang::En, "No snapshot could be analysed.\n"),
+            (Lang::ZhCn, "没有可分析的快照。\n"),
+        ] {
             let text = render_text(&analysis, lang);
-            assert!(
-                text.contains(lang.pick("No snapshot", "没有可分析的快照")),
-                "{text}"
-            );
+            assert!(text.contains(says), "{text}");
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::db::blobs::BlobStore;
 use crate::db::{DbConn, now};
 use crate::error::AppError;
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 
 /// How a diagnostics input reached the case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -427,7 +428,7 @@ pub fn report_mail_text(
 pub fn report_text_for(case: &Case, analysis: &Analysis, lang: Lang) -> String {
     format!(
         "{}: {} · {}\n\n{}",
-        lang.pick("Case", "案例号"),
+        builtin(lang).t("case.number"),
         case.number,
         case.title,
         report::render_text(analysis, lang)

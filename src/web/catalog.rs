@@ -1,9 +1,12 @@
 //! Interface strings, kept as data in `src/web/messages.toml`: one entry per key with `en` and `zh`.
 //!
 //! The catalogue is validated at start (every key has both languages) and a unit test checks that
-//! every key a template uses exists, so no page shows a raw key.
+//! every key a template or the code uses exists, so no page shows a raw key. Pages read it through
+//! `page.t("…")`; code without a page (state and action labels, error messages, the diagnostics
+//! report, the CLI) through `builtin(lang).t("…")`, the same shape, so the test finds those keys too.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -11,6 +14,36 @@ use serde::Deserialize;
 use crate::i18n::Lang;
 
 const MESSAGES: &str = include_str!("messages.toml");
+
+/// The built-in catalogue, parsed once per process. The file is compiled in and the unit tests parse
+/// it, so it cannot be invalid in a tested build; if it were, lookups would show their keys (and
+/// log each) rather than panic, and `startup::run` would refuse to start on the same error.
+static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| {
+    Catalog::builtin().unwrap_or_else(|e| {
+        tracing::error!(error = %format!("{e:#}"), "the built-in interface strings are invalid");
+        Catalog {
+            entries: HashMap::new(),
+        }
+    })
+});
+
+/// The built-in strings in one language, for code that has a language but no page.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinText {
+    lang: Lang,
+}
+
+/// The built-in strings in `lang`: `builtin(lang).t("new")`.
+pub fn builtin(lang: Lang) -> BuiltinText {
+    BuiltinText { lang }
+}
+
+impl BuiltinText {
+    /// The string `key` (write the key as a literal, so the completeness test checks it).
+    pub fn t(self, key: &'static str) -> &'static str {
+        Catalog::builtin_static().get(self.lang, key)
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +62,11 @@ impl Catalog {
     /// The built-in catalogue.
     pub fn builtin() -> anyhow::Result<Catalog> {
         Catalog::parse(MESSAGES)
+    }
+
+    /// The built-in catalogue, shared by the whole process.
+    pub fn builtin_static() -> &'static Catalog {
+        &BUILTIN
     }
 
     fn parse(text: &str) -> anyhow::Result<Catalog> {

@@ -24,6 +24,7 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 use crate::workflow::business_hours::BusinessCalendar;
 use crate::workflow::state::{CaseState, Priority};
 
@@ -60,10 +61,11 @@ impl SlaMetric {
 
     /// The name shown to staff.
     pub fn label(self, lang: Lang) -> &'static str {
+        let text = builtin(lang);
         match self {
-            SlaMetric::FirstResponse => lang.pick("First response", "初次响应"),
-            SlaMetric::NextResponse => lang.pick("Next response", "后续响应"),
-            SlaMetric::Resolution => lang.pick("Resolution", "解决时限"),
+            SlaMetric::FirstResponse => text.t("sla.first_response"),
+            SlaMetric::NextResponse => text.t("sla.next_response"),
+            SlaMetric::Resolution => text.t("sla.resolution"),
         }
     }
 }
@@ -444,34 +446,27 @@ impl ClockStatus {
     /// day's length depends on the calendar.
     pub fn label(&self, lang: Lang) -> String {
         let under_a_minute = |d: Duration| d < Duration::minutes(1);
+        let text = builtin(lang);
         match *self {
             ClockStatus::Running { remaining } | ClockStatus::NearBreach { remaining } => {
                 if under_a_minute(remaining) {
-                    lang.pick("due now", "即将到期").to_string()
+                    text.t("sla.due_now").to_string()
                 } else {
-                    match lang {
-                        Lang::En => format!("due in {}", format_business_duration(remaining, lang)),
-                        Lang::ZhCn => {
-                            format!("{}后到期", format_business_duration(remaining, lang))
-                        }
-                    }
+                    text.t("sla.due_in")
+                        .replace("{duration}", &format_business_duration(remaining, lang))
                 }
             }
             ClockStatus::Overdue { by } => {
                 if under_a_minute(by) {
-                    lang.pick("overdue", "已超时").to_string()
+                    text.t("sla.overdue").to_string()
                 } else {
-                    match lang {
-                        Lang::En => format!("overdue by {}", format_business_duration(by, lang)),
-                        Lang::ZhCn => format!("已超时{}", format_business_duration(by, lang)),
-                    }
+                    text.t("sla.overdue_by")
+                        .replace("{duration}", &format_business_duration(by, lang))
                 }
             }
-            ClockStatus::Met { on_time: true } => lang.pick("met", "已达成").to_string(),
-            ClockStatus::Met { on_time: false } => {
-                lang.pick("met late", "已达成（超时）").to_string()
-            }
-            ClockStatus::Paused => lang.pick("paused", "已暂停").to_string(),
+            ClockStatus::Met { on_time: true } => text.t("sla.met").to_string(),
+            ClockStatus::Met { on_time: false } => text.t("sla.met_late").to_string(),
+            ClockStatus::Paused => text.t("sla.paused").to_string(),
         }
     }
 }
@@ -482,6 +477,7 @@ impl ClockStatus {
 pub fn format_business_duration(duration: Duration, lang: Lang) -> String {
     let minutes = duration.num_minutes().max(0);
     let (h, m) = (minutes / 60, minutes % 60);
+    let text = builtin(lang);
     if h >= 24 {
         let digits = h.to_string();
         let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
@@ -491,18 +487,19 @@ pub fn format_business_duration(duration: Duration, lang: Lang) -> String {
             }
             grouped.push(c);
         }
-        return match lang {
-            Lang::En => format!("{grouped}h"),
-            Lang::ZhCn => format!("{grouped}小时"),
-        };
+        return text.t("sla.duration.hours").replace("{hours}", &grouped);
     }
-    match (lang, h, m) {
-        (Lang::En, 0, m) => format!("{m}m"),
-        (Lang::En, h, 0) => format!("{h}h"),
-        (Lang::En, h, m) => format!("{h}h {m}m"),
-        (Lang::ZhCn, 0, m) => format!("{m}分钟"),
-        (Lang::ZhCn, h, 0) => format!("{h}小时"),
-        (Lang::ZhCn, h, m) => format!("{h}小时{m}分钟"),
+    match (h, m) {
+        (0, m) => text
+            .t("sla.duration.minutes")
+            .replace("{minutes}", &m.to_string()),
+        (h, 0) => text
+            .t("sla.duration.hours")
+            .replace("{hours}", &h.to_string()),
+        (h, m) => text
+            .t("sla.duration.hours_minutes")
+            .replace("{hours}", &h.to_string())
+            .replace("{minutes}", &m.to_string()),
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 
 /// Where a case stands in the support method: define, scope, investigate (with the customer and with
 /// engineering), resolve, archive.
@@ -78,15 +79,17 @@ impl CaseState {
 
     /// The name shown to staff.
     pub fn label(self, lang: Lang) -> &'static str {
+        // The keys are the stored names, which templates also look up (`page.t(state.as_str())`).
+        let text = builtin(lang);
         match self {
-            CaseState::New => lang.pick("New", "新建"),
-            CaseState::Defined => lang.pick("Defined", "已定义"),
-            CaseState::Scoped => lang.pick("Scoped", "已界定范围"),
-            CaseState::Investigating => lang.pick("Investigating", "排查中"),
-            CaseState::WaitingOnCustomer => lang.pick("Waiting on customer", "等待客户"),
-            CaseState::Escalated => lang.pick("Escalated", "已升级"),
-            CaseState::Resolved => lang.pick("Resolved", "已解决"),
-            CaseState::Archived => lang.pick("Archived", "已归档"),
+            CaseState::New => text.t("new"),
+            CaseState::Defined => text.t("defined"),
+            CaseState::Scoped => text.t("scoped"),
+            CaseState::Investigating => text.t("investigating"),
+            CaseState::WaitingOnCustomer => text.t("waiting_on_customer"),
+            CaseState::Escalated => text.t("escalated"),
+            CaseState::Resolved => text.t("resolved"),
+            CaseState::Archived => text.t("archived"),
         }
     }
 
@@ -190,11 +193,12 @@ impl Priority {
     /// The name shown to staff; the Chinese names follow the subject lines customers already see
     /// (`|普通事件|`).
     pub fn label(self, lang: Lang) -> &'static str {
+        let text = builtin(lang);
         match self {
-            Priority::Urgent => lang.pick("Urgent", "紧急事件"),
-            Priority::High => lang.pick("High", "高"),
-            Priority::Normal => lang.pick("Normal", "普通事件"),
-            Priority::Low => lang.pick("Low", "低"),
+            Priority::Urgent => text.t("urgent"),
+            Priority::High => text.t("high"),
+            Priority::Normal => text.t("normal"),
+            Priority::Low => text.t("low"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! problem definition, scope, progress, next steps.
 
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 
 /// Drafts a case summary from what the case already records, for the agent to edit before archiving.
 ///
@@ -18,6 +19,7 @@ pub fn draft_summary(
     let definition = non_blank(definition);
     let scope = non_blank(scope);
     let resolution = non_blank(resolution);
+    let text = builtin(lang);
 
     let mut progress: Vec<String> = findings
         .iter()
@@ -25,28 +27,22 @@ pub fn draft_summary(
         .map(bullet)
         .collect();
     if let Some(outcome) = resolution {
-        progress.push(format!("{}{}", lang.pick("Outcome: ", "结果："), outcome));
+        progress.push(text.t("summary.outcome").replace("{outcome}", outcome));
     }
 
     let next_steps = match resolution {
-        Some(_) => lang.pick(
-            "Resolved; archived for now. If the problem returns, reply to this mail and the case will be reopened.",
-            "问题已解决，暂时归档。如问题复现，请直接回复此邮件，案例将重新开启。",
-        ),
+        Some(_) => text.t("summary.resolved_next_steps"),
         None => "",
     };
 
     let sections = [
         (
-            lang.pick("Problem definition:", "问题定义："),
+            text.t("summary.definition"),
             definition.unwrap_or("").to_string(),
         ),
-        (
-            lang.pick("Scope:", "问题范围："),
-            scope.unwrap_or("").to_string(),
-        ),
-        (lang.pick("Progress:", "问题进展："), progress.join("\n")),
-        (lang.pick("Next steps:", "下一步："), next_steps.to_string()),
+        (text.t("summary.scope"), scope.unwrap_or("").to_string()),
+        (text.t("summary.progress"), progress.join("\n")),
+        (text.t("summary.next_steps"), next_steps.to_string()),
     ];
     let mut out = String::new();
     for (heading, body) in sections {

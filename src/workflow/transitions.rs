@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use crate::auth::role::Role;
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 use crate::workflow::state::CaseState;
 
 /// Who asks for a transition: a logged-in staff member, or Casebook itself reacting to mail.
@@ -34,12 +35,13 @@ impl Actor {
 
     /// The actor's name as people read it, with an article in English so it can start a sentence.
     fn described(self, lang: Lang) -> &'static str {
+        let text = builtin(lang);
         match self {
-            Actor::User(Role::Admin) => lang.pick("an admin", "管理员"),
-            Actor::User(Role::Manager) => lang.pick("a manager", "经理"),
-            Actor::User(Role::Agent) => lang.pick("an agent", "客服"),
-            Actor::User(Role::Engineer) => lang.pick("an engineer", "工程师"),
-            Actor::System => lang.pick("the system", "系统"),
+            Actor::User(Role::Admin) => text.t("actor.admin"),
+            Actor::User(Role::Manager) => text.t("actor.manager"),
+            Actor::User(Role::Agent) => text.t("actor.agent"),
+            Actor::User(Role::Engineer) => text.t("actor.engineer"),
+            Actor::System => text.t("actor.system"),
         }
     }
 }
@@ -131,17 +133,18 @@ impl Action {
 
     /// The button text.
     pub fn label(self, lang: Lang) -> &'static str {
+        let text = builtin(lang);
         match self {
-            Action::Define => lang.pick("Define problem", "定义问题"),
-            Action::Scope => lang.pick("Scope", "界定范围"),
-            Action::Investigate => lang.pick("Start investigating", "开始排查"),
-            Action::AskCustomer => lang.pick("Ask customer", "询问客户"),
-            Action::CustomerReplied => lang.pick("Customer replied", "客户已回复"),
-            Action::Escalate => lang.pick("Escalate", "升级处理"),
-            Action::HandBack => lang.pick("Hand back", "交回支持"),
-            Action::Resolve => lang.pick("Resolve", "解决"),
-            Action::Archive => lang.pick("Archive", "归档"),
-            Action::Reopen => lang.pick("Reopen", "重新开启"),
+            Action::Define => text.t("action.define"),
+            Action::Scope => text.t("action.scope"),
+            Action::Investigate => text.t("action.investigate"),
+            Action::AskCustomer => text.t("action.ask_customer"),
+            Action::CustomerReplied => text.t("action.customer_replied"),
+            Action::Escalate => text.t("action.escalate"),
+            Action::HandBack => text.t("action.hand_back"),
+            Action::Resolve => text.t("action.resolve"),
+            Action::Archive => text.t("action.archive"),
+            Action::Reopen => text.t("action.reopen"),
         }
     }
 }
@@ -205,19 +208,17 @@ impl Requirement {
 
     /// The form label.
     pub fn label(self, lang: Lang) -> &'static str {
+        let text = builtin(lang);
         match self {
-            Requirement::Definition => lang.pick("problem definition", "问题定义"),
-            Requirement::Scope => lang.pick("scope", "问题范围"),
-            Requirement::Question => lang.pick("question for the customer", "向客户提出的问题"),
-            Requirement::Target => lang.pick(
-                "escalation target (team or engineer)",
-                "升级对象（团队或工程师）",
-            ),
-            Requirement::Reason => lang.pick("reason", "原因"),
-            Requirement::Tried => lang.pick("what was tried", "已尝试的操作"),
-            Requirement::Findings => lang.pick("findings", "调查结果"),
-            Requirement::Resolution => lang.pick("resolution", "解决方案"),
-            Requirement::Summary => lang.pick("case summary", "案例总结"),
+            Requirement::Definition => text.t("requirement.definition"),
+            Requirement::Scope => text.t("requirement.scope"),
+            Requirement::Question => text.t("requirement.question"),
+            Requirement::Target => text.t("requirement.target"),
+            Requirement::Reason => text.t("requirement.reason"),
+            Requirement::Tried => text.t("requirement.tried"),
+            Requirement::Findings => text.t("requirement.findings"),
+            Requirement::Resolution => text.t("requirement.resolution"),
+            Requirement::Summary => text.t("requirement.summary"),
         }
     }
 }
@@ -518,48 +519,27 @@ pub enum TransitionError {
 impl TransitionError {
     /// A message safe to show the user, in their language.
     pub fn message(&self, lang: Lang) -> String {
-        match (self, lang) {
-            (TransitionError::IllegalTransition { from, to }, Lang::En) => format!(
-                "A case cannot go from “{}” to “{}”.",
-                from.label(lang),
-                to.label(lang)
-            ),
-            (TransitionError::IllegalTransition { from, to }, Lang::ZhCn) => {
-                format!("案例不能从“{}”变为“{}”。", from.label(lang), to.label(lang))
-            }
-            (TransitionError::NotAllowed { actor, action }, Lang::En) => {
-                let who = sentence_start(actor.described(lang));
-                format!("{who} may not use “{}”.", action.label(lang))
-            }
-            (TransitionError::NotAllowed { actor, action }, Lang::ZhCn) => {
-                format!(
-                    "{}无权执行“{}”。",
-                    actor.described(lang),
-                    action.label(lang)
-                )
-            }
-            (TransitionError::NotMergeable { from }, Lang::En) => format!(
-                "A case that is “{}” cannot be merged; reopen it first.",
-                from.label(lang)
-            ),
-            (TransitionError::NotMergeable { from }, Lang::ZhCn) => {
-                format!("“{}”状态的案例不能合并，请先重新开启。", from.label(lang))
-            }
-            (TransitionError::MergeNotAllowed { actor }, Lang::En) => {
-                format!(
-                    "{} may not merge cases.",
-                    sentence_start(actor.described(lang))
-                )
-            }
-            (TransitionError::MergeNotAllowed { actor }, Lang::ZhCn) => {
-                format!("{}无权合并案例。", actor.described(lang))
-            }
-            (TransitionError::MissingRequirement { field, action }, Lang::En) => {
-                format!("“{}” requires “{}”.", action.label(lang), field.label(lang))
-            }
-            (TransitionError::MissingRequirement { field, action }, Lang::ZhCn) => {
-                format!("“{}”需要填写“{}”。", action.label(lang), field.label(lang))
-            }
+        // The actor starts the English sentences; capitalising leaves Chinese unchanged.
+        let text = builtin(lang);
+        match self {
+            TransitionError::IllegalTransition { from, to } => text
+                .t("transition.error.illegal")
+                .replace("{from}", from.label(lang))
+                .replace("{to}", to.label(lang)),
+            TransitionError::NotAllowed { actor, action } => text
+                .t("transition.error.not_allowed")
+                .replace("{actor}", &sentence_start(actor.described(lang)))
+                .replace("{action}", action.label(lang)),
+            TransitionError::NotMergeable { from } => text
+                .t("transition.error.not_mergeable")
+                .replace("{from}", from.label(lang)),
+            TransitionError::MergeNotAllowed { actor } => text
+                .t("transition.error.merge_not_allowed")
+                .replace("{actor}", &sentence_start(actor.described(lang))),
+            TransitionError::MissingRequirement { field, action } => text
+                .t("transition.error.missing")
+                .replace("{action}", action.label(lang))
+                .replace("{field}", field.label(lang)),
         }
     }
 }
