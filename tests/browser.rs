@@ -320,3 +320,64 @@ async fn the_reply_form_gives_the_message_the_page_width_on_desktop_and_phone() 
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("reply-form-desktop.png"), shot).unwrap();
 }
+
+/// Two-factor sign-in as a person does it: open one's own settings from the top bar, scan (here:
+/// read) the key, type the app's code, keep the recovery codes; then sign in with password and code.
+#[actix_web::test]
+async fn an_agent_turns_on_two_factor_sign_in_and_signs_in_with_a_code_in_chromium() {
+    let Some(app) = spawn_app(BackendKind::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    app.create_user("agent@casebook.test", "Wang Binbin", Role::Agent);
+    let sign_in = || async {
+        browser.goto(&app.url("/login")).await;
+        browser
+            .type_into("input[name=email]", "agent@casebook.test")
+            .await;
+        browser
+            .type_into("input[name=password]", TEST_PASSWORD)
+            .await;
+        browser.click("button[type=submit].primary").await;
+    };
+    sign_in().await;
+    browser.wait_for_text("Sign out").await;
+    browser.click("a.whoami").await;
+    browser.wait_for_text("authenticator app").await;
+    let shown = browser
+        .execute(
+            "const svg = document.querySelector('.qr svg');
+             const r = svg.getBoundingClientRect();
+             return {secret: document.querySelector('.totp-secret').textContent.trim(),
+                     width: r.width, height: r.height};",
+        )
+        .await;
+    assert!(
+        shown["width"].as_f64().unwrap() >= 150.0,
+        "a QR code big enough to scan: {shown}"
+    );
+    let secret = shown["secret"].as_str().unwrap().to_string();
+    let step = common::totp_step_now();
+    browser
+        .type_into("input[name=code]", &common::totp_code(&secret, step))
+        .await;
+    browser.click("button[type=submit].primary").await;
+    let html = browser.wait_for_text("Recovery codes").await;
+    assert!(html.contains("Two-factor sign-in is on."));
+
+    browser.click("form[action=\"/logout\"] button").await;
+    browser.wait_for_text("Sign in").await;
+    sign_in().await;
+    browser
+        .wait_for_text("Code from your authenticator app")
+        .await;
+    assert!(browser.url().await.ends_with("/login/two-factor"));
+    browser
+        .type_into("input[name=code]", &common::totp_code(&secret, step + 1))
+        .await;
+    browser.click("button[type=submit].primary").await;
+    browser.wait_for_text("Sign out").await;
+    assert!(browser.url().await.ends_with("/cases"), "signed in");
+}

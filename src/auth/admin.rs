@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::role::Role;
 use super::users::{User, validate_email};
-use super::{password, sessions};
+use super::{password, sessions, two_factor};
 use crate::api::tokens::ApiToken;
 use crate::error::{AppError, AppResult};
 use crate::web::page::set_flash;
@@ -19,10 +19,43 @@ use crate::web::{AppState, CurrentUser, Page};
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/users", web::get().to(list))
         .route("/admin/users", web::post().to(create))
-        .route("/admin/users/{id}", web::post().to(update));
+        .route("/admin/users/{id}", web::post().to(update))
+        .route("/admin/two-factor", web::post().to(two_factor_policy));
+}
+
+/// `POST /admin/two-factor`: the roles that must sign in with a second factor (`role` repeated).
+async fn two_factor_policy(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    form: web::Form<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::Administer)?;
+    let mut roles: Vec<Role> = Vec::new();
+    for (k, v) in form.into_inner() {
+        if k == "role" {
+            let role: Role = v
+                .parse()
+                .map_err(|e: super::role::RoleError| AppError::BadRequest(e.to_string()))?;
+            if !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
+    }
+    let saved = roles.clone();
+    state
+        .db(move |conn| Ok(two_factor::set_required_roles(conn, &saved)?))
+        .await?;
+    tracing::info!(admin = user.id, roles = ?roles, "two-factor policy changed");
+    set_flash(&req, "ok", page.t("admin.twofactor.saved"));
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/admin/users"))
+        .finish())
 }
 
 struct UserRow {
+    two_factor: bool,
     id: i64,
     name: String,
     email: String,
@@ -37,6 +70,8 @@ struct UsersPage {
     page: Page,
     users: Vec<UserRow>,
     roles: Vec<&'static str>,
+    /// Roles that must sign in with a second factor.
+    required: Vec<&'static str>,
     error: Option<String>,
 }
 
@@ -46,10 +81,17 @@ async fn render_list(
     state: &AppState,
     error: Option<String>,
 ) -> AppResult<HttpResponse> {
-    let users = state.db(|conn| Ok(User::list(conn)?)).await?;
+    let (users, enrolled, required) = state
+        .db(|conn| {
+            let users = User::list(conn)?;
+            let enrolled = two_factor::enrolled_accounts(conn)?;
+            Ok((users, enrolled, two_factor::required_roles(conn)?))
+        })
+        .await?;
     let rows = users
         .into_iter()
         .map(|u| UserRow {
+            two_factor: enrolled.contains(&u.id),
             is_self: u.id == me.id,
             id: u.id,
             role: u.role().as_str().to_string(),
@@ -67,6 +109,7 @@ async fn render_list(
         page,
         users: rows,
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        required: required.iter().map(|r| r.as_str()).collect(),
         error,
     }
     .render()?;
@@ -222,6 +265,27 @@ async fn update(
                     "API tokens revoked by a password reset"
                 );
             }
+        }
+        "reset_two_factor" => {
+            let admin_id = user.id;
+            // A lost phone: the second factor and its recovery codes go, and so do the account's
+            // sessions; the person enrols again at the next sign-in.
+            state
+                .db(move |conn| {
+                    crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
+                        two_factor::reset(conn, id)?;
+                        if id != admin_id {
+                            sessions::destroy_all_for(conn, id)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await?;
+            tracing::info!(admin = user.id, target = id, "second factor reset");
+            set_flash(&req, "ok", page.t("admin.users.two_factor_reset"));
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/admin/users"))
+                .finish());
         }
         other => return Err(AppError::BadRequest(format!("unknown action {other:?}"))),
     }

@@ -1,5 +1,6 @@
 //! Accounts, roles, passwords, sessions, sign-in throttling and the first-run setup.
 
+pub mod account;
 pub mod admin;
 pub mod password;
 pub mod permissions;

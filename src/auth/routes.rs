@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::role::Role;
 use super::users::{User, validate_email};
-use super::{password, sessions, setup, throttle};
+use super::{password, sessions, setup, throttle, two_factor};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::web::extract::{SESSION_ID_KEY, SESSION_LANG_KEY};
@@ -165,6 +165,15 @@ async fn login(
                 .body(body))
         }
         LoginOutcome::Ok(user) => {
+            let id = user.id;
+            if state
+                .db(move |conn| Ok(two_factor::is_enrolled(conn, id)?))
+                .await?
+            {
+                // The password is right; the session starts only after the second factor.
+                super::account::await_second_factor(&req, &user, &safe_next(form.next.as_deref()))?;
+                return Ok(redirect("/login/two-factor"));
+            }
             start_session(&req, &state, &user).await?;
             tracing::info!(user_id = user.id, "signed in");
             Ok(redirect(&safe_next(form.next.as_deref())))
@@ -173,7 +182,7 @@ async fn login(
 }
 
 /// Creates the server-side session and rotates the cookie (a new id defeats session fixation).
-async fn start_session(
+pub(crate) async fn start_session(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     user: &User,

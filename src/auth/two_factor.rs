@@ -88,6 +88,14 @@ pub fn is_enrolled(conn: &mut DbConn, user_id: i64) -> QueryResult<bool> {
     .get_result(conn)
 }
 
+/// The accounts with a confirmed second factor.
+pub fn enrolled_accounts(conn: &mut DbConn) -> QueryResult<Vec<i64>> {
+    user_totp::table
+        .filter(user_totp::confirmed_at.is_not_null())
+        .select(user_totp::user_id)
+        .load(conn)
+}
+
 /// Starts (or restarts) enrolment with a new secret. Refused while a confirmed factor exists: it
 /// is reset by an admin, never replaced silently.
 pub fn start_enrolment(

@@ -28,6 +28,28 @@ pub enum BackendKind {
 /// The bearer token tests configure for `POST /inbound/mail` (`CASEBOOK_INBOUND_TOKEN`).
 pub const INBOUND_TOKEN: &str = "inbound-secret-token";
 
+/// What an authenticator app shows for 30-second time step `step`, from the base32 key an
+/// enrolment page shows.
+pub fn totp_code(secret: &str, step: i64) -> String {
+    let bytes = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, secret).unwrap();
+    totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        Some("Casebook".into()),
+        "x".into(),
+    )
+    .unwrap()
+    .generate((step * 30) as u64)
+}
+
+/// The current 30-second time step.
+pub fn totp_step_now() -> i64 {
+    chrono::Utc::now().timestamp() / 30
+}
+
 /// A password every test user gets.
 pub const TEST_PASSWORD: &str = "correct horse battery staple";
 
