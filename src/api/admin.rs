@@ -1,6 +1,7 @@
 //! `/admin/tokens`: the API tokens of every account, issuing one (shown once) and revoking.
 
 use crate::auth::Operation;
+use crate::web::routes::Access;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -12,11 +13,10 @@ use crate::error::{AppError, AppResult};
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
 
-/// Mounts the admin page (a page: session cookie and CSRF, unlike the API itself).
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/tokens", web::get().to(list))
-        .route("/admin/tokens", web::post().to(create))
-        .route("/admin/tokens/{id}/revoke", web::post().to(revoke));
+crate::route_table! {
+    GET "/admin/tokens" => list, Access::Page(Operation::Administer);
+    POST "/admin/tokens" => create, Access::Page(Operation::Administer);
+    POST "/admin/tokens/{id}/revoke" => revoke, Access::Page(Operation::Administer);
 }
 
 struct TokenRow {

@@ -8,6 +8,7 @@
 //! `{"error": kind, "message": …}` with its status.
 
 use crate::auth::Operation;
+use crate::web::routes::Access;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
@@ -36,29 +37,24 @@ const MAX_JSON_BYTES: usize = 1024 * 1024;
 /// Mounts the API and its admin page. Session cookies play no part in the API: handlers take
 /// [`ApiUser`].
 pub fn config(cfg: &mut web::ServiceConfig) {
-    super::admin::config(cfg);
     cfg.service(
         web::scope("/api/v1")
             .wrap(from_fn(json_errors))
             .app_data(json_config())
             .app_data(query_config())
-            .route("/cases", web::get().to(list_cases))
-            .route("/cases/{number}", web::get().to(show_case))
-            .route("/cases/{number}/notes", web::post().to(add_note))
-            .route("/cases/{number}/assign", web::post().to(assign))
-            .route(
-                "/cases/{number}/replies",
-                web::post().to(super::write::reply),
-            )
-            .route(
-                "/cases/{number}/transitions",
-                web::post().to(super::write::transition),
-            )
-            .route(
-                "/cases/{number}/diagnostics",
-                web::post().to(super::write::diagnostics),
-            ),
+            .configure(register),
     );
+}
+
+crate::route_table! {
+    @prefix "/api/v1";
+    GET "/cases" => list_cases, Access::Api(Operation::ReadCases);
+    GET "/cases/{number}" => show_case, Access::Api(Operation::ReadCases);
+    POST "/cases/{number}/notes" => add_note, Access::Api(Operation::AddNote);
+    POST "/cases/{number}/assign" => assign, Access::Api(Operation::WorkCase);
+    POST "/cases/{number}/replies" => super::write::reply, Access::Api(Operation::Reply);
+    POST "/cases/{number}/transitions" => super::write::transition, Access::Api(Operation::WorkCase);
+    POST "/cases/{number}/diagnostics" => super::write::diagnostics, Access::Api(Operation::WorkDiagnostics);
 }
 
 /// Errors that did not come from an [`AppError`] (405 from the router, a bad path segment) get

@@ -6,6 +6,7 @@
 //!   recovery codes are left; `POST /account/two-factor` confirms the enrolment with a code and
 //!   shows the recovery codes once.
 
+use crate::web::routes::Access;
 use actix_session::SessionExt;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -27,12 +28,11 @@ const PENDING_NEXT: &str = "2fa_next";
 /// How long the code may take after the password.
 const PENDING_SECONDS: i64 = 300;
 
-/// Mounts this feature's routes.
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/login/two-factor", web::get().to(code_form))
-        .route("/login/two-factor", web::post().to(code_submit))
-        .route("/account/two-factor", web::get().to(settings))
-        .route("/account/two-factor", web::post().to(confirm));
+crate::route_table! {
+    GET "/login/two-factor" => code_form, Access::Public;
+    POST "/login/two-factor" => code_submit, Access::Public;
+    GET "/account/two-factor" => settings, Access::SignedIn;
+    POST "/account/two-factor" => confirm, Access::SignedIn;
 }
 
 fn redirect(to: &str) -> HttpResponse {

@@ -1,6 +1,7 @@
 //! Admin pages for accounts: list, create, change role, disable/enable.
 
 use crate::auth::Operation;
+use crate::web::routes::Access;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -15,12 +16,11 @@ use crate::error::{AppError, AppResult};
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
 
-/// Mounts this feature's routes.
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/users", web::get().to(list))
-        .route("/admin/users", web::post().to(create))
-        .route("/admin/users/{id}", web::post().to(update))
-        .route("/admin/two-factor", web::post().to(two_factor_policy));
+crate::route_table! {
+    GET "/admin/users" => list, Access::Page(Operation::Administer);
+    POST "/admin/users" => create, Access::Page(Operation::Administer);
+    POST "/admin/users/{id}" => update, Access::Page(Operation::Administer);
+    POST "/admin/two-factor" => two_factor_policy, Access::Page(Operation::Administer);
 }
 
 /// `POST /admin/two-factor`: the roles that must sign in with a second factor (`role` repeated).

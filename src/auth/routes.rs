@@ -1,5 +1,6 @@
 //! Sign in, sign out, first-run setup and the language switch.
 
+use crate::web::routes::Access;
 use actix_session::SessionExt;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -17,15 +18,14 @@ use crate::web::local_path::LocalPath;
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
 
-/// Mounts this feature's routes.
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .route("/login", web::get().to(login_form))
-        .route("/login", web::post().to(login))
-        .route("/logout", web::post().to(logout))
-        .route("/setup", web::get().to(setup_form))
-        .route("/setup", web::post().to(setup_submit))
-        .route("/language", web::post().to(switch_language));
+crate::route_table! {
+    GET "/" => home, Access::Public;
+    GET "/login" => login_form, Access::Public;
+    POST "/login" => login, Access::Public;
+    POST "/logout" => logout, Access::Public;
+    GET "/setup" => setup_form, Access::Public;
+    POST "/setup" => setup_submit, Access::Public;
+    POST "/language" => switch_language, Access::Public;
 }
 
 fn redirect(to: &str) -> HttpResponse {

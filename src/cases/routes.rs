@@ -1,6 +1,7 @@
 //! Case pages.
 
 use crate::auth::Operation;
+use crate::web::routes::Access;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -12,19 +13,12 @@ use crate::web::{AppState, CurrentUser, Page};
 use crate::workflow::merge::MergeCommand;
 use crate::workflow::service::{ActorRef, SlaRules};
 
-/// Mounts this feature's routes.
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/cases", web::get().to(list))
-        .route("/cases/{number}", web::get().to(show))
-        .route("/cases/{number}/merge", web::post().to(merge))
-        .route(
-            "/cases/{number}/attachments/{id}",
-            web::get().to(attachment),
-        )
-        .route(
-            "/cases/{number}/attachments/{id}/inline",
-            web::get().to(inline_image),
-        );
+crate::route_table! {
+    GET "/cases" => list, Access::Page(Operation::ReadCases);
+    GET "/cases/{number}" => show, Access::Page(Operation::ReadCases);
+    POST "/cases/{number}/merge" => merge, Access::Page(Operation::MergeCases);
+    GET "/cases/{number}/attachments/{id}" => attachment, Access::Page(Operation::ReadCases);
+    GET "/cases/{number}/attachments/{id}/inline" => inline_image, Access::Page(Operation::ReadCases);
 }
 
 /// Whether the case's state allows merging it into another (the merge form shows only then).

@@ -3,6 +3,7 @@
 //! it, and the public customer upload page behind an upload link.
 
 use crate::auth::Operation;
+use crate::web::routes::Access;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -28,32 +29,16 @@ use crate::i18n::Lang;
 use crate::web::page::set_flash;
 use crate::web::{AppState, Catalog, CurrentUser, Page};
 
-/// Mounts this feature's routes.
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/diagnostics/diagnostics.css", web::get().to(stylesheet))
-        .route(
-            "/cases/{number}/diagnostics",
-            web::post().to(upload_on_case),
-        )
-        .route(
-            "/cases/{number}/diagnostics/report",
-            web::get().to(report_page),
-        )
-        .route(
-            "/cases/{number}/diagnostics/report.txt",
-            web::get().to(report_text),
-        )
-        .route(
-            "/cases/{number}/diagnostics/report/send",
-            web::post().to(send_report),
-        )
-        .route("/cases/{number}/upload-links", web::post().to(create_link))
-        .route(
-            "/cases/{number}/upload-links/{id}/revoke",
-            web::post().to(revoke_link),
-        )
-        .route("/upload/{token}", web::get().to(public_form))
-        .route("/upload/{token}", web::post().to(public_upload));
+crate::route_table! {
+    GET "/diagnostics/diagnostics.css" => stylesheet, Access::Public;
+    POST "/cases/{number}/diagnostics" => upload_on_case, Access::Page(Operation::WorkDiagnostics);
+    GET "/cases/{number}/diagnostics/report" => report_page, Access::Page(Operation::ReadCases);
+    GET "/cases/{number}/diagnostics/report.txt" => report_text, Access::Page(Operation::ReadCases);
+    POST "/cases/{number}/diagnostics/report/send" => send_report, Access::Page(Operation::WorkDiagnostics);
+    POST "/cases/{number}/upload-links" => create_link, Access::Page(Operation::WorkDiagnostics);
+    POST "/cases/{number}/upload-links/{id}/revoke" => revoke_link, Access::Page(Operation::WorkDiagnostics);
+    GET "/upload/{token}" => public_form, Access::Public;
+    POST "/upload/{token}" => public_upload, Access::Public;
 }
 
 /// Files accepted in one upload.

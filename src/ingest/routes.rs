@@ -1,6 +1,7 @@
 //! HTTP inbound (`POST /inbound/mail`, for MTAs and `casebook mailgate`) and the admin quarantine.
 
 use crate::auth::Operation;
+use crate::web::routes::Access;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -14,15 +15,11 @@ use crate::error::{AppError, AppResult};
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
 
-/// Mounts this feature's routes.
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/inbound/mail", web::post().to(inbound))
-        .route("/admin/quarantine", web::get().to(quarantine_page))
-        .route("/admin/quarantine/{id}/raw", web::get().to(quarantine_raw))
-        .route(
-            "/admin/quarantine/{id}/retry",
-            web::post().to(quarantine_retry),
-        );
+crate::route_table! {
+    POST "/inbound/mail" => inbound, Access::InboundToken;
+    GET "/admin/quarantine" => quarantine_page, Access::Page(Operation::Administer);
+    GET "/admin/quarantine/{id}/raw" => quarantine_raw, Access::Page(Operation::Administer);
+    POST "/admin/quarantine/{id}/retry" => quarantine_retry, Access::Page(Operation::Administer);
 }
 
 /// Accepts one raw RFC 5322 message. 202 only once it is durably stored (placed on a case, or

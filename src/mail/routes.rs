@@ -6,6 +6,7 @@
 //! the outbox are admin pages.
 
 use crate::auth::Operation;
+use crate::web::routes::Access;
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -31,17 +32,16 @@ const MAX_TEXT_FIELD_BYTES: usize = 2 * 1024 * 1024;
 /// Rows shown on the outbox page.
 const OUTBOX_PAGE_ROWS: i64 = 200;
 
-/// Mounts this feature's routes.
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/cases/{number}/reply", web::get().to(reply_page))
-        .route("/cases/{number}/reply", web::post().to(reply_submit))
-        .route("/cases/{number}/note", web::post().to(note_submit))
-        .route("/admin/canned", web::get().to(canned_list))
-        .route("/admin/canned", web::post().to(canned_create))
-        .route("/admin/canned/{id}", web::get().to(canned_edit))
-        .route("/admin/canned/{id}", web::post().to(canned_update))
-        .route("/admin/outbox", web::get().to(outbox_page))
-        .route("/admin/outbox/{id}/retry", web::post().to(outbox_retry));
+crate::route_table! {
+    GET "/cases/{number}/reply" => reply_page, Access::Page(Operation::Reply);
+    POST "/cases/{number}/reply" => reply_submit, Access::Page(Operation::Reply);
+    POST "/cases/{number}/note" => note_submit, Access::Page(Operation::AddNote);
+    GET "/admin/canned" => canned_list, Access::Page(Operation::Administer);
+    POST "/admin/canned" => canned_create, Access::Page(Operation::Administer);
+    GET "/admin/canned/{id}" => canned_edit, Access::Page(Operation::Administer);
+    POST "/admin/canned/{id}" => canned_update, Access::Page(Operation::Administer);
+    GET "/admin/outbox" => outbox_page, Access::Page(Operation::Administer);
+    POST "/admin/outbox/{id}/retry" => outbox_retry, Access::Page(Operation::Administer);
 }
 
 fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod headers;
 pub mod local_path;
 pub mod page;
+pub mod routes;
 pub mod statics;
 
 use std::sync::Arc;
@@ -54,6 +55,17 @@ impl AppState {
         })
         .await?
     }
+}
+
+// The routes every feature shares: the health check and the compiled-in static files.
+crate::route_table! {
+    GET "/healthz" => healthz, routes::Access::Public;
+    GET "/static/{name}" => statics::asset, routes::Access::Public;
+}
+
+/// Mounts the shared routes (see [`routes::FEATURES`]).
+pub fn register_shared(cfg: &mut web::ServiceConfig) {
+    register(cfg);
 }
 
 /// `/healthz`: 200 when the database answers, 503 otherwise.

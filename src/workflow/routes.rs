@@ -6,6 +6,7 @@
 //! form, 422 for a missing or invalid field, 403 for a role that may not act.
 
 use crate::auth::Operation;
+use crate::web::routes::Access;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -24,14 +25,13 @@ use crate::i18n::Lang;
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
 
-/// Mounts the workflow routes.
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/cases/{number}/transition", web::post().to(transition))
-        .route("/cases/{number}/assign", web::post().to(assign))
-        .route("/cases/{number}/priority", web::post().to(priority))
-        .route("/cases/{number}/summary", web::post().to(summary))
-        .route("/cases/{number}/text", web::post().to(edit_text))
-        .route("/queue", web::get().to(queue));
+crate::route_table! {
+    POST "/cases/{number}/transition" => transition, Access::Page(Operation::RequestTransition);
+    POST "/cases/{number}/assign" => assign, Access::Page(Operation::WorkCase);
+    POST "/cases/{number}/priority" => priority, Access::Page(Operation::WorkCase);
+    POST "/cases/{number}/summary" => summary, Access::Page(Operation::WorkCase);
+    POST "/cases/{number}/text" => edit_text, Access::Page(Operation::WorkCase);
+    GET "/queue" => queue, Access::Page(Operation::EngineeringQueue);
 }
 
 /// Turns a refusal into the page the user sees, in their language.
