@@ -11,6 +11,12 @@
 //! - the transcript importer calls [`record_imported_event`] to replay history without SLA side effects;
 //! - `serve` runs [`breach_sweep`] periodically ([`spawn_breach_sweeper`]).
 
+mod escalation;
+mod import;
+
+pub use escalation::{Escalation, QueueItem, engineering_queue, escalations_of};
+pub use import::{ImportedEvent, record_imported_event};
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Timelike, Utc};
@@ -32,6 +38,7 @@ use crate::cases::{Case, CaseNumber};
 use crate::db::DbConn;
 use crate::db::schema::{case_events, cases, messages};
 use crate::i18n::Lang;
+use escalation::{end_open_escalation, open_escalation};
 
 /// The team an escalation goes to when it names no other team, and the team of engineers without one.
 pub const ENGINEERING_TEAM: &str = "engineering";
@@ -423,22 +430,7 @@ fn apply(
                 .execute(conn)?;
         }
         Action::Escalate => {
-            let target = resolve_target(conn, input.get(Requirement::Target).unwrap_or(""))?;
-            diesel::insert_into(escalations::table)
-                .values((
-                    escalations::case_id.eq(case.id),
-                    escalations::target.eq(&target.label),
-                    escalations::target_team.eq(&target.team),
-                    escalations::target_user_id.eq(target.user_id),
-                    escalations::reason.eq(input.get(Requirement::Reason).unwrap_or("")),
-                    escalations::tried.eq(input.get(Requirement::Tried).unwrap_or("")),
-                    escalations::created_by.eq(actor.id()),
-                    escalations::created_at.eq(when),
-                ))
-                .execute(conn)?;
-            diesel::update(this)
-                .set(cases::team.eq(&target.team))
-                .execute(conn)?;
+            let target = open_escalation(conn, case.id, input, actor.id(), when)?;
             data.insert("target".into(), target.label.clone().into());
             data.insert("target_user_id".into(), target.user_id.into());
         }
@@ -493,16 +485,7 @@ fn apply(
     if from == CaseState::Escalated && action != Action::HandBack {
         // Resolving or archiving an escalated case ends the escalation without findings; it leaves the
         // engineers' queue.
-        diesel::update(
-            escalations::table
-                .filter(escalations::case_id.eq(case.id))
-                .filter(escalations::closed_at.is_null()),
-        )
-        .set(escalations::closed_at.eq(Some(when)))
-        .execute(conn)?;
-        diesel::update(this)
-            .set(cases::team.eq(None::<String>))
-            .execute(conn)?;
+        end_open_escalation(conn, case.id, when)?;
     }
 
     // Only the state we read may be replaced: a concurrent change makes this update miss.
@@ -630,140 +613,6 @@ pub fn pending_customer_mail(
             Ok(PendingMailEvent { event_id, at, mail })
         })
         .collect()
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Escalations and the engineering queue
-// ---------------------------------------------------------------------------------------------------
-
-/// Where an escalation goes, resolved from the form's `target`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Target {
-    label: String,
-    team: Option<String>,
-    user_id: Option<i64>,
-}
-
-/// Accepts `team:NAME`, `user:ID`, an engineer's email address, or a bare team name (`engineering`).
-fn resolve_target(conn: &mut DbConn, text: &str) -> Result<Target, WorkflowError> {
-    let text = text.trim();
-    let engineer = |user: Option<User>, asked: &str| match user {
-        Some(u) if u.role() == Role::Engineer && !u.disabled => Ok(Target {
-            label: u.name.clone(),
-            team: Some(u.team.clone().unwrap_or_else(|| ENGINEERING_TEAM.into())),
-            user_id: Some(u.id),
-        }),
-        _ => Err(invalid(
-            "workflow.error.unknown_engineer",
-            format!("no active engineer {asked:?}"),
-        )),
-    };
-    if let Some(id) = text.strip_prefix("user:") {
-        let id: i64 = id
-            .trim()
-            .parse()
-            .map_err(|_| invalid("workflow.error.unknown_engineer", text))?;
-        let user = User::find_by_id(conn, id)?;
-        return engineer(user, text);
-    }
-    if text.contains('@') {
-        let user = User::find_by_email(conn, text)?;
-        return engineer(user, text);
-    }
-    let team = text.strip_prefix("team:").unwrap_or(text).trim();
-    if team.is_empty() {
-        return Err(invalid("workflow.error.unknown_engineer", text));
-    }
-    Ok(Target {
-        label: team.to_string(),
-        team: Some(team.to_string()),
-        user_id: None,
-    })
-}
-
-/// One escalation of a case to engineering.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
-#[diesel(table_name = escalations)]
-pub struct Escalation {
-    /// Row id.
-    pub id: i64,
-    /// Case.
-    pub case_id: i64,
-    /// Team name or engineer's name, as shown.
-    pub target: String,
-    /// The team whose queue shows it.
-    pub target_team: Option<String>,
-    /// The named engineer, if any.
-    pub target_user_id: Option<i64>,
-    /// Why it was escalated.
-    pub reason: String,
-    /// What support tried first.
-    pub tried: String,
-    /// What engineering found (set on hand-back).
-    pub findings: Option<String>,
-    /// Who escalated.
-    pub created_by: Option<i64>,
-    /// When.
-    pub created_at: NaiveDateTime,
-    /// When engineering handed it back.
-    pub handed_back_at: Option<NaiveDateTime>,
-    /// Who handed it back.
-    pub handed_back_by: Option<i64>,
-    /// When it left the queue (hand-back, or the case was resolved or archived while escalated).
-    pub closed_at: Option<NaiveDateTime>,
-}
-
-/// Escalations of a case, oldest first.
-pub fn escalations_of(conn: &mut DbConn, case_id: i64) -> Result<Vec<Escalation>, WorkflowError> {
-    Ok(escalations::table
-        .filter(escalations::case_id.eq(case_id))
-        .order(escalations::id.asc())
-        .select(Escalation::as_select())
-        .load(conn)?)
-}
-
-/// A case in the engineering queue with its open escalation.
-#[derive(Debug, Clone)]
-pub struct QueueItem {
-    /// The case.
-    pub case: Case,
-    /// Why and by whom it was escalated.
-    pub escalation: Escalation,
-}
-
-/// Escalated cases waiting on engineering, oldest escalation first. An engineer sees those escalated to
-/// them by name and those escalated to their team (engineers without a team belong to
-/// [`ENGINEERING_TEAM`]); managers and admins see every open escalation; agents see none.
-pub fn engineering_queue(conn: &mut DbConn, user: &User) -> Result<Vec<QueueItem>, WorkflowError> {
-    let mut query = escalations::table
-        .inner_join(cases::table)
-        .filter(escalations::closed_at.is_null())
-        .filter(cases::state.eq(CaseState::Escalated.as_str()))
-        .select((Escalation::as_select(), Case::as_select()))
-        .order(escalations::created_at.asc())
-        .into_boxed();
-    match user.role() {
-        Role::Admin | Role::Manager => {}
-        Role::Engineer => {
-            let team = user
-                .team
-                .clone()
-                .unwrap_or_else(|| ENGINEERING_TEAM.to_string());
-            query = query.filter(
-                escalations::target_user_id
-                    .eq(user.id)
-                    .or(escalations::target_user_id
-                        .is_null()
-                        .and(escalations::target_team.eq(team))),
-            );
-        }
-        Role::Agent => return Ok(Vec::new()),
-    }
-    let rows: Vec<(Escalation, Case)> = query.load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(escalation, case)| QueueItem { case, escalation })
-        .collect())
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1626,139 +1475,6 @@ pub fn fill_near_breach(conn: &mut DbConn, rules: &SlaRules<'_>) -> Result<usize
             return Ok(filled);
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Imports
-// ---------------------------------------------------------------------------------------------------
-
-/// A step of history found in an imported transcript.
-#[derive(Debug, Clone, Default)]
-pub struct ImportedEvent<'a> {
-    /// Event kind, usually `transition`.
-    pub kind: &'a str,
-    /// State before, if the step changed the state.
-    pub from: Option<CaseState>,
-    /// State after; the case is set to it.
-    pub to: Option<CaseState>,
-    /// Who, as the transcript names them.
-    pub actor_label: &'a str,
-    /// What the event says.
-    pub note: Option<&'a str>,
-    /// When it happened (the message's time).
-    pub at: Option<NaiveDateTime>,
-    /// Texts to store with it: definition, scope, resolution, summary (a new version), target + reason +
-    /// tried (an escalation), findings (closes the open escalation).
-    pub fields: TransitionInput,
-}
-
-/// Records imported history as it happened: the event at its own time, the texts it carries, and the
-/// state it leads to — without checking the transition table (the history already happened), without
-/// starting or meeting SLA clocks, and without asking for customer mail. Clocks that exist are only
-/// paused or resumed to match the new state.
-pub fn record_imported_event(
-    conn: &mut DbConn,
-    case_id: i64,
-    event: &ImportedEvent<'_>,
-    rules: &SlaRules<'_>,
-) -> Result<(), WorkflowError> {
-    crate::db::write_transaction(conn, |conn| {
-        let case = find_case(conn, CaseKey::Id(case_id))?;
-        let when = event.at.unwrap_or_else(crate::db::now);
-        let this = cases::table.find(case_id);
-        let f = &event.fields;
-        if let Some(text) = f.get(Requirement::Definition) {
-            diesel::update(this)
-                .set(cases::problem_definition.eq(text))
-                .execute(conn)?;
-        }
-        if let Some(text) = f.get(Requirement::Scope) {
-            diesel::update(this)
-                .set(cases::scope.eq(text))
-                .execute(conn)?;
-        }
-        if let Some(text) = f.get(Requirement::Resolution) {
-            diesel::update(this)
-                .set(cases::resolution.eq(text))
-                .execute(conn)?;
-        }
-        if let Some(target) = f.get(Requirement::Target) {
-            let target = resolve_target(conn, target)?;
-            diesel::insert_into(escalations::table)
-                .values((
-                    escalations::case_id.eq(case_id),
-                    escalations::target.eq(&target.label),
-                    escalations::target_team.eq(&target.team),
-                    escalations::target_user_id.eq(target.user_id),
-                    escalations::reason.eq(f.get(Requirement::Reason).unwrap_or("")),
-                    escalations::tried.eq(f.get(Requirement::Tried).unwrap_or("")),
-                    escalations::created_at.eq(when),
-                ))
-                .execute(conn)?;
-            diesel::update(this)
-                .set(cases::team.eq(&target.team))
-                .execute(conn)?;
-        }
-        if let Some(findings) = f.get(Requirement::Findings) {
-            diesel::update(
-                escalations::table
-                    .filter(escalations::case_id.eq(case_id))
-                    .filter(escalations::closed_at.is_null()),
-            )
-            .set((
-                escalations::findings.eq(findings),
-                escalations::handed_back_at.eq(Some(when)),
-                escalations::closed_at.eq(Some(when)),
-            ))
-            .execute(conn)?;
-        }
-        if let Some(summary) = f.get(Requirement::Summary) {
-            // The transcript names a person but no account: keep the name, not an id.
-            insert_summary(conn, case_id, None, event.actor_label, summary, when)?;
-        }
-        if let Some(to) = event.to {
-            let closed_at = match to {
-                CaseState::Resolved | CaseState::Archived => Some(case.closed_at.unwrap_or(when)),
-                _ => None,
-            };
-            diesel::update(this)
-                .set((cases::state.eq(to.as_str()), cases::closed_at.eq(closed_at)))
-                .execute(conn)?;
-            if to != CaseState::Escalated {
-                diesel::update(
-                    escalations::table
-                        .filter(escalations::case_id.eq(case_id))
-                        .filter(escalations::closed_at.is_null()),
-                )
-                .set(escalations::closed_at.eq(Some(when)))
-                .execute(conn)?;
-                diesel::update(this)
-                    .set(cases::team.eq(None::<String>))
-                    .execute(conn)?;
-            }
-            sync_clocks(conn, case_id, to, when.and_utc(), rules)?;
-        }
-        Case::touch(conn, case_id, when.max(case.last_activity_at))?;
-        CaseEvent::record(
-            conn,
-            case_id,
-            &NewEvent {
-                actor_id: None,
-                actor_label: if event.actor_label.is_empty() {
-                    ActorRef::System.label()
-                } else {
-                    event.actor_label
-                },
-                kind: event.kind,
-                from_state: event.from.map(CaseState::as_str),
-                to_state: event.to.map(CaseState::as_str),
-                note: event.note,
-                data: Some(serde_json::json!({ "imported": true }).to_string()),
-                at: Some(when),
-            },
-        )?;
-        Ok(())
-    })
 }
 
 #[cfg(test)]
