@@ -14,6 +14,7 @@ pub mod sla_sql;
 pub mod state;
 pub mod summary;
 pub mod transitions;
+pub mod views;
 
 pub use business_hours::{BusinessCalendar, BusinessHoursError, TimeOfDay};
 pub use sla::{
