@@ -11,12 +11,15 @@
 //! - the transcript importer calls [`record_imported_event`] to replay history without SLA side effects;
 //! - `serve` runs [`breach_sweep`] periodically ([`spawn_breach_sweeper`]).
 
+mod case_edits;
 mod clocks;
 mod conversation;
 mod escalation;
 mod import;
+mod summaries;
 mod sweep;
 
+pub use case_edits::{CaseText, assign, edit_text, set_priority};
 pub(crate) use clocks::sync_clocks;
 pub use clocks::{
     NEAR_BREACH_FILL_BATCH, StoredClock, clocks, fill_near_breach, next_deadlines,
@@ -25,29 +28,29 @@ pub use clocks::{
 pub use conversation::{CustomerWrote, customer_wrote, customer_wrote_in, reply_sent};
 pub use escalation::{Escalation, QueueItem, engineering_queue, escalations_of};
 pub use import::{ImportedEvent, record_imported_event};
+pub use summaries::{CaseSummary, message_count, summaries, summary_draft, write_summary};
 pub use sweep::{BREACH_SWEEP_EVERY, breach_sweep, spawn_breach_sweeper, start_breach_sweeper};
 
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
 
 use super::business_hours::BusinessCalendar;
-use super::events::{Assigned, EventData};
-use super::schema::{case_summaries, escalations};
+use super::schema::escalations;
 use super::sla::{SlaConfig, SlaMetric};
 use super::state::{CaseState, Priority};
-use super::summary::draft_summary;
 use super::transitions::{
     Action, Actor, CustomerMail, Requirement, Transition, TransitionError, TransitionInput, check,
     find_by_action,
 };
-use crate::auth::{Role, User};
-use crate::cases::messages::{CaseEvent, INBOUND, NewEvent, OUTBOUND};
+use crate::auth::Role;
+use crate::cases::messages::{CaseEvent, NewEvent};
 use crate::cases::{Case, CaseNumber};
 use crate::db::DbConn;
-use crate::db::schema::{case_events, cases, messages};
+use crate::db::schema::{case_events, cases};
 use crate::i18n::Lang;
-use clocks::{insert_clock, meet_clocks, save_clock};
+use clocks::{insert_clock, meet_clocks};
 use escalation::{end_open_escalation, open_escalation};
+use summaries::insert_summary;
 
 /// The team an escalation goes to when it names no other team, and the team of engineers without one.
 pub const ENGINEERING_TEAM: &str = "engineering";
@@ -624,346 +627,6 @@ pub fn pending_customer_mail(
         .collect()
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Assignment, priority, definition and scope
-// ---------------------------------------------------------------------------------------------------
-
-/// Makes `assignee` (an active account) the owner of the case, or nobody with `None`. Records an
-/// `assigned` event. Returns `false` (and records nothing) when the owner is unchanged.
-pub fn assign<'a>(
-    conn: &mut DbConn,
-    case: impl Into<CaseKey<'a>>,
-    actor: &ActorRef,
-    assignee: Option<i64>,
-    at: DateTime<Utc>,
-) -> Result<bool, WorkflowError> {
-    if !actor.works_cases() {
-        return Err(WorkflowError::Forbidden);
-    }
-    let key = case.into();
-    crate::db::write_transaction(conn, |conn| {
-        let case = find_case(conn, key)?;
-        if case.assignee_id == assignee {
-            return Ok(false);
-        }
-        let name = match assignee {
-            None => None,
-            Some(id) => match User::find_by_id(conn, id)? {
-                Some(u) if !u.disabled => Some(u.name),
-                _ => {
-                    return Err(invalid(
-                        "workflow.error.unknown_user",
-                        format!("no active account {id}"),
-                    ));
-                }
-            },
-        };
-        let when = stamp(at);
-        diesel::update(cases::table.find(case.id))
-            .set((
-                cases::assignee_id.eq(assignee),
-                cases::updated_at.eq(crate::db::now()),
-                cases::last_activity_at.eq(when),
-            ))
-            .execute(conn)?;
-        CaseEvent::record(
-            conn,
-            case.id,
-            &NewEvent {
-                actor_id: actor.id(),
-                actor_label: actor.label(),
-                kind: kinds::ASSIGNED,
-                note: name.as_deref(),
-                data: Some(
-                    Assigned {
-                        from: case.assignee_id,
-                        to: assignee,
-                    }
-                    .to_data(),
-                ),
-                at: Some(when),
-                ..Default::default()
-            },
-        )?;
-        Ok(true)
-    })
-}
-
-/// Changes the priority and re-targets the open SLA clocks: an open clock's deadline becomes its start
-/// plus the new target plus the time it spent paused, so raising the priority tightens it at once. A
-/// breach already stored stays. Returns `false` when the priority is unchanged.
-pub fn set_priority<'a>(
-    conn: &mut DbConn,
-    case: impl Into<CaseKey<'a>>,
-    actor: &ActorRef,
-    priority: Priority,
-    at: DateTime<Utc>,
-    rules: &SlaRules<'_>,
-) -> Result<bool, WorkflowError> {
-    if !actor.works_cases() {
-        return Err(WorkflowError::Forbidden);
-    }
-    let key = case.into();
-    crate::db::write_transaction(conn, |conn| {
-        let case = find_case(conn, key)?;
-        let old = priority_of(&case)?;
-        if old == priority {
-            return Ok(false);
-        }
-        let when = stamp(at);
-        diesel::update(cases::table.find(case.id))
-            .set((
-                cases::priority.eq(priority.as_str()),
-                cases::updated_at.eq(crate::db::now()),
-                cases::last_activity_at.eq(when),
-            ))
-            .execute(conn)?;
-        let targets = rules.sla.targets(priority);
-        for mut stored in clocks(conn, case.id)? {
-            if stored.clock.met_at.is_some() {
-                continue;
-            }
-            let metric = stored.clock.metric;
-            stored.clock.retarget(
-                targets.get(metric),
-                rules.sla.near_breach_percent(),
-                at,
-                rules.calendar,
-            );
-            save_clock(conn, &stored)?;
-        }
-        let note = format!("{old} → {priority}");
-        CaseEvent::record(
-            conn,
-            case.id,
-            &NewEvent {
-                actor_id: actor.id(),
-                actor_label: actor.label(),
-                kind: kinds::PRIORITY_CHANGED,
-                note: Some(&note),
-                data: Some(
-                    serde_json::json!({ "from": old.as_str(), "to": priority.as_str() })
-                        .to_string(),
-                ),
-                at: Some(when),
-                ..Default::default()
-            },
-        )?;
-        Ok(true)
-    })
-}
-
-/// Which recorded text [`edit_text`] changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaseText {
-    /// 问题定义.
-    Definition,
-    /// 问题范围.
-    Scope,
-}
-
-impl std::str::FromStr for CaseText {
-    type Err = WorkflowError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "definition" => Ok(CaseText::Definition),
-            "scope" => Ok(CaseText::Scope),
-            other => Err(invalid(
-                "workflow.error.bad_field",
-                format!("unknown field {other:?}"),
-            )),
-        }
-    }
-}
-
-/// Corrects the problem definition or scope without changing the state; records
-/// `definition_changed` / `scope_changed` with the new text. Blank text is refused.
-pub fn edit_text<'a>(
-    conn: &mut DbConn,
-    case: impl Into<CaseKey<'a>>,
-    actor: &ActorRef,
-    field: CaseText,
-    text: &str,
-    at: DateTime<Utc>,
-) -> Result<(), WorkflowError> {
-    if !actor.works_cases() {
-        return Err(WorkflowError::Forbidden);
-    }
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(invalid("workflow.error.blank", "blank text"));
-    }
-    let key = case.into();
-    crate::db::write_transaction(conn, |conn| {
-        let case = find_case(conn, key)?;
-        let when = stamp(at);
-        let this = cases::table.find(case.id);
-        let kind = match field {
-            CaseText::Definition => {
-                diesel::update(this)
-                    .set(cases::problem_definition.eq(text))
-                    .execute(conn)?;
-                kinds::DEFINITION_CHANGED
-            }
-            CaseText::Scope => {
-                diesel::update(this)
-                    .set(cases::scope.eq(text))
-                    .execute(conn)?;
-                kinds::SCOPE_CHANGED
-            }
-        };
-        diesel::update(this)
-            .set((
-                cases::updated_at.eq(crate::db::now()),
-                cases::last_activity_at.eq(when),
-            ))
-            .execute(conn)?;
-        CaseEvent::record(
-            conn,
-            case.id,
-            &NewEvent {
-                actor_id: actor.id(),
-                actor_label: actor.label(),
-                kind,
-                note: Some(text),
-                at: Some(when),
-                ..Default::default()
-            },
-        )?;
-        Ok(())
-    })
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Case summaries
-// ---------------------------------------------------------------------------------------------------
-
-/// One version of a case summary (案例总结).
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
-#[diesel(table_name = case_summaries)]
-pub struct CaseSummary {
-    /// Row id.
-    pub id: i64,
-    /// Case.
-    pub case_id: i64,
-    /// 1, 2, … per case.
-    pub version: i32,
-    /// The text.
-    pub body: String,
-    /// Author account.
-    pub author_id: Option<i64>,
-    /// Author as shown.
-    pub author_label: String,
-    /// How many customer and reply messages the case had when this was written.
-    pub messages_at_write: i64,
-    /// Written.
-    pub created_at: NaiveDateTime,
-}
-
-/// Summaries of a case, newest version first.
-pub fn summaries(conn: &mut DbConn, case_id: i64) -> Result<Vec<CaseSummary>, WorkflowError> {
-    Ok(case_summaries::table
-        .filter(case_summaries::case_id.eq(case_id))
-        .order(case_summaries::version.desc())
-        .select(CaseSummary::as_select())
-        .load(conn)?)
-}
-
-/// Mail that counts as conversation: customer messages and replies, not internal notes or automatic
-/// replies, so "N messages since the summary" means something to the reader.
-pub fn message_count(conn: &mut DbConn, case_id: i64) -> Result<i64, WorkflowError> {
-    Ok(messages::table
-        .filter(messages::case_id.eq(case_id))
-        .filter(messages::direction.eq_any([INBOUND, OUTBOUND]))
-        .filter(messages::auto.eq(false))
-        .count()
-        .get_result(conn)?)
-}
-
-fn insert_summary(
-    conn: &mut DbConn,
-    case_id: i64,
-    author_id: Option<i64>,
-    author_label: &str,
-    body: &str,
-    when: NaiveDateTime,
-) -> Result<i32, WorkflowError> {
-    // Two summaries saved at the same moment must not both become version n + 1.
-    Case::lock(conn, case_id)?;
-    let latest: Option<i32> = case_summaries::table
-        .filter(case_summaries::case_id.eq(case_id))
-        .select(diesel::dsl::max(case_summaries::version))
-        .first(conn)?;
-    let version = latest.unwrap_or(0) + 1;
-    let count = message_count(conn, case_id)?;
-    diesel::insert_into(case_summaries::table)
-        .values((
-            case_summaries::case_id.eq(case_id),
-            case_summaries::version.eq(version),
-            case_summaries::body.eq(body.trim()),
-            case_summaries::author_id.eq(author_id),
-            case_summaries::author_label.eq(author_label),
-            case_summaries::messages_at_write.eq(count),
-            case_summaries::created_at.eq(when),
-        ))
-        .execute(conn)?;
-    let note = format!("v{version}");
-    CaseEvent::record(
-        conn,
-        case_id,
-        &NewEvent {
-            actor_id: author_id,
-            actor_label: author_label,
-            kind: kinds::SUMMARY_WRITTEN,
-            note: Some(&note),
-            data: Some(serde_json::json!({ "version": version }).to_string()),
-            at: Some(when),
-            ..Default::default()
-        },
-    )?;
-    Ok(version)
-}
-
-/// Writes a new summary version (never overwriting the last) and records `summary_written`.
-/// Returns the new version number.
-pub fn write_summary<'a>(
-    conn: &mut DbConn,
-    case: impl Into<CaseKey<'a>>,
-    actor: &ActorRef,
-    body: &str,
-    at: DateTime<Utc>,
-) -> Result<i32, WorkflowError> {
-    if !actor.works_cases() {
-        return Err(WorkflowError::Forbidden);
-    }
-    if body.trim().is_empty() {
-        return Err(invalid("workflow.error.blank", "blank summary"));
-    }
-    let key = case.into();
-    crate::db::write_transaction(conn, |conn| {
-        let case = find_case(conn, key)?;
-        insert_summary(conn, case.id, actor.id(), actor.label(), body, stamp(at))
-    })
-}
-
-/// A summary draft from what the case records: definition, scope, engineering findings (oldest
-/// first) and resolution, in `lang`.
-pub fn summary_draft(conn: &mut DbConn, case_id: i64, lang: Lang) -> Result<String, WorkflowError> {
-    let case = find_case(conn, CaseKey::Id(case_id))?;
-    let findings: Vec<String> = escalations_of(conn, case_id)?
-        .into_iter()
-        .filter_map(|e| e.findings)
-        .collect();
-    let findings: Vec<&str> = findings.iter().map(String::as_str).collect();
-    Ok(draft_summary(
-        case.problem_definition.as_deref(),
-        case.scope.as_deref(),
-        &findings,
-        case.resolution.as_deref(),
-        lang,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1073,21 +736,5 @@ mod tests {
             (None, "system")
         );
         assert!(!ActorRef::System.works_cases());
-    }
-
-    #[test]
-    fn editable_texts_parse_from_the_form() {
-        assert_eq!(
-            "definition".parse::<CaseText>().unwrap(),
-            CaseText::Definition
-        );
-        assert_eq!(" scope ".parse::<CaseText>().unwrap(), CaseText::Scope);
-        assert!(matches!(
-            "resolution".parse::<CaseText>(),
-            Err(WorkflowError::Invalid {
-                key: "workflow.error.bad_field",
-                ..
-            })
-        ));
     }
 }
