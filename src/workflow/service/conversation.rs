@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::clocks::{insert_clock, meet_clocks};
+use super::transition::apply;
 use super::{
-    ActorRef, Applied, CaseKey, SlaRules, WorkflowError, apply, find_case, priority_of, state_of,
+    ActorRef, Applied, CaseKey, SlaRules, WorkflowError, find_case, priority_of, state_of, texts,
 };
 use crate::db::DbConn;
 use crate::i18n::Lang;
@@ -68,11 +69,9 @@ pub fn customer_wrote_in(
 ) -> Result<CustomerWrote, WorkflowError> {
     let case = find_case(conn, CaseKey::Id(case_id))?;
     let lang: Lang = case.language.parse().unwrap_or_default();
+    let t = texts(lang)?;
     let input = TransitionInput {
-        reason: Some(
-            lang.pick("The customer wrote again.", "客户再次来信。")
-                .to_string(),
-        ),
+        reason: Some(t("workflow.note.customer_wrote_again").to_string()),
         ..Default::default()
     };
     let transition = match state_of(&case)? {

@@ -5,8 +5,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::clocks::sync_clocks;
 use super::escalation::{end_open_escalation, open_escalation};
-use super::{ActorRef, CaseKey, SlaRules, WorkflowError, find_case, insert_summary, sync_clocks};
+use super::summaries::insert_summary;
+use super::{ActorRef, CaseKey, SlaRules, WorkflowError, find_case};
 use crate::cases::Case;
 use crate::cases::messages::{CaseEvent, NewEvent};
 use crate::db::DbConn;
