@@ -2,6 +2,23 @@
 //! ([`super::transitions`], [`super::sla`], [`super::summary`]) what to do, and writes the result in one
 //! transaction together with a case event, so the timeline always explains the record.
 //!
+//! One concern per file, each re-exported here so callers write `workflow::service::X`:
+//! - `transition` — [`apply_transition`] / [`apply_action`]: one writer per action behind a short
+//!   dispatcher, then what every transition shares (state, `transition` event, mail, clocks);
+//! - `pending_mail` — the customer mail a transition calls for ([`PendingMail`]);
+//! - `escalation` — escalation targets, opening and ending escalations, [`engineering_queue`];
+//! - `case_edits` — [`assign`], [`set_priority`], [`edit_text`];
+//! - `summaries` — case summary versions and the draft ([`write_summary`], [`summary_draft`]);
+//! - `clocks` — SLA clock rows: start, pause/resume, meet, next deadlines, the near-breach fill;
+//! - `conversation` — what mail does to a case ([`customer_wrote`], [`reply_sent`]);
+//! - `sweep` — the periodic breach sweep ([`breach_sweep`]);
+//! - `import` — history replayed from transcripts ([`record_imported_event`]);
+//! - this file — what they share: [`ActorRef`], [`CaseKey`], [`WorkflowError`], [`SlaRules`],
+//!   [`kinds`] and small helpers (finding the case, timestamps, interface texts).
+//!
+//! The service returns data; how it looks on a page (badge classes, formatted deadlines) is
+//! [`super::views`].
+//!
 //! Callers outside the web pages:
 //! - ingest calls [`start_clocks_for_new_case`] when it opens a case and [`customer_wrote`] for every
 //!   customer message that is not an automatic reply (it moves `waiting_on_customer` and finished cases
