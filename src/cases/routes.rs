@@ -40,7 +40,7 @@ struct Row {
     assignee: Option<String>,
     updated: String,
     // workflow: the next SLA deadline (absent when every clock is met or paused).
-    sla: Option<crate::workflow::service::ClockView>,
+    sla: Option<crate::workflow::views::ClockView>,
 }
 
 /// The list's query string: filters, sort and page (every field optional).

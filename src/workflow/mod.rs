@@ -1,6 +1,7 @@
 //! The support workflow. The pure core — case states and priorities, the one transition table, the case
 //! summary draft, business-hours arithmetic and SLA clocks — touches neither the database nor the web.
-//! [`service`] persists what the core decides (one transaction and one case event per operation), and
+//! [`service`] persists what the core decides (one transaction and one case event per operation; one
+//! file per concern), [`views`] turns its data into what pages show (badges and their CSS classes), and
 //! [`routes`] puts it on the case page and the engineering queue.
 
 pub mod business_hours;
@@ -14,6 +15,7 @@ pub mod sla_sql;
 pub mod state;
 pub mod summary;
 pub mod transitions;
+pub mod views;
 
 pub use business_hours::{BusinessCalendar, BusinessHoursError, TimeOfDay};
 pub use sla::{

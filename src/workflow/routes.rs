@@ -13,10 +13,11 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::service::{self, ActionRequest, ActorRef, CaseText, ClockView, SlaRules, WorkflowError};
+use super::service::{self, ActionRequest, ActorRef, CaseText, SlaRules, WorkflowError};
 use super::sla::format_business_duration;
 use super::state::{CaseState, Priority};
 use super::transitions::{Action, Requirement, TransitionError, TransitionInput, allowed_from};
+use super::views::ClockView;
 use crate::auth::{Role, User};
 use crate::cases::{Case, CaseNumber};
 use crate::db::DbConn;
@@ -572,8 +573,8 @@ async fn queue(
             let rules = SlaRules::from_config(&config);
             let items = service::engineering_queue(conn, &me).map_err(internal)?;
             let ids: Vec<i64> = items.iter().map(|i| i.case.id).collect();
-            let deadlines =
-                service::next_deadlines(conn, &ids, now, &rules, lang).map_err(internal)?;
+            let deadlines = service::next_deadlines(conn, &ids).map_err(internal)?;
+            let deadlines = deadline_views(deadlines, now, &rules, lang);
             Ok((items, deadlines))
         })
         .await?;
@@ -636,12 +637,24 @@ pub fn deadlines_for(
     lang: Lang,
     config: &crate::config::Config,
 ) -> AppResult<std::collections::HashMap<i64, ClockView>> {
-    service::next_deadlines(
-        conn,
-        case_ids,
+    let deadlines = service::next_deadlines(conn, case_ids).map_err(internal)?;
+    Ok(deadline_views(
+        deadlines,
         Utc::now(),
         &SlaRules::from_config(config),
         lang,
-    )
-    .map_err(internal)
+    ))
+}
+
+/// Each case's next deadline as its badge shows it at `now`.
+fn deadline_views(
+    deadlines: std::collections::HashMap<i64, super::sla::SlaClock>,
+    now: chrono::DateTime<Utc>,
+    rules: &SlaRules<'_>,
+    lang: Lang,
+) -> std::collections::HashMap<i64, ClockView> {
+    deadlines
+        .into_iter()
+        .map(|(case_id, clock)| (case_id, ClockView::of(&clock, now, rules, lang)))
+        .collect()
 }

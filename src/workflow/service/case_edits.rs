@@ -1,0 +1,244 @@
+//! Changes to a case outside the transition table, by staff who work cases: the owner ([`assign`]), the
+//! priority ([`set_priority`], which re-targets the open SLA clocks) and corrections to the problem
+//! definition or scope ([`edit_text`]). Each records its own event.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::clocks::{clocks, save_clock};
+use super::{
+    ActorRef, CaseKey, SlaRules, WorkflowError, find_case, invalid, kinds, priority_of, stamp,
+};
+use crate::auth::User;
+use crate::cases::messages::{CaseEvent, NewEvent};
+use crate::db::DbConn;
+use crate::db::schema::cases;
+use crate::workflow::events::{Assigned, EventData};
+use crate::workflow::state::Priority;
+
+/// Makes `assignee` (an active account) the owner of the case, or nobody with `None`. Records an
+/// `assigned` event. Returns `false` (and records nothing) when the owner is unchanged.
+pub fn assign<'a>(
+    conn: &mut DbConn,
+    case: impl Into<CaseKey<'a>>,
+    actor: &ActorRef,
+    assignee: Option<i64>,
+    at: DateTime<Utc>,
+) -> Result<bool, WorkflowError> {
+    if !actor.works_cases() {
+        return Err(WorkflowError::Forbidden);
+    }
+    let key = case.into();
+    crate::db::write_transaction(conn, |conn| {
+        let case = find_case(conn, key)?;
+        if case.assignee_id == assignee {
+            return Ok(false);
+        }
+        let name = match assignee {
+            None => None,
+            Some(id) => match User::find_by_id(conn, id)? {
+                Some(u) if !u.disabled => Some(u.name),
+                _ => {
+                    return Err(invalid(
+                        "workflow.error.unknown_user",
+                        format!("no active account {id}"),
+                    ));
+                }
+            },
+        };
+        let when = stamp(at);
+        diesel::update(cases::table.find(case.id))
+            .set((
+                cases::assignee_id.eq(assignee),
+                cases::updated_at.eq(crate::db::now()),
+                cases::last_activity_at.eq(when),
+            ))
+            .execute(conn)?;
+        CaseEvent::record(
+            conn,
+            case.id,
+            &NewEvent {
+                actor_id: actor.id(),
+                actor_label: actor.label(),
+                kind: kinds::ASSIGNED,
+                note: name.as_deref(),
+                data: Some(
+                    Assigned {
+                        from: case.assignee_id,
+                        to: assignee,
+                    }
+                    .to_data(),
+                ),
+                at: Some(when),
+                ..Default::default()
+            },
+        )?;
+        Ok(true)
+    })
+}
+
+/// Changes the priority and re-targets the open SLA clocks: an open clock's deadline becomes its start
+/// plus the new target plus the time it spent paused, so raising the priority tightens it at once. A
+/// breach already stored stays. Returns `false` when the priority is unchanged.
+pub fn set_priority<'a>(
+    conn: &mut DbConn,
+    case: impl Into<CaseKey<'a>>,
+    actor: &ActorRef,
+    priority: Priority,
+    at: DateTime<Utc>,
+    rules: &SlaRules<'_>,
+) -> Result<bool, WorkflowError> {
+    if !actor.works_cases() {
+        return Err(WorkflowError::Forbidden);
+    }
+    let key = case.into();
+    crate::db::write_transaction(conn, |conn| {
+        let case = find_case(conn, key)?;
+        let old = priority_of(&case)?;
+        if old == priority {
+            return Ok(false);
+        }
+        let when = stamp(at);
+        diesel::update(cases::table.find(case.id))
+            .set((
+                cases::priority.eq(priority.as_str()),
+                cases::updated_at.eq(crate::db::now()),
+                cases::last_activity_at.eq(when),
+            ))
+            .execute(conn)?;
+        let targets = rules.sla.targets(priority);
+        for mut stored in clocks(conn, case.id)? {
+            if stored.clock.met_at.is_some() {
+                continue;
+            }
+            let metric = stored.clock.metric;
+            stored.clock.retarget(
+                targets.get(metric),
+                rules.sla.near_breach_percent(),
+                at,
+                rules.calendar,
+            );
+            save_clock(conn, &stored)?;
+        }
+        let note = format!("{old} → {priority}");
+        CaseEvent::record(
+            conn,
+            case.id,
+            &NewEvent {
+                actor_id: actor.id(),
+                actor_label: actor.label(),
+                kind: kinds::PRIORITY_CHANGED,
+                note: Some(&note),
+                data: Some(
+                    serde_json::json!({ "from": old.as_str(), "to": priority.as_str() })
+                        .to_string(),
+                ),
+                at: Some(when),
+                ..Default::default()
+            },
+        )?;
+        Ok(true)
+    })
+}
+
+/// Which recorded text [`edit_text`] changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseText {
+    /// 问题定义.
+    Definition,
+    /// 问题范围.
+    Scope,
+}
+
+impl std::str::FromStr for CaseText {
+    type Err = WorkflowError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "definition" => Ok(CaseText::Definition),
+            "scope" => Ok(CaseText::Scope),
+            other => Err(invalid(
+                "workflow.error.bad_field",
+                format!("unknown field {other:?}"),
+            )),
+        }
+    }
+}
+
+/// Corrects the problem definition or scope without changing the state; records
+/// `definition_changed` / `scope_changed` with the new text. Blank text is refused.
+pub fn edit_text<'a>(
+    conn: &mut DbConn,
+    case: impl Into<CaseKey<'a>>,
+    actor: &ActorRef,
+    field: CaseText,
+    text: &str,
+    at: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    if !actor.works_cases() {
+        return Err(WorkflowError::Forbidden);
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid("workflow.error.blank", "blank text"));
+    }
+    let key = case.into();
+    crate::db::write_transaction(conn, |conn| {
+        let case = find_case(conn, key)?;
+        let when = stamp(at);
+        let this = cases::table.find(case.id);
+        let kind = match field {
+            CaseText::Definition => {
+                diesel::update(this)
+                    .set(cases::problem_definition.eq(text))
+                    .execute(conn)?;
+                kinds::DEFINITION_CHANGED
+            }
+            CaseText::Scope => {
+                diesel::update(this)
+                    .set(cases::scope.eq(text))
+                    .execute(conn)?;
+                kinds::SCOPE_CHANGED
+            }
+        };
+        diesel::update(this)
+            .set((
+                cases::updated_at.eq(crate::db::now()),
+                cases::last_activity_at.eq(when),
+            ))
+            .execute(conn)?;
+        CaseEvent::record(
+            conn,
+            case.id,
+            &NewEvent {
+                actor_id: actor.id(),
+                actor_label: actor.label(),
+                kind,
+                note: Some(text),
+                at: Some(when),
+                ..Default::default()
+            },
+        )?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn editable_texts_parse_from_the_form() {
+        assert_eq!(
+            "definition".parse::<CaseText>().unwrap(),
+            CaseText::Definition
+        );
+        assert_eq!(" scope ".parse::<CaseText>().unwrap(), CaseText::Scope);
+        assert!(matches!(
+            "resolution".parse::<CaseText>(),
+            Err(WorkflowError::Invalid {
+                key: "workflow.error.bad_field",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,185 @@
+//! Mail to the customer that a transition calls for (definition and scope, a question): composed in
+//! the case's language ([`PendingMail`]), recorded as a `customer_mail_pending` event in the
+//! transition's transaction, and read back by the outbound module ([`pending_customer_mail`]), which
+//! composes and queues it.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{ActorRef, WorkflowError, kinds, texts};
+use crate::cases::Case;
+use crate::cases::messages::{CaseEvent, NewEvent};
+use crate::db::DbConn;
+use crate::db::schema::case_events;
+use crate::i18n::Lang;
+use crate::workflow::transitions::{CustomerMail, Requirement, TransitionInput};
+
+/// A mail to the customer that a transition calls for, for the outbound module to compose and queue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingMail {
+    /// `definition_and_scope` or `question`.
+    pub kind: String,
+    /// The body text in the customer's language, ready to go below a greeting.
+    pub text: String,
+    /// The case's language (`en`, `zh-CN`).
+    pub language: String,
+}
+
+impl PendingMail {
+    /// The mail `kind` for `case`, in the case's language, from the texts of the transition.
+    pub(super) fn new(
+        kind: CustomerMail,
+        case: &Case,
+        input: &TransitionInput,
+    ) -> Result<PendingMail, WorkflowError> {
+        let lang: Lang = case.language.parse().unwrap_or_default();
+        let t = texts(lang)?;
+        let (kind, text) = match kind {
+            CustomerMail::DefinitionAndScope => (
+                "definition_and_scope",
+                format!(
+                    "{}\n{}\n\n{}\n{}\n",
+                    t("workflow.customer_mail.definition"),
+                    case.problem_definition.as_deref().unwrap_or("").trim(),
+                    t("workflow.customer_mail.scope"),
+                    input.get(Requirement::Scope).unwrap_or(""),
+                ),
+            ),
+            CustomerMail::Question => (
+                "question",
+                format!("{}\n", input.get(Requirement::Question).unwrap_or("")),
+            ),
+        };
+        Ok(PendingMail {
+            kind: kind.to_string(),
+            text,
+            language: lang.code().to_string(),
+        })
+    }
+}
+
+/// Records the `customer_mail_pending` event that carries `mail`; runs inside the caller's transaction.
+pub(super) fn record_pending_mail(
+    conn: &mut DbConn,
+    case_id: i64,
+    actor: &ActorRef,
+    mail: &PendingMail,
+    when: NaiveDateTime,
+) -> Result<(), WorkflowError> {
+    let data = serde_json::to_string(mail)
+        .map_err(|e| WorkflowError::Corrupt(format!("encoding a pending mail: {e}")))?;
+    CaseEvent::record(
+        conn,
+        case_id,
+        &NewEvent {
+            actor_id: actor.id(),
+            actor_label: actor.label(),
+            kind: kinds::CUSTOMER_MAIL_PENDING,
+            note: Some(&mail.text),
+            data: Some(data),
+            at: Some(when),
+            ..Default::default()
+        },
+    )?;
+    Ok(())
+}
+
+/// A `customer_mail_pending` event: the event id (so the outbound module can remember which it has
+/// queued) and the mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingMailEvent {
+    /// `case_events.id`.
+    pub event_id: i64,
+    /// When the transition asked for it.
+    pub at: NaiveDateTime,
+    /// What to send.
+    pub mail: PendingMail,
+}
+
+/// Every mail to the customer the workflow has asked for on this case, oldest first.
+pub fn pending_customer_mail(
+    conn: &mut DbConn,
+    case_id: i64,
+) -> Result<Vec<PendingMailEvent>, WorkflowError> {
+    let rows: Vec<(i64, NaiveDateTime, Option<String>)> = case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .filter(case_events::kind.eq(kinds::CUSTOMER_MAIL_PENDING))
+        .order(case_events::id.asc())
+        .select((case_events::id, case_events::created_at, case_events::data))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(event_id, at, data)| {
+            let mail = serde_json::from_str(data.as_deref().unwrap_or("")).map_err(|e| {
+                WorkflowError::Corrupt(format!("pending mail event {event_id}: {e}"))
+            })?;
+            Ok(PendingMailEvent { event_id, at, mail })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case_in(language: &str, definition: Option<&str>) -> Case {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 9, 21)
+            .and_then(|d| d.and_hms_opt(1, 0, 0))
+            .unwrap();
+        Case {
+            id: 1,
+            number: "CAS-06004-S8K5X3".into(),
+            seq: 6004,
+            title: "激活失败".into(),
+            state: "defined".into(),
+            priority: "normal".into(),
+            customer_email: "c@example.com".into(),
+            customer_name: None,
+            assignee_id: None,
+            team: None,
+            language: language.into(),
+            problem_definition: definition.map(str::to_string),
+            scope: None,
+            resolution: None,
+            duplicate_of_id: None,
+            merged_into_id: None,
+            created_at: at,
+            updated_at: at,
+            last_activity_at: at,
+            closed_at: None,
+        }
+    }
+
+    #[test]
+    fn customer_mail_is_written_in_the_customers_language() {
+        let input = TransitionInput {
+            scope: Some("协助用户分析。".into()),
+            question: Some(" 请提供日志。 ".into()),
+            ..Default::default()
+        };
+        let zh = PendingMail::new(
+            CustomerMail::DefinitionAndScope,
+            &case_in("zh-CN", Some("离线激活失败。")),
+            &input,
+        )
+        .unwrap();
+        assert_eq!(zh.kind, "definition_and_scope");
+        assert_eq!(zh.language, "zh-CN");
+        assert_eq!(
+            zh.text,
+            "问题定义：\n离线激活失败。\n\n问题范围：\n协助用户分析。\n"
+        );
+        let en = PendingMail::new(
+            CustomerMail::DefinitionAndScope,
+            &case_in("en", None),
+            &input,
+        )
+        .unwrap();
+        assert_eq!(en.text, "Problem definition:\n\n\nScope:\n协助用户分析。\n");
+        let question =
+            PendingMail::new(CustomerMail::Question, &case_in("en", None), &input).unwrap();
+        assert_eq!(
+            (question.kind.as_str(), question.text.as_str()),
+            ("question", "请提供日志。\n")
+        );
+    }
+}
