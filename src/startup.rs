@@ -128,6 +128,7 @@ pub fn build(prepared: &Prepared, listener: TcpListener) -> anyhow::Result<Appli
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(web::FormConfig::default().limit(4 * 1024 * 1024))
+            .wrap(from_fn(webmod::authorize::authorize))
             .wrap(from_fn(crate::auth::two_factor::gate))
             .wrap(from_fn(webmod::csrf::guard))
             .wrap(from_fn(webmod::errors::render))

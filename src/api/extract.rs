@@ -8,6 +8,7 @@ use crate::auth::Operation;
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_web::HttpMessage;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
 
@@ -98,8 +99,13 @@ impl FromRequest for ApiUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Already resolved for this request (by `web::authorize`): one token lookup per request.
+        if let Some(user) = req.extensions().get::<ApiUser>().cloned() {
+            return Box::pin(async move { Ok(user) });
+        }
         let token = bearer_token(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let req = req.clone();
         Box::pin(async move {
             let token = token.ok_or(ApiAuthError::Missing)?;
             let state = state
@@ -108,12 +114,14 @@ impl FromRequest for ApiUser {
                 .db(move |conn| Ok(ApiToken::authenticate(conn, &token)?))
                 .await?
                 .ok_or(ApiAuthError::Invalid)?;
-            Ok(ApiUser {
+            let user = ApiUser {
                 id: user.id,
                 role: user.role(),
                 email: user.email,
                 name: user.name,
-            })
+            };
+            req.extensions_mut().insert(user.clone());
+            Ok(user)
         })
     }
 }

@@ -3,6 +3,7 @@
 //! `cases::routes`, …) and are mounted in [`crate::startup`].
 
 pub mod access_log;
+pub mod authorize;
 pub mod catalog;
 pub mod client;
 pub mod csrf;
