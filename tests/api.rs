@@ -110,8 +110,8 @@ fn open_case(app: &TestApp, title: &str, customer: &str, state: &str, minutes: i
         &NewCase {
             number: None,
             title,
-            state,
-            priority: "normal",
+            state: state.parse().expect("a case state"),
+            priority: casebook::workflow::Priority::Normal,
             customer_email: customer,
             customer_name: None,
             language: "en",

@@ -298,8 +298,8 @@ fn serve_runs_the_sla_breach_sweep() {
         &NewCase {
             number: None,
             title: "Clocks that ran out",
-            state: "new",
-            priority: "urgent",
+            state: casebook::workflow::CaseState::New,
+            priority: casebook::workflow::Priority::Urgent,
             customer_email: "old@customer.test",
             customer_name: None,
             language: "en",

@@ -139,8 +139,8 @@ fn old_assignment_events_are_rewritten_into_the_one_shape(backend: BackendKind) 
         &NewCase {
             number: None,
             title: "Device marker binding is Invalid",
-            state: "new",
-            priority: "normal",
+            state: casebook::workflow::CaseState::New,
+            priority: casebook::workflow::Priority::Normal,
             customer_email: "chenhui.zd@centerm.example",
             customer_name: None,
             language: "zh-CN",

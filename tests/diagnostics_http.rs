@@ -46,8 +46,8 @@ fn new_case(app: &TestApp, title: &str) -> Case {
         &NewCase {
             number: None,
             title,
-            state: "new",
-            priority: "normal",
+            state: casebook::workflow::CaseState::New,
+            priority: casebook::workflow::Priority::Normal,
             customer_email: "chenhui.zd@centerm.com",
             customer_name: Some("陈女士"),
             language: "zh-CN",

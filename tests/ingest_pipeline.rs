@@ -996,7 +996,12 @@ async fn replies_arriving_together_reopen_a_waiting_case_once_with_one_response_
         .set(sla_clocks::met_at.eq(casebook::db::now()))
         .execute(&mut app.conn())
         .unwrap();
-    Case::set_state(&mut app.conn(), case.id, "waiting_on_customer").unwrap();
+    Case::set_state(
+        &mut app.conn(),
+        case.id,
+        casebook::workflow::CaseState::WaitingOnCustomer,
+    )
+    .unwrap();
 
     let reply = |i: usize| post(mail(i, "In-Reply-To: <r0@centerm.example>\r\n"));
     let answers = futures_util::future::join_all((1..=5).map(reply)).await;

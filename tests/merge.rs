@@ -236,7 +236,12 @@ async fn merging_follows_the_workflow_rules(backend: BackendKind) {
     app.login_as(Role::Agent).await;
 
     // The page showed "new" but someone started investigating meanwhile: refused as stale.
-    Case::set_state(&mut app.conn(), src.id, "investigating").unwrap();
+    Case::set_state(
+        &mut app.conn(),
+        src.id,
+        casebook::workflow::CaseState::Investigating,
+    )
+    .unwrap();
     let r = app
         .post_form(
             &format!("/cases/{source}/merge"),
@@ -247,7 +252,12 @@ async fn merging_follows_the_workflow_rules(backend: BackendKind) {
 
     // An archived case is closed: it is reopened before it can be merged, and the page offers no
     // merge form for it.
-    Case::set_state(&mut app.conn(), src.id, "archived").unwrap();
+    Case::set_state(
+        &mut app.conn(),
+        src.id,
+        casebook::workflow::CaseState::Archived,
+    )
+    .unwrap();
     let r = app
         .post_form(&format!("/cases/{source}/merge"), &[("into", &target)])
         .await;
@@ -265,7 +275,12 @@ async fn merging_follows_the_workflow_rules(backend: BackendKind) {
     );
 
     // Once merged, a case takes no further transitions: work happens on the target.
-    Case::set_state(&mut app.conn(), src.id, "resolved").unwrap();
+    Case::set_state(
+        &mut app.conn(),
+        src.id,
+        casebook::workflow::CaseState::Resolved,
+    )
+    .unwrap();
     let r = app
         .post_form(&format!("/cases/{source}/merge"), &[("into", &target)])
         .await;

@@ -71,8 +71,8 @@ fn open_case(app: &TestApp, language: &str) -> (Case, String) {
         &NewCase {
             number: None,
             title: "CMGE版本激活失败问题",
-            state: "new",
-            priority: "normal",
+            state: casebook::workflow::CaseState::New,
+            priority: casebook::workflow::Priority::Normal,
             customer_email: CUSTOMER,
             customer_name: Some("陈女士"),
             language,

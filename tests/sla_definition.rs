@@ -60,8 +60,8 @@ fn open_case(conn: &mut DbConn, n: usize, priority: Priority, at: DateTime<Utc>)
         &NewCase {
             number: None,
             title: &format!("clock case {n}"),
-            state: "new",
-            priority: priority.as_str(),
+            state: casebook::workflow::CaseState::New,
+            priority,
             customer_email: "li.na@customer.test",
             customer_name: None,
             language: "en",

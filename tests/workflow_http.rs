@@ -27,8 +27,8 @@ fn open_case(app: &TestApp, title: &str) -> Case {
         &NewCase {
             number: None,
             title,
-            state: "new",
-            priority: "normal",
+            state: casebook::workflow::CaseState::New,
+            priority: casebook::workflow::Priority::Normal,
             customer_email: "zhang.wei@customer.test",
             customer_name: Some("张伟"),
             language: "zh-CN",
@@ -645,8 +645,8 @@ async fn imported_history_is_recorded_at_its_own_times_without_sla_side_effects(
         &NewCase {
             number: None,
             title: "离线激活失败",
-            state: "new",
-            priority: "normal",
+            state: casebook::workflow::CaseState::New,
+            priority: casebook::workflow::Priority::Normal,
             customer_email: "zhang.wei@customer.test",
             customer_name: None,
             language: "zh-CN",
@@ -822,8 +822,8 @@ async fn the_periodic_sweep_stores_breaches_of_overdue_clocks(backend: BackendKi
         &NewCase {
             number: None,
             title: "很久以前的案例",
-            state: "new",
-            priority: "urgent",
+            state: casebook::workflow::CaseState::New,
+            priority: casebook::workflow::Priority::Urgent,
             customer_email: "old@customer.test",
             customer_name: None,
             language: "en",

@@ -208,10 +208,12 @@ pub async fn transition(
         .db(move |conn| {
             let case = find_case(conn, &number)?;
             if let Some(e) = expected
-                && e.as_str() != case.state
+                && e != case.state
             {
-                let found: CaseState = case.state.parse().unwrap_or(e);
-                return Err(api_refusal(WorkflowError::Stale { expected: e, found }));
+                return Err(api_refusal(WorkflowError::Stale {
+                    expected: e,
+                    found: case.state,
+                }));
             }
             let mut outcome = None;
             crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::{DbConn, schema::cases};
+use crate::workflow::state::{CaseState, Priority};
 
 /// A stored case.
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
@@ -16,10 +17,13 @@ pub struct Case {
     pub seq: i64,
     /// Title (subject without prefixes and tokens).
     pub title: String,
-    /// Workflow state (stored form).
-    pub state: String,
-    /// Priority (stored form).
-    pub priority: String,
+    /// Workflow state (stored as its `as_str` form; a value this version does not know fails
+    /// the read rather than becoming a string nobody checks).
+    #[diesel(deserialize_as = String)]
+    pub state: CaseState,
+    /// Priority (stored as its `as_str` form).
+    #[diesel(deserialize_as = String)]
+    pub priority: Priority,
     /// Customer's address.
     pub customer_email: String,
     /// Customer's display name.
@@ -83,10 +87,10 @@ pub struct NewCase<'a> {
     pub number: Option<&'a super::CaseNumber>,
     /// Title.
     pub title: &'a str,
-    /// Initial state (stored form).
-    pub state: &'a str,
-    /// Priority (stored form).
-    pub priority: &'a str,
+    /// Initial state.
+    pub state: CaseState,
+    /// Priority.
+    pub priority: Priority,
     /// Customer address.
     pub customer_email: &'a str,
     /// Customer name.
@@ -129,8 +133,8 @@ impl Case {
             cases::number.eq(number.as_str()),
             cases::seq.eq(seq),
             cases::title.eq(super::messages::strip_nul(new.title)),
-            cases::state.eq(new.state),
-            cases::priority.eq(new.priority),
+            cases::state.eq(new.state.as_str()),
+            cases::priority.eq(new.priority.as_str()),
             cases::customer_email.eq(super::messages::strip_nul(new.customer_email)),
             cases::customer_name.eq(new.customer_name.map(super::messages::strip_nul)),
             cases::language.eq(new.language),
@@ -183,10 +187,10 @@ impl Case {
     }
 
     /// Changes the state.
-    pub fn set_state(conn: &mut DbConn, id: i64, state: &str) -> QueryResult<usize> {
+    pub fn set_state(conn: &mut DbConn, id: i64, state: CaseState) -> QueryResult<usize> {
         diesel::update(cases::table.find(id))
             .set((
-                cases::state.eq(state),
+                cases::state.eq(state.as_str()),
                 cases::updated_at.eq(crate::db::now()),
             ))
             .execute(conn)

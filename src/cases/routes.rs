@@ -23,9 +23,7 @@ crate::route_table! {
 
 /// Whether the case's state allows merging it into another (the merge form shows only then).
 pub fn mergeable(case: &Case) -> bool {
-    case.state
-        .parse()
-        .is_ok_and(|s| crate::workflow::transitions::MERGE_FROM.contains(&s))
+    crate::workflow::transitions::MERGE_FROM.contains(&case.state)
 }
 
 const PAGE_SIZE: i64 = 50;
@@ -174,8 +172,8 @@ async fn list(
                 .unwrap_or_else(|| c.customer_email.clone()),
             number: c.number,
             title: c.title,
-            state: c.state,
-            priority: c.priority,
+            state: c.state.as_str().to_string(),
+            priority: c.priority.as_str().to_string(),
             updated: c.last_activity_at.format("%Y-%m-%d %H:%M").to_string(),
         })
         .collect();

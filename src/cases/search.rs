@@ -260,8 +260,8 @@ pub fn list_cases_at(
             updated_at: rfc3339(c.last_activity_at),
             number: c.number,
             title: c.title,
-            state: c.state,
-            priority: c.priority,
+            state: c.state.as_str().to_string(),
+            priority: c.priority.as_str().to_string(),
             customer: c.customer_email,
         })
         .collect();

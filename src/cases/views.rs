@@ -202,8 +202,8 @@ pub fn detail(conn: &mut DbConn, number: &str) -> QueryResult<Option<CaseDetail>
     Ok(Some(CaseDetail {
         number: case.number,
         title: case.title,
-        state: case.state,
-        priority: case.priority,
+        state: case.state.as_str().to_string(),
+        priority: case.priority.as_str().to_string(),
         customer: CustomerJson {
             name: case.customer_name,
             email: case.customer_email,

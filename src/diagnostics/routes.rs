@@ -528,7 +528,7 @@ async fn send_report(
                     &NewEvent {
                         actor_id: Some(user.id),
                         actor_label: &actor,
-                        kind: "report_sent",
+                        kind: crate::workflow::service::kinds::REPORT_SENT,
                         note: Some(lang.code()),
                         data: Some(
                             serde_json::json!({"lang": lang.code(), "message_id": mail.message_id})
@@ -601,7 +601,7 @@ async fn create_link(
                 &NewEvent {
                     actor_id: Some(user.id),
                     actor_label: &actor,
-                    kind: "upload_link_created",
+                    kind: crate::workflow::service::kinds::UPLOAD_LINK_CREATED,
                     note: Some(&note),
                     data: Some(
                         serde_json::json!({"link_id": link.id, "expires_at": link.expires_at})
@@ -650,7 +650,7 @@ async fn revoke_link(
                     &NewEvent {
                         actor_id: Some(user.id),
                         actor_label: &actor,
-                        kind: "upload_link_revoked",
+                        kind: crate::workflow::service::kinds::UPLOAD_LINK_REVOKED,
                         data: Some(serde_json::json!({"link_id": id}).to_string()),
                         ..Default::default()
                     },

@@ -397,7 +397,7 @@ pub fn related_cases(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Related
                 case_id: case.id,
                 number: case.number,
                 title: case.title,
-                state: case.state,
+                state: case.state.as_str().to_string(),
                 matched: pairs.into_iter().collect(),
             });
         }

@@ -853,7 +853,7 @@ impl<'a> Ingestor<'a> {
             case_id,
             &NewEvent {
                 actor_label: "system",
-                kind: "delivery_failed",
+                kind: crate::workflow::service::kinds::DELIVERY_FAILED,
                 note: Some(&note),
                 data: Some(data),
                 ..Default::default()
@@ -880,8 +880,8 @@ impl<'a> Ingestor<'a> {
             &NewCase {
                 number: None,
                 title: &title,
-                state: "new",
-                priority: "normal",
+                state: crate::workflow::state::CaseState::New,
+                priority: crate::workflow::state::Priority::Normal,
                 customer_email: from_email,
                 customer_name: from_name,
                 language,
@@ -896,8 +896,8 @@ impl<'a> Ingestor<'a> {
             case.id,
             &NewEvent {
                 actor_label: from_email,
-                kind: "case_created",
-                to_state: Some("new"),
+                kind: crate::workflow::service::kinds::CASE_CREATED,
+                to_state: Some(crate::workflow::state::CaseState::New.as_str()),
                 note: Some(&mail.subject),
                 at: Some(at.naive_utc()),
                 ..Default::default()
@@ -912,7 +912,7 @@ impl<'a> Ingestor<'a> {
                 case.id,
                 &NewEvent {
                     actor_label: "system",
-                    kind: "possible_duplicate",
+                    kind: crate::workflow::service::kinds::POSSIBLE_DUPLICATE,
                     note: Some(&note),
                     data: Some(data),
                     ..Default::default()

@@ -26,15 +26,15 @@ use crate::cases::model::{Case, NewCase};
 use crate::db::schema::cases;
 use crate::db::{DbConn, now};
 use crate::workflow::service::{ImportedEvent, SlaRules, record_imported_event};
-use crate::workflow::state::CaseState;
+use crate::workflow::state::{CaseState, Priority};
 use crate::workflow::transitions::TransitionInput;
 
 /// Priority named by the transcript's subject tags (`|普通事件|`), default normal.
-fn priority_from_subject(subject: &str) -> &'static str {
+fn priority_from_subject(subject: &str) -> Priority {
     if subject.contains("紧急事件") || subject.to_ascii_lowercase().contains("urgent") {
-        "urgent"
+        Priority::Urgent
     } else {
-        "normal"
+        Priority::Normal
     }
 }
 
@@ -124,7 +124,7 @@ pub fn import(
                 // Without a number in the subject, the next one, like any new case.
                 number: given.as_ref(),
                 title: &clean_title(&transcript.subject),
-                state: "new",
+                state: CaseState::New,
                 priority: priority_from_subject(&transcript.subject),
                 customer_email: &customer_email,
                 customer_name: None,
@@ -144,8 +144,8 @@ pub fn import(
             case.id,
             &NewEvent {
                 actor_label: "import",
-                kind: "case_created",
-                to_state: Some("new"),
+                kind: crate::workflow::service::kinds::CASE_CREATED,
+                to_state: Some(CaseState::New.as_str()),
                 note: Some("imported from a thread transcript"),
                 at: Some(first_at.naive_utc()),
                 ..Default::default()
@@ -309,7 +309,7 @@ fn record_structured(
         }
         for (to, note, fields) in steps {
             let event = ImportedEvent {
-                kind: "transition",
+                kind: crate::workflow::service::kinds::TRANSITION,
                 from: Some(*state),
                 to: Some(to),
                 actor_label: actor,

@@ -608,7 +608,7 @@ pub fn on_reply_queued(
         case_id,
         &NewEvent {
             actor_label: "casebook",
-            kind: "reply_sent",
+            kind: crate::workflow::service::kinds::REPLY_SENT,
             at: Some(at),
             ..NewEvent::default()
         },
@@ -633,7 +633,7 @@ pub fn queue_pending_workflow_mail(
     }
     let done: Vec<Option<String>> = case_events::table
         .filter(case_events::case_id.eq(case_id))
-        .filter(case_events::kind.eq("customer_mail_queued"))
+        .filter(case_events::kind.eq(crate::workflow::service::kinds::CUSTOMER_MAIL_QUEUED))
         .select(case_events::data)
         .load(conn)?;
     let done: Vec<i64> = done
@@ -655,7 +655,7 @@ pub fn queue_pending_workflow_mail(
             case_id,
             &NewEvent {
                 actor_label: "casebook",
-                kind: "customer_mail_queued",
+                kind: crate::workflow::service::kinds::CUSTOMER_MAIL_QUEUED,
                 note: Some(&p.mail.kind),
                 data: Some(
                     serde_json::json!({ "event_id": p.event_id, "message_id": mail.message_id })

@@ -430,7 +430,7 @@ fn mark_failed_attempt(
                 case_id,
                 &NewEvent {
                     actor_label: "casebook",
-                    kind: "delivery_failed",
+                    kind: crate::workflow::service::kinds::DELIVERY_FAILED,
                     note: Some(&format!("{} — {error}", row.to_addrs)),
                     data: Some(
                         serde_json::json!({"outbox_id": row.id, "message_id": row.message_id})

@@ -36,7 +36,7 @@ pub struct MergeCommand {
 }
 
 /// The event kind both cases record.
-pub const MERGED: &str = "merged";
+pub use super::service::kinds::MERGED;
 
 fn invalid(key: &'static str, detail: String) -> WorkflowError {
     WorkflowError::Invalid { key, detail }

@@ -404,10 +404,7 @@ pub fn load_panel(
     now: chrono::DateTime<Utc>,
     rules: &SlaRules<'_>,
 ) -> Result<Panel, WorkflowError> {
-    let state: CaseState = case
-        .state
-        .parse()
-        .map_err(|e| WorkflowError::Corrupt(format!("case {}: {e}", case.number)))?;
+    let state: CaseState = case.state;
     let can_manage = user.is(Operation::WorkCase);
     let summaries = service::summaries(conn, case.id)?;
     // The summary is written for the customer (its last section tells them how to reopen), so the
@@ -488,7 +485,7 @@ pub fn load_panel(
         .map(|p| OptionView {
             value: p.as_str().to_string(),
             label: p.label(lang).to_string(),
-            selected: p.as_str() == case.priority,
+            selected: p == case.priority,
         })
         .collect();
     let count = service::message_count(conn, case.id)?;
@@ -518,7 +515,7 @@ pub fn load_panel(
         .map(|c| ClockView::of(&c.clock, now, rules, lang))
         .collect();
     Ok(Panel {
-        state: case.state.clone(),
+        state: case.state.as_str().to_string(),
         actions,
         engineers,
         can_manage,
@@ -591,7 +588,7 @@ async fn queue(
             ),
             number: item.case.number,
             title: item.case.title,
-            priority: item.case.priority,
+            priority: item.case.priority.as_str().to_string(),
             target: item.escalation.target,
             reason: item.escalation.reason,
             tried: item.escalation.tried,

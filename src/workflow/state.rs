@@ -32,6 +32,22 @@ pub enum CaseState {
     Archived,
 }
 
+impl TryFrom<String> for CaseState {
+    type Error = CaseStateError;
+
+    /// Reads the stored form (the `cases.state` column).
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        stored.parse()
+    }
+}
+
+impl PartialEq<&str> for CaseState {
+    /// Compares with a stored form, e.g. `case.state == "archived"` in tests and templates.
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// The three groups of states, for list filters and SLA rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StateGroup {
@@ -164,6 +180,22 @@ pub enum Priority {
     Normal,
     /// Questions and minor issues.
     Low,
+}
+
+impl TryFrom<String> for Priority {
+    type Error = PriorityError;
+
+    /// Reads the stored form (the `cases.priority` column).
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        stored.parse()
+    }
+}
+
+impl PartialEq<&str> for Priority {
+    /// Compares with a stored form, e.g. `case.priority == "urgent"`.
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// The text is not a stored priority.

@@ -86,6 +86,24 @@ pub mod kinds {
     pub const SLA_BREACHED: &str = "sla_breached";
     /// An internal note was added (the note itself is a `messages` row).
     pub const NOTE_ADDED: &str = "note_added";
+    /// The case was opened (by a customer's mail or an import).
+    pub const CASE_CREATED: &str = "case_created";
+    /// A mail opened a case that may repeat another one (`data` names it).
+    pub const POSSIBLE_DUPLICATE: &str = "possible_duplicate";
+    /// A reply to the customer was queued.
+    pub const REPLY_SENT: &str = "reply_sent";
+    /// A mail the workflow asked for was queued (`data` names the request).
+    pub const CUSTOMER_MAIL_QUEUED: &str = "customer_mail_queued";
+    /// A mail to the customer could not be delivered (bounce or refusal).
+    pub const DELIVERY_FAILED: &str = "delivery_failed";
+    /// The diagnostics report was mailed to the customer.
+    pub const REPORT_SENT: &str = "report_sent";
+    /// A customer upload link was created.
+    pub const UPLOAD_LINK_CREATED: &str = "upload_link_created";
+    /// A customer upload link was revoked.
+    pub const UPLOAD_LINK_REVOKED: &str = "upload_link_revoked";
+    /// The case was merged into another, or another into it.
+    pub const MERGED: &str = "merged";
 }
 
 /// The calendar and targets SLA clocks are computed with (`[business_hours]` and `[sla]`).
@@ -259,16 +277,13 @@ pub(crate) fn find_case_by_id(conn: &mut DbConn, id: i64) -> Result<Case, Workfl
 }
 
 /// The case's state, parsed.
+/// The case's state (kept as a `Result` for callers that chain it with reads that can fail).
 pub(crate) fn state_of(case: &Case) -> Result<CaseState, WorkflowError> {
-    case.state
-        .parse()
-        .map_err(|e| WorkflowError::Corrupt(format!("case {}: {e}", case.number)))
+    Ok(case.state)
 }
 
 fn priority_of(case: &Case) -> Result<Priority, WorkflowError> {
-    case.priority
-        .parse()
-        .map_err(|e| WorkflowError::Corrupt(format!("case {}: {e}", case.number)))
+    Ok(case.priority)
 }
 
 #[cfg(test)]
