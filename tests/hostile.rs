@@ -239,6 +239,23 @@ fn corpus() -> Vec<Hostile> {
         },
     });
     all.push(Hostile {
+        name: "diagnostics-attachment-with-nul-and-payloads",
+        raw: multipart(
+            "diagnostics-attachment",
+            "<p>wmic output attached</p>",
+            &[(
+                format!(
+                    "Content-Type: text/plain; charset=utf-8\r\nContent-Disposition: attachment; \
+                     filename=\"wmic<script>{PWN}</script>.txt\""
+                ),
+                format!(
+                    "Manufacturer  Model  SerialNumber\r\nVMware, Inc.\0  VMware7,1<script>{PWN}</script>  \
+                     VMware-56 4d\0\"><img src=x onerror={PWN}>\r\n"
+                ),
+            )],
+        ),
+    });
+    all.push(Hostile {
         name: "not-a-mail",
         raw: format!("\r\n<script>{PWN}</script><img src=x onerror={PWN}>\0\r\n").into_bytes(),
     });
