@@ -759,3 +759,68 @@ both_backends!(
     inbound_mail_over_the_rate_gets_429_with_retry_after,
     each_upload_link_has_its_own_rate_limit,
 );
+
+/// A customer's file with a hostile name and content (a NUL makes it "not a text file"), through
+/// the upload link: no server error, and the name is shown as text on the customer's result page;
+/// nothing of it is markup there or on the case page.
+async fn hostile_upload_names_are_shown_as_text(backend: BackendKind) {
+    let Some(app) = start(backend).await else {
+        return;
+    };
+    let number = app
+        .deliver(String::from_utf8(simple("upload-case", "text/plain", "hi")).unwrap())
+        .await["case"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.login_as(Role::Agent).await;
+    let r = app
+        .post_form(&format!("/cases/{number}/upload-links"), &[("days", "7")])
+        .await;
+    let html = r.text().await.unwrap();
+    let link = regex::Regex::new(r"/upload/[A-Za-z0-9_-]{43}")
+        .unwrap()
+        .find(&html)
+        .expect("the link is shown")
+        .as_str()
+        .to_string();
+    let customer = app.another_browser();
+    let (_, page) = customer.get_text(&link).await;
+    let csrf = regex::Regex::new(r#"\?csrf_token=([A-Za-z0-9_-]+)""#)
+        .unwrap()
+        .captures(&page)
+        .map(|c| c[1].to_string())
+        .expect("the upload form carries its CSRF token");
+    let name = format!("<script>{PWN}</script>\"><img src=x onerror={PWN}>.txt");
+    let content =
+        format!("Manufacturer  Model\r\nVMware, Inc.\0 <script>{PWN}</script>  VMware7,1\r\n");
+    let form = reqwest::multipart::Form::new().part(
+        "files",
+        reqwest::multipart::Part::bytes(content.into_bytes()).file_name(name),
+    );
+    let r = customer
+        .client
+        .post(customer.url(&format!("{link}?csrf_token={csrf}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let result = r.text().await.unwrap();
+    assert!(status < 500, "{status}: {result}");
+    let (status, case_page) = app.get_text(&format!("/cases/{number}")).await;
+    assert_eq!(status, 200);
+    for (what, html) in [("result page", &result), ("case page", &case_page)] {
+        assert!(
+            !html.contains("<script>top") && !html.contains("<img src=x"),
+            "the {what} shows the name as markup: {html}"
+        );
+    }
+    // The name is cut to its last path component (after the `/` of `</script>`), then shown.
+    assert!(
+        result.contains("&#60;img src=x onerror"),
+        "the result page shows the file name as text: {result}"
+    );
+}
+
+both_backends!(hostile_upload_names_are_shown_as_text);
