@@ -110,6 +110,12 @@ pub struct Config {
     pub max_participants_per_mail: u32,
     /// Most recipients (To and Cc together) one reply may have.
     pub max_reply_recipients: u32,
+    /// Requests per minute `POST /inbound/mail` accepts for one bearer token (`0`: no limit);
+    /// counted in each process.
+    pub inbound_rate_per_minute: u32,
+    /// Requests per minute one customer upload link (`/upload/{token}`, GET and POST) accepts
+    /// (`0`: no limit); counted in each process.
+    pub upload_rate_per_minute: u32,
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges); the client
     /// address of a request from anywhere else is its TCP peer.
     pub trusted_proxies: Vec<String>,
@@ -164,6 +170,8 @@ impl Default for Config {
             max_auto_mails_per_sender_per_day: 20,
             max_participants_per_mail: 20,
             max_reply_recipients: 50,
+            inbound_rate_per_minute: 600,
+            upload_rate_per_minute: 30,
             trusted_proxies: Vec::new(),
             acknowledge_new_cases: true,
             subject_token_format: "[{number}]".into(),
@@ -350,6 +358,8 @@ const INT_KEYS: &[&str] = &[
     "max_auto_mails_per_sender_per_day",
     "max_participants_per_mail",
     "max_reply_recipients",
+    "inbound_rate_per_minute",
+    "upload_rate_per_minute",
 ];
 /// Keys whose values are booleans.
 const BOOL_KEYS: &[&str] = &["acknowledge_new_cases"];

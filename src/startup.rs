@@ -117,6 +117,9 @@ pub fn build(prepared: &Prepared, listener: TcpListener) -> anyhow::Result<Appli
         config: prepared.config.clone(),
         blobs: prepared.blobs.clone(),
         catalog: Arc::new(Catalog::builtin()?),
+        rate_limits: Arc::new(webmod::rate_limit::RateLimits::from_config(
+            &prepared.config,
+        )),
     };
     let key = Key::derive_from(prepared.config.secret().as_bytes());
     let secure = prepared.config.is_https();

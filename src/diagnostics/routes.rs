@@ -26,7 +26,9 @@ use crate::cases::{Case, CaseNumber};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 use crate::web::page::set_flash;
+use crate::web::rate_limit::too_many_requests;
 use crate::web::{AppState, Catalog, CurrentUser, Page};
 
 crate::route_table! {
@@ -740,6 +742,17 @@ fn closed_link(state: &AppState, page: &Page, lookup: &LinkLookup) -> AppResult<
     Ok(html(status, public_page(state, page, mode, "").render()?))
 }
 
+/// Counts one request on the upload link `token` (GET and POST together, `upload_rate_per_minute`);
+/// the 429 answer once the link is over it. Counted before the database is asked, so made-up
+/// tokens cost no query beyond the limit either.
+fn limit_link(state: &AppState, token: &str) -> Option<HttpResponse> {
+    let retry = state.rate_limits.upload.check(token).err()?;
+    tracing::warn!(retry_after = retry.0, "upload link rate-limited");
+    Some(too_many_requests(retry, |lang| {
+        builtin(lang).t("rate_limit.upload")
+    }))
+}
+
 /// `GET /upload/{token}`: the customer's upload form; no account needed, the token is the key.
 ///
 /// CSRF: the form keeps the ordinary session check rather than exempting `/upload/`. Visiting this
@@ -753,6 +766,9 @@ async fn public_form(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let token = path.into_inner();
+    if let Some(limited) = limit_link(&state, &token) {
+        return Ok(limited);
+    }
     let lookup = lookup_link(&state, token.clone()).await?;
     let LinkLookup::Active(found) = lookup else {
         return closed_link(&state, &page, &lookup);
@@ -777,6 +793,9 @@ async fn public_upload(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let token = path.into_inner();
+    if let Some(limited) = limit_link(&state, &token) {
+        return Ok(limited);
+    }
     // The link is checked before the body is read: a dead link costs no upload.
     let lookup = lookup_link(&state, token.clone()).await?;
     let LinkLookup::Active(found) = lookup else {

@@ -158,13 +158,64 @@ pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, ParseError> {
     let parser = MessageParser::new();
     let message = parser.parse(message_bytes).ok_or(ParseError::Unreadable)?;
     let hints = CharsetHints::of(&message);
-    match transcode_header_blocks(&message, message_bytes, &hints) {
+    let mut mail = match transcode_header_blocks(&message, message_bytes, &hints) {
         Some(transcoded) => {
             drop(message);
             let message = parser.parse(&transcoded).ok_or(ParseError::Unreadable)?;
-            Ok(build(&message, raw, &hints))
+            build(&message, raw, &hints)
         }
-        None => Ok(build(&message, raw, &hints)),
+        None => build(&message, raw, &hints),
+    };
+    mail.remove_nul_characters();
+    Ok(mail)
+}
+
+impl ParsedMail {
+    /// Drops U+0000 from every text this mail gives the database (attachment bytes stay as
+    /// they are). PostgreSQL's `text` cannot hold it ("invalid byte sequence for encoding
+    /// UTF8: 0x00"), so one NUL in a header or body made the whole message fail to store; no
+    /// mail means anything by it, and SQLite then stores the same text as PostgreSQL.
+    fn remove_nul_characters(&mut self) {
+        fn clean(text: &mut String) {
+            if text.contains('\0') {
+                text.retain(|c| c != '\0');
+            }
+        }
+        let mut texts: Vec<&mut String> = vec![
+            &mut self.subject,
+            &mut self.body_text,
+            &mut self.content_type,
+        ];
+        texts.extend(self.message_id.as_mut());
+        texts.extend(self.return_path.as_mut());
+        texts.extend(self.body_html.as_mut());
+        texts.extend(self.html_new_text.as_mut());
+        texts.extend(self.report_type.as_mut());
+        texts.extend(self.in_reply_to.iter_mut());
+        texts.extend(self.references.iter_mut());
+        texts.extend(self.embedded_message_ids.iter_mut());
+        for mailbox in self
+            .from
+            .iter_mut()
+            .chain(&mut self.reply_to)
+            .chain(&mut self.to)
+            .chain(&mut self.cc)
+        {
+            texts.push(&mut mailbox.email);
+            texts.extend(mailbox.name.as_mut());
+        }
+        for header in &mut self.headers {
+            texts.push(&mut header.name);
+            texts.push(&mut header.value);
+        }
+        for attachment in &mut self.attachments {
+            texts.push(&mut attachment.filename);
+            texts.push(&mut attachment.content_type);
+            texts.extend(attachment.content_id.as_mut());
+        }
+        for text in texts {
+            clean(text);
+        }
     }
 }
 
@@ -643,6 +694,19 @@ fn check_header_block(data: &[u8]) -> Result<(), ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_characters_never_reach_the_stored_text() {
+        let raw = b"From: nul\0name <nul@customer.example>\r\nTo: support@casebook.test\r\n\
+Subject: a\0b\r\nMessage-ID: <x\0y@example.com>\r\nX-Thing: p\0q\r\n\
+Content-Type: text/html\r\n\r\n<p>c\0d</p>\r\n";
+        let mail = parse_mail(raw).unwrap();
+        let debug = format!("{mail:?}");
+        assert!(!debug.contains("\\0"), "{debug}");
+        assert_eq!(mail.subject, "ab");
+        assert_eq!(mail.message_id.as_deref(), Some("xy@example.com"));
+        assert!(mail.body_text.contains('c'), "{}", mail.body_text);
+    }
 
     #[test]
     fn rejects_input_without_a_mail_header_block() {

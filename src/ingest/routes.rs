@@ -12,7 +12,9 @@ use super::pipeline::{Incoming, Ingestor};
 use super::quarantine::{self, Quarantined};
 use crate::auth::tokens::constant_time_eq;
 use crate::error::{AppError, AppResult};
+use crate::web::catalog::builtin;
 use crate::web::page::set_flash;
+use crate::web::rate_limit::too_many_requests;
 use crate::web::{AppState, CurrentUser, Page};
 
 crate::route_table! {
@@ -24,7 +26,8 @@ crate::route_table! {
 
 /// Accepts one raw RFC 5322 message. 202 only once it is durably stored (placed on a case, or
 /// kept in the quarantine); 401 without the right bearer token; 413 over `max_message_bytes`;
-/// 400 for an empty body; 503 when inbound HTTP is not configured.
+/// 400 for an empty body; 429 (with `Retry-After`) over `inbound_rate_per_minute` for the token;
+/// 503 when inbound HTTP is not configured.
 async fn inbound(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -49,6 +52,13 @@ async fn inbound(
         .unwrap_or("");
     if !constant_time_eq(given.trim(), &expected) {
         return Err(AppError::Unauthenticated);
+    }
+    // Counted after the token check, so requests without the token cannot use up its budget.
+    if let Err(retry) = state.rate_limits.inbound.check(given.trim()) {
+        tracing::warn!(retry_after = retry.0, "inbound mail rate-limited");
+        return Ok(too_many_requests(retry, |lang| {
+            builtin(lang).t("rate_limit.inbound")
+        }));
     }
     let limit = state.config.max_message_bytes as usize;
     let mut bytes = web::BytesMut::new();

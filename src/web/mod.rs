@@ -12,6 +12,7 @@ pub mod extract;
 pub mod headers;
 pub mod local_path;
 pub mod page;
+pub mod rate_limit;
 pub mod routes;
 pub mod statics;
 
@@ -38,6 +39,8 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// Interface strings in every language.
     pub catalog: Arc<Catalog>,
+    /// Request rate limits of the token-authorised doors (inbound mail, upload links).
+    pub rate_limits: Arc<rate_limit::RateLimits>,
 }
 
 impl AppState {

@@ -212,6 +212,17 @@ impl Browser {
         .await
     }
 
+    /// Runs `script` at the start of every page opened from now on, before the page's own content
+    /// (Chromium's `Page.addScriptToEvaluateOnNewDocument`; a page's CSP does not apply to it).
+    pub async fn before_each_page(&self, script: &str) {
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": script}})),
+        )
+        .await;
+    }
+
     /// Resizes the window (the layout a person sees at that screen size).
     pub async fn set_window_size(&self, width: u32, height: u32) {
         self.call(
