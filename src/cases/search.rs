@@ -13,8 +13,10 @@
 //! - three or more characters, any script: a substring match the trigram index answers (SQLite
 //!   FTS5 `trigram`; PostgreSQL `pg_trgm` GIN with `ILIKE`);
 //! - two CJK characters (激活, 序列): no trigram contains them alone, so each document also keeps
-//!   every two-character pair of its CJK runs, spaced, in `grams` (" 激活 活码 "), and the word is the
-//!   indexed phrase " 激活 ". Latin text needs no pairs: its words are spaced and rarely that short;
+//!   every two-character pair of its CJK runs, spaced (" 激活 活码 "): on SQLite as the words of a
+//!   second FTS5 table, `search_pairs` (one token per pair), on PostgreSQL in the column `grams`,
+//!   where the word is the trigram-indexed pattern `% 激活 %`. Latin text needs no pairs: its words
+//!   are spaced and rarely that short;
 //! - anything shorter (one character, two Latin letters): `LIKE` over the documents, a scan.
 
 use std::collections::{HashMap, HashSet};
@@ -63,8 +65,8 @@ pub fn is_cjk(c: char) -> bool {
 }
 
 /// Every two-character pair inside runs of CJK characters, once each, as " 激活 活码 " (a space
-/// before each pair and after the last), or "" when there is none. The spaces make a pair a phrase
-/// of four characters, which a trigram index can find, and keep pairs from joining across runs.
+/// before each pair and after the last), or "" when there is none. The spaces make each pair a word
+/// (SQLite) or a pattern of four characters a trigram index can find (PostgreSQL).
 pub fn cjk_bigrams(text: &str) -> String {
     let mut seen = HashSet::new();
     let mut out = String::new();
@@ -162,8 +164,10 @@ type WordCondition = diesel::expression::SqlLiteral<
     >,
 >;
 
-/// The SQL condition on `search_docs` for one word: `before`, the bound `value`, `after`.
+/// The SQL condition for one word: rows of `table` where `before`, the bound `value`, `after`.
 struct TermSql {
+    /// `search_docs`, or `search_pairs` (SQLite's table of CJK pairs).
+    table: &'static str,
     before: &'static str,
     value: String,
     after: &'static str,
@@ -173,31 +177,37 @@ impl TermSql {
     /// The word in the backend's index language.
     fn new(term: &Term, backend: Backend) -> TermSql {
         // An FTS5 string: double quotes doubled; a phrase is a substring for the trigram tokenizer.
-        let fts_phrase =
-            |column: &str, text: &str| format!("{{{column}}} : \"{}\"", text.replace('"', "\"\""));
-        let (before, value, after) = match (backend, term) {
+        let fts_string = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+        let (table, before, value, after) = match (backend, term) {
             (Backend::Sqlite, Term::Substring(t)) => {
-                ("search_docs MATCH ", fts_phrase("body", t), "")
+                ("search_docs", "search_docs MATCH ", fts_string(t), "")
             }
-            (Backend::Sqlite, Term::CjkPair(t)) => (
-                "search_docs MATCH ",
-                fts_phrase("grams", &format!(" {t} ")),
+            // One token of the pairs table (unicode61 keeps a run of letters as one token).
+            (Backend::Sqlite, Term::CjkPair(t)) => {
+                ("search_pairs", "search_pairs MATCH ", fts_string(t), "")
+            }
+            (Backend::Sqlite, Term::Short(t)) => (
+                "search_docs",
+                "search_docs.body LIKE ",
+                like_pattern(t),
+                " ESCAPE '\\'",
+            ),
+            // PostgreSQL's LIKE and ILIKE escape with the backslash by default.
+            (Backend::Postgres, Term::Substring(t) | Term::Short(t)) => (
+                "search_docs",
+                "search_docs.body ILIKE ",
+                like_pattern(t),
                 "",
             ),
-            (Backend::Sqlite, Term::Short(t)) => {
-                ("search_docs.body LIKE ", like_pattern(t), " ESCAPE '\\'")
-            }
-            // PostgreSQL's LIKE and ILIKE escape with the backslash by default.
-            (Backend::Postgres, Term::Substring(t) | Term::Short(t)) => {
-                ("search_docs.body ILIKE ", like_pattern(t), "")
-            }
             (Backend::Postgres, Term::CjkPair(t)) => (
+                "search_docs",
                 "search_docs.grams LIKE ",
                 like_pattern(&format!(" {t} ")),
                 "",
             ),
         };
         TermSql {
+            table,
             before,
             value,
             after,
@@ -206,17 +216,30 @@ impl TermSql {
 
     /// The condition on `search_docs` rows.
     fn on_docs(&self) -> WordCondition {
-        diesel::dsl::sql::<Bool>(self.before)
+        let before = if self.table == "search_docs" {
+            self.before.to_string()
+        } else {
+            format!(
+                "search_docs.rowid IN (SELECT {0}.rowid FROM {0} WHERE {1}",
+                self.table, self.before
+            )
+        };
+        let after = if self.table == "search_docs" {
+            self.after.to_string()
+        } else {
+            format!("{})", self.after)
+        };
+        diesel::dsl::sql::<Bool>(&before)
             .bind::<Text, _>(self.value.clone())
-            .sql(self.after)
+            .sql(&after)
     }
 
     /// The condition on `cases` rows: a document of the case holds the word. (SQL text, because a
     /// boxed subquery cannot sit in `IN (…)` on the multi-backend connection.)
     fn on_cases(&self) -> WordCondition {
         diesel::dsl::sql::<Bool>(&format!(
-            "cases.id IN (SELECT search_docs.case_id FROM search_docs WHERE {}",
-            self.before
+            "cases.id IN (SELECT {0}.case_id FROM {0} WHERE {1}",
+            self.table, self.before
         ))
         .bind::<Text, _>(self.value.clone())
         .sql(&format!("{})", self.after))

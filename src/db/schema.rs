@@ -211,12 +211,12 @@ diesel::table! {
 diesel::table! {
     /// The search index (`cases::search`): one document per message, case, summary and attachment,
     /// kept by triggers. `rowid` is the source's id * 4 + kind (0 message, 1 case, 2 summary,
-    /// 3 attachment). On SQLite an FTS5 table (trigram), on PostgreSQL a table with pg_trgm indexes.
+    /// 3 attachment). On SQLite an FTS5 table (trigram), on PostgreSQL a table with pg_trgm indexes
+    /// (and a `grams` column; SQLite keeps those in `search_pairs`), queried in SQL text only.
     search_docs (rowid) {
         rowid -> BigInt,
         case_id -> BigInt,
         body -> Text,
-        grams -> Text,
     }
 }
 
