@@ -52,6 +52,35 @@ pub fn register_sqlite_functions(conn: &mut diesel::SqliteConnection) -> QueryRe
     casebook_cjk_bigrams_utils::register_impl(conn, |text: String| cjk_bigrams(&text))
 }
 
+/// SQLite: the documents the triggers queued, indexed in one statement per table (see the
+/// migration `2026-12-05-000020_full_text_search` for why not row by row).
+const INDEX_QUEUED: &str = "\
+INSERT INTO search_docs (rowid, body, case_id)\n\
+SELECT q.rowid, s.subject || char(10) || s.body_text, s.case_id FROM search_queue q JOIN messages s ON s.id = q.rowid / 4 WHERE q.rowid % 4 = 0\n\
+UNION ALL SELECT q.rowid, s.number || char(10) || s.title || char(10) || s.customer_email || ' ' || coalesce(s.customer_name, '') || char(10) || coalesce(s.problem_definition, '') || char(10) || coalesce(s.scope, '') || char(10) || coalesce(s.resolution, ''), s.id FROM search_queue q JOIN cases s ON s.id = q.rowid / 4 WHERE q.rowid % 4 = 1\n\
+UNION ALL SELECT q.rowid, s.body, s.case_id FROM search_queue q JOIN case_summaries s ON s.id = q.rowid / 4 WHERE q.rowid % 4 = 2\n\
+UNION ALL SELECT q.rowid, s.filename, s.case_id FROM search_queue q JOIN attachments s ON s.id = q.rowid / 4 WHERE q.rowid % 4 = 3;\n\
+INSERT INTO search_pairs (rowid, grams, case_id)\n\
+SELECT rowid, casebook_cjk_bigrams(body), case_id FROM search_docs WHERE rowid IN (SELECT rowid FROM search_queue);\n\
+DELETE FROM search_queue;\n\
+";
+
+/// SQLite: indexes the rows written since the last call (a no-op when none were). Runs inside the
+/// writer's transaction: `db::write_transaction` calls it before committing, and a search calls it
+/// first when something is still queued, so a search never misses a committed row.
+pub fn index_queued(conn: &mut diesel::SqliteConnection) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(INDEX_QUEUED)
+}
+
+/// SQLite: whether rows wait in the search queue.
+fn queued(conn: &mut diesel::SqliteConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::sql::<Bool>(
+        "EXISTS (SELECT 1 FROM search_queue)",
+    ))
+    .get_result(conn)
+}
+
 /// Whether `c` is written without spaces between words: Japanese kana, CJK ideographs (with
 /// extension A and the compatibility block), Korean syllables. The PostgreSQL function
 /// `casebook_cjk_bigrams` in the migration uses the same ranges.
@@ -464,6 +493,14 @@ pub fn list_cases_at(
     now: DateTime<Utc>,
 ) -> QueryResult<CasePage> {
     let search = q.text.as_deref().and_then(SearchText::parse);
+    if let (Some(_), DbConn::Sqlite(sqlite)) = (&search, &mut *conn)
+        && queued(sqlite)?
+    {
+        crate::db::write_transaction(conn, |conn| match conn {
+            DbConn::Sqlite(sqlite) => index_queued(sqlite),
+            DbConn::Postgres(_) => Ok(()),
+        })?;
+    }
     let backend = conn.backend();
     let filtered = |q: &CaseQuery, now| filtered(q, search.as_ref(), backend, now);
     let total: i64 = filtered(q, now).count().get_result(conn)?;

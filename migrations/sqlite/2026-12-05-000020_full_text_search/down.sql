@@ -10,5 +10,6 @@ DROP TRIGGER search_cases_insert;
 DROP TRIGGER search_messages_delete;
 DROP TRIGGER search_messages_update;
 DROP TRIGGER search_messages_insert;
+DROP TABLE search_queue;
 DROP TABLE search_pairs;
 DROP TABLE search_docs;
