@@ -20,6 +20,7 @@ both_backends!(
     the_empty_result_says_whether_the_search_or_the_state_found_nothing,
     the_api_returns_the_same_cases_as_the_page,
     existing_rows_are_indexed_when_the_migration_runs,
+    a_row_written_outside_a_write_transaction_is_found,
 );
 
 async fn app(backend: BackendKind) -> Option<TestApp> {
@@ -519,4 +520,39 @@ async fn existing_rows_are_indexed_when_the_migration_runs(backend: BackendKind)
     app.login_as(Role::Agent).await;
     assert_eq!(search(&app, "numbat").await, vec![number.clone()]);
     assert_eq!(search(&app, "旧邮").await, vec![number]);
+}
+
+async fn a_row_written_outside_a_write_transaction_is_found(backend: BackendKind) {
+    use diesel::connection::SimpleConnection;
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let number = deliver(
+        &app,
+        mail(
+            "outside-1",
+            "Chen Hui <chen@customer.example>",
+            "Console",
+            "It does not start.",
+            "",
+        ),
+    )
+    .await;
+    let agent = app.login_as(Role::Agent).await;
+    let token = ApiToken::create(
+        &mut app.conn(),
+        agent.id,
+        &TokenName::parse("test").unwrap(),
+    )
+    .unwrap()
+    .1;
+    assert!(api_search(&app, &token, "platypus").await.is_empty());
+    // A plain statement, as a script or a future writer might run it (SQLite queues the row), and
+    // no write transaction after it before the search.
+    app.conn()
+        .batch_execute(&format!(
+            "UPDATE cases SET title = 'Platypus console' WHERE number = '{number}'"
+        ))
+        .unwrap();
+    assert_eq!(api_search(&app, &token, "platypus").await, vec![number]);
 }
