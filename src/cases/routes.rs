@@ -39,6 +39,8 @@ struct Row {
     updated: String,
     // workflow: the next SLA deadline (absent when every clock is met or paused).
     sla: Option<crate::workflow::views::ClockView>,
+    /// For a text search, where the case matched.
+    hit: Option<super::search::Hit>,
 }
 
 /// The list's query string: filters, sort and page (every field optional).
@@ -59,7 +61,7 @@ pub struct ListQuery {
     /// Customer address or name contains.
     #[serde(default)]
     pub customer: String,
-    /// Text in number, title or customer.
+    /// Full-text search: a case number, or words found anywhere in the case (`cases::search`).
     #[serde(default)]
     pub q: String,
     /// `updated` (default), `created`, `due`.
@@ -161,10 +163,12 @@ async fn list(
         .await?;
     let names: std::collections::HashMap<i64, String> =
         users.iter().map(|u| (u.id, u.name.clone())).collect();
+    let mut hits = found.hits;
     let rows = details
         .into_iter()
         .map(|c| Row {
             sla: deadlines.remove(&c.id),
+            hit: hits.remove(&c.number),
             assignee: c.assignee_id.and_then(|id| names.get(&id).cloned()),
             customer: c
                 .customer_name

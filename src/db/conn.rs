@@ -69,7 +69,13 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
         Backend::Postgres => {
             diesel::PgConnection::establish(&with_connect_timeout(url)).map(DbConn::Postgres)
         }
-        Backend::Sqlite => diesel::SqliteConnection::establish(url).map(DbConn::Sqlite),
+        Backend::Sqlite => {
+            let mut conn = diesel::SqliteConnection::establish(url)?;
+            // The search index's triggers call it (`cases::search`); every writer needs it.
+            crate::cases::search::register_sqlite_functions(&mut conn)
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            Ok(DbConn::Sqlite(conn))
+        }
     }
 }
 

@@ -43,7 +43,12 @@ where
         return conn.transaction(f);
     }
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    match f(conn) {
+    // The rows this transaction wrote enter the search index before it commits.
+    let indexed = |value: T, conn: &mut DbConn| match conn {
+        DbConn::Sqlite(sqlite) => crate::cases::search::index_queued(sqlite).map(|()| value),
+        DbConn::Postgres(_) => Ok(value),
+    };
+    match f(conn).and_then(|value| indexed(value, conn).map_err(E::from)) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;
             Ok(value)

@@ -208,6 +208,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The search index (`cases::search`): one document per message, case, summary and attachment,
+    /// kept by triggers. `rowid` is the source's id * 4 + kind (0 message, 1 case, 2 summary,
+    /// 3 attachment). On SQLite an FTS5 table (trigram), on PostgreSQL a table with pg_trgm indexes
+    /// (and a `grams` column; SQLite keeps those in `search_pairs`), queried in SQL text only.
+    search_docs (rowid) {
+        rowid -> BigInt,
+        case_id -> BigInt,
+        body -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(cases -> users (assignee_id));
@@ -231,4 +243,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     quarantine,
     ingest_log,
     canned_responses,
+    search_docs,
 );

@@ -1,0 +1,15 @@
+DROP TRIGGER search_attachments_delete;
+DROP TRIGGER search_attachments_update;
+DROP TRIGGER search_attachments_insert;
+DROP TRIGGER search_summaries_delete;
+DROP TRIGGER search_summaries_update;
+DROP TRIGGER search_summaries_insert;
+DROP TRIGGER search_cases_delete;
+DROP TRIGGER search_cases_update;
+DROP TRIGGER search_cases_insert;
+DROP TRIGGER search_messages_delete;
+DROP TRIGGER search_messages_update;
+DROP TRIGGER search_messages_insert;
+DROP TABLE search_queue;
+DROP TABLE search_pairs;
+DROP TABLE search_docs;
