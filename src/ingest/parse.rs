@@ -518,12 +518,12 @@ fn address_field(
         .parse(synthetic.as_bytes())
         .map(|m| mailboxes(m.header(name).and_then(HeaderValue::as_address)))
         .unwrap_or_default();
-    // Only trust the second reading if it found the same mailboxes.
-    if reparsed.len() == boxes.len() {
-        reparsed
-    } else {
-        boxes
-    }
+    // Only trust the second reading for the names: it must find the same addresses. Decoded text is spliced back
+    // into header syntax, so a name holding `<`, `>`, `,` or `(` could otherwise rewrite the address — a sender
+    // could write as someone else (found by tests/properties.rs).
+    let same_addresses = reparsed.len() == boxes.len()
+        && reparsed.iter().zip(&boxes).all(|(r, b)| r.email == b.email);
+    if same_addresses { reparsed } else { boxes }
 }
 
 fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {
