@@ -39,6 +39,8 @@ use casebook::ingest::sources::transcript::{self, parse_transcript};
 use casebook::ingest::subject::{NO_SUBJECT, clean_title, find_case_token};
 use casebook::mail::message_id;
 use proptest::prelude::*;
+
+mod common;
 use proptest::test_runner::{Config, RngSeed};
 
 /// The run's settings: `default_cases` from a fixed seed, unless `CASEBOOK_FUZZ_CASES` /
@@ -1243,6 +1245,95 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Ingest end to end: parse + thread + quote strip through the real pipeline and database
+// ---------------------------------------------------------------------------------------------
+
+/// One message of a generated conversation: which earlier message it answers (if any), how it
+/// says so, and a body that may be damaged.
+#[derive(Debug, Clone)]
+struct Reply {
+    answers: prop::sample::Index,
+    by: u8,
+    body: String,
+}
+
+/// A conversation: a first mail and replies to earlier messages, plus stray bytes mixed in.
+fn conversation() -> impl Strategy<Value = (String, Vec<Reply>, Vec<Vec<u8>>)> {
+    (
+        prop_oneof![reply_body(), text()],
+        prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                any::<u8>(),
+                prop_oneof![reply_body(), text()],
+            )
+                .prop_map(|(answers, by, body)| Reply { answers, by, body }),
+            0..5,
+        ),
+        prop::collection::vec(any_mail_bytes(), 0..3),
+    )
+}
+
+/// Generated conversations go through the whole ingest (parse, dedup, loops, threading, quote
+/// stripping, storage): every item gets an outcome, and every reply that names an earlier
+/// message (In-Reply-To, References only, or the case token) lands on that message's case.
+fn ingest_threads_generated_conversations(backend: common::BackendKind) {
+    use casebook::ingest::pipeline::{Incoming, Ingestor};
+    let Some(env) = common::TestEnv::new(backend) else {
+        return;
+    };
+    let prepared = casebook::startup::prepare(env.config(&[])).expect("prepare");
+    let mut conn = prepared.pool.get().expect("connection");
+    let ingestor = Ingestor::new(&mut conn, &prepared.config, &prepared.blobs).expect("ingestor");
+    drop(conn);
+    let mut runner = proptest::test_runner::TestRunner::new(config(24));
+    let conversations = std::cell::Cell::new(0u32);
+    let result = runner.run(&conversation(), |(first, replies, strays)| {
+        let n = conversations.get();
+        conversations.set(n + 1);
+        let id = |i: usize| format!("c{n}m{i}@customer.example");
+        let mail = |i: usize, headers: &str, subject: &str, body: &str| {
+            format!(
+                "From: Li <li{n}@customer.example>\r\nTo: support@example.com\r\nSubject: {subject}\r\n\
+                 Message-ID: <{}>\r\n{headers}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+                id(i)
+            )
+            .into_bytes()
+        };
+        let run = |bytes: Vec<u8>, origin: String| {
+            ingestor
+                .ingest_batch(&mut prepared.pool.get().expect("connection"), vec![Incoming { origin, bytes }])
+                .map_err(|e| TestCaseError::fail(format!("ingest failed: {e:#}")))
+        };
+        let first_outcome = run(mail(0, "", "printer offline", &first), "first".into())?;
+        prop_assert_eq!(first_outcome.len(), 1);
+        let case = first_outcome[0].case().map(str::to_string)
+            .ok_or_else(|| TestCaseError::fail(format!("first mail not on a case: {first_outcome:?}")))?;
+        for (i, reply) in replies.iter().enumerate() {
+            let answered = reply.answers.index(i + 1);
+            let (headers, subject) = match reply.by % 3 {
+                0 => (format!("In-Reply-To: <{}>\r\n", id(answered)), "Re: printer offline".to_string()),
+                1 => (format!("References: <nothing@else> <{}>\r\n", id(answered)), "Re: printer".to_string()),
+                _ => (String::new(), format!("Re: [{case}] printer offline")),
+            };
+            let outcome = run(mail(i + 1, &headers, &subject, &reply.body), format!("reply {i}"))?;
+            prop_assert_eq!(outcome.len(), 1);
+            prop_assert_eq!(outcome[0].case(), Some(case.as_str()), "reply {} went elsewhere", i);
+        }
+        for (i, bytes) in strays.into_iter().enumerate() {
+            let outcome = run(bytes, format!("stray {i}"))?;
+            prop_assert_eq!(outcome.len(), 1, "every item gets an outcome");
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+both_backends_sync!(ingest_threads_generated_conversations);
 
 // ---------------------------------------------------------------------------------------------
 // Regressions: inputs the properties above found, minimised, kept as named tests
