@@ -24,7 +24,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use base64::Engine as _;
 use casebook::cases::number::CaseNumber;
 use casebook::diagnostics::{
-    Field, Limits, Rules, analyse_bytes, analyse_set, looks_like_diagnostics,
+    Field, Limits, Rules, analyse_bytes, analyse_path, analyse_set, looks_like_diagnostics,
 };
 use casebook::ingest::charset::{decode_encoded_words, decode_text, detect, encoding_for_label};
 use casebook::ingest::html::{
@@ -666,6 +666,36 @@ fn tags_of(html: &str) -> Result<Vec<Tag>, TestCaseError> {
     Ok(tags)
 }
 
+/// CSS text with its escapes (`\75 rl`, `\(`) replaced by the characters they stand for.
+fn css_unescape(css: &str) -> String {
+    let mut out = String::with_capacity(css.len());
+    let mut chars = css.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let mut hex = String::new();
+        while hex.len() < 6 && chars.peek().is_some_and(char::is_ascii_hexdigit) {
+            hex.extend(chars.next());
+        }
+        if hex.is_empty() {
+            out.extend(chars.next());
+        } else {
+            if chars.peek().is_some_and(char::is_ascii_whitespace) {
+                chars.next();
+            }
+            out.push(
+                u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .unwrap_or('\u{FFFD}'),
+            );
+        }
+    }
+    out.to_ascii_lowercase()
+}
+
 /// What may never reach a page from mail: script elements, frames, forms, style sheets, event
 /// handlers, script or data URLs (but data images), CSS that calls anything but a colour.
 fn check_safe_html(html: &str) -> Result<(), TestCaseError> {
@@ -719,13 +749,25 @@ fn check_safe_html(html: &str) -> Result<(), TestCaseError> {
                 }
             }
             if attr == "style" {
+                // The CSS serialiser writes escapes of its own (a dimension `2e` becomes `2\65 `),
+                // so read them back before looking for functions.
+                let css = css_unescape(&value);
                 prop_assert!(
-                    !value.contains("url(")
-                        && !value.contains("expression")
-                        && !value.contains('\\'),
+                    !css.contains("expression"),
                     "unsafe style kept in {:?}",
                     html
                 );
+                for (open, _) in css.match_indices('(') {
+                    let name_start = css[..open]
+                        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                        .map_or(0, |i| i + 1);
+                    prop_assert!(
+                        matches!(&css[name_start..open], "rgb" | "rgba" | "hsl" | "hsla"),
+                        "CSS function {:?} kept in {:?}",
+                        &css[name_start..open],
+                        html
+                    );
+                }
             }
         }
     }
@@ -1219,6 +1261,44 @@ proptest! {
                 prop_assert!(snapshot.files.len() <= limits.max_entries);
                 prop_assert!(snapshot.files.iter().filter(|f| f.read).map(|f| f.size).sum::<u64>()
                     <= limits.max_total_uncompressed_bytes);
+                for f in &snapshot.files {
+                    prop_assert!(!f.read || f.size <= limits.max_file_bytes);
+                }
+            }
+            Err(e) => prop_assert!(!e.customer_reason_key().is_empty()),
+        }
+    }
+
+    /// A collected folder (the bundle reader's other half): files of tool output, random bytes
+    /// and zips at random depths, read within the limits or refused, never a panic.
+    #[test]
+    fn diagnostics_folders_are_read_or_refused(
+        files in prop::collection::vec(
+            (
+                prop::collection::vec("[a-z]{1,6}|空格 名|\\.hidden", 0..3),
+                prop::sample::select(vec!["wmic.txt", "systeminfo.txt", "bios.log", "b.zip", "x.bin", "空.txt"]),
+                prop_oneof![
+                    diagnostics_text().prop_map(|(b, _, _)| b),
+                    diagnostics_zip(),
+                    prop::collection::vec(any::<u8>(), 0..64),
+                ],
+            ),
+            0..10,
+        ),
+    ) {
+        let root = tempfile::tempdir().expect("temp dir");
+        for (dirs, name, bytes) in &files {
+            let dir = dirs.iter().fold(root.path().to_path_buf(), |p, d| p.join(d));
+            std::fs::create_dir_all(&dir).expect("create dir");
+            std::fs::write(dir.join(name), bytes).expect("write file");
+        }
+        let limits = small_limits();
+        let rules = Rules::builtin();
+        let result = no_panic("analyse_path", b"", || analyse_path(root.path(), &rules, &limits))?;
+        match result {
+            Ok(snapshot) => {
+                check_snapshot(&snapshot)?;
+                prop_assert!(snapshot.files.len() <= limits.max_entries);
                 for f in &snapshot.files {
                     prop_assert!(!f.read || f.size <= limits.max_file_bytes);
                 }
