@@ -15,8 +15,8 @@
 //! CASEBOOK_FUZZ_CASES=100000 CASEBOOK_FUZZ_SEED=7 cargo test --release --test properties
 //! ```
 //!
-//! A failure prints the minimised input; it becomes a named test in the `regressions` module at the
-//! end of this file.
+//! A failure prints the minimised input; it becomes a named regression test here (the `regressions`
+//! module at the end, or beside its target when it needs a database).
 
 use std::io::{Cursor, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
