@@ -455,8 +455,24 @@ fn check_parsed(raw: &[u8], mail: &ParsedMail) -> Result<(), TestCaseError> {
             a.filename
         );
     }
-    for m in mail.from.iter().chain(&mail.to).chain(&mail.cc) {
+    // What threading looks up in the database is free of NULs, which PostgreSQL cannot take.
+    for m in mail
+        .from
+        .iter()
+        .chain(&mail.to)
+        .chain(&mail.cc)
+        .chain(&mail.reply_to)
+    {
         prop_assert_eq!(m.email.trim(), m.email.as_str());
+        prop_assert!(!m.email.contains('\0'));
+    }
+    for id in mail
+        .message_id
+        .iter()
+        .chain(&mail.in_reply_to)
+        .chain(&mail.references)
+    {
+        prop_assert!(!id.contains('\0'), "id {:?} holds a NUL", id);
     }
     if let Some(html) = &mail.body_html {
         check_safe_html(html)?;
@@ -1579,6 +1595,37 @@ fn a_nul_in_an_auto_reply_header_is_logged_not_fatal(backend: common::BackendKin
 }
 
 both_backends_sync!(a_nul_in_an_auto_reply_header_is_logged_not_fatal);
+
+/// Found by `ingest_threads_generated_conversations` on PostgreSQL: a NUL inside a `References`
+/// id reached the threading lookup, which PostgreSQL refused, failing the batch. Ids lose NULs when
+/// parsed, as they do when stored.
+fn a_nul_in_a_referenced_id_does_not_stop_ingest(backend: common::BackendKind) {
+    use casebook::ingest::pipeline::{Incoming, Ingestor, Outcome};
+    let Some(env) = common::TestEnv::new(backend) else {
+        return;
+    };
+    let prepared = casebook::startup::prepare(env.config(&[])).expect("prepare");
+    let mut conn = prepared.pool.get().expect("connection");
+    let ingestor = Ingestor::new(&mut conn, &prepared.config, &prepared.blobs).expect("ingestor");
+    let bytes = b"From: a@customer.example\r\nTo: support@example.com\r\nSubject: help\r\n\
+        Message-ID: <first@customer.example>\r\nReferences: <a\0b@x> <c@x>\r\n\r\nplease\r\n"
+        .to_vec();
+    let outcome = ingestor
+        .ingest_batch(
+            &mut conn,
+            vec![Incoming {
+                origin: "nul".into(),
+                bytes,
+            }],
+        )
+        .expect("the batch is stored");
+    assert!(
+        matches!(&outcome[..], [Outcome::Created { .. }]),
+        "{outcome:?}"
+    );
+}
+
+both_backends_sync!(a_nul_in_a_referenced_id_does_not_stop_ingest);
 
 // ---------------------------------------------------------------------------------------------
 // Regressions: inputs the properties above found, minimised, kept as named tests

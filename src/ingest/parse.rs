@@ -483,12 +483,14 @@ fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
     .collect()
 }
 
+/// An id without angle brackets or NULs: a NUL is never part of an id, PostgreSQL text cannot hold one, and ids are
+/// stored and looked up in this form (found by tests/properties.rs: a NUL in `References` failed the lookup).
 fn clean_id(id: &str) -> String {
     id.trim()
         .trim_start_matches('<')
         .trim_end_matches('>')
         .trim()
-        .to_string()
+        .replace('\0', "")
 }
 
 /// The mailboxes of an address header. When a display name came out with U+FFFD (an encoded-word split inside
@@ -533,7 +535,13 @@ fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {
     address
         .iter()
         .filter_map(|a| {
-            let email = a.address.as_deref()?.trim().to_lowercase();
+            // Addresses are looked up as well as stored, so they lose NULs here (see `clean_id`).
+            let email = a
+                .address
+                .as_deref()?
+                .trim()
+                .to_lowercase()
+                .replace('\0', "");
             if email.is_empty() {
                 return None;
             }
