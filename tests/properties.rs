@@ -1659,6 +1659,22 @@ mod regressions {
         );
     }
 
+    /// The parse half of the `References` NUL found on PostgreSQL: what threading looks up (ids
+    /// and addresses) comes out of the parser without NULs.
+    #[test]
+    fn ids_and_addresses_come_out_without_nuls() {
+        let raw = b"From: a@customer.example\r\nCc: <b\0c@customer.example>\r\nSubject: x\r\n\
+            Message-ID: <m\0@x>\r\nReferences: <a\0b@x>\r\n\r\nbody\r\n";
+        let mail = parse_mail(raw).expect("parses");
+        assert_eq!(mail.message_id.as_deref(), Some("m@x"));
+        assert_eq!(mail.references, ["ab@x"]);
+        assert!(
+            mail.cc.iter().all(|m| !m.email.contains('\0')),
+            "{:?}",
+            mail.cc
+        );
+    }
+
     /// Found by `mail_parser_returns_a_message_or_a_clean_error` (long run, seed 23): the style
     /// filter took the byte after the last non-name character as the start of a CSS function name,
     /// and sliced inside `€`, so such HTML panicked the sanitiser (and the mail was quarantined).
