@@ -1675,6 +1675,18 @@ mod regressions {
         );
     }
 
+    /// Found by `structured_mail_reads_back_its_id_sender_and_token` (long run, seed 41) right after
+    /// the NUL fix: an address `\0 a` lost its NUL after trimming and kept a leading space.
+    #[test]
+    fn an_address_is_trimmed_after_its_nuls_go() {
+        let raw = b"From: <.@a.com>\r\nTo: support@example.com\r\nCc: <\0 a\r\nSubject: x\r\n\
+            Message-ID: <A@mail.example>\r\n\r\n\r\n";
+        let mail = parse_mail(raw).expect("parses");
+        for m in &mail.cc {
+            assert_eq!(m.email.trim(), m.email, "{:?}", mail.cc);
+        }
+    }
+
     /// Found by `mail_parser_returns_a_message_or_a_clean_error` (long run, seed 23): the style
     /// filter took the byte after the last non-name character as the start of a CSS function name,
     /// and sliced inside `€`, so such HTML panicked the sanitiser (and the mail was quarantined).

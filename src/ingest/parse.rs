@@ -486,11 +486,12 @@ fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
 /// An id without angle brackets or NULs: a NUL is never part of an id, PostgreSQL text cannot hold one, and ids are
 /// stored and looked up in this form (found by tests/properties.rs: a NUL in `References` failed the lookup).
 fn clean_id(id: &str) -> String {
-    id.trim()
+    id.replace('\0', "")
+        .trim()
         .trim_start_matches('<')
         .trim_end_matches('>')
         .trim()
-        .replace('\0', "")
+        .to_string()
 }
 
 /// The mailboxes of an address header. When a display name came out with U+FFFD (an encoded-word split inside
@@ -539,9 +540,9 @@ fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {
             let email = a
                 .address
                 .as_deref()?
+                .replace('\0', "")
                 .trim()
-                .to_lowercase()
-                .replace('\0', "");
+                .to_lowercase();
             if email.is_empty() {
                 return None;
             }
