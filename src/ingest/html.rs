@@ -59,10 +59,13 @@ fn harmless_declarations(style: &str) -> Option<Cow<'_, str>> {
         }
         let lower = declaration.to_ascii_lowercase();
         lower.match_indices('(').all(|(open, _)| {
-            let name_start = lower[..open]
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-                .map_or(0, |i| i + 1);
-            SAFE_STYLE_FUNCTIONS.contains(&&lower[name_start..open])
+            // The function name is what follows the last character that cannot be part of one
+            // (which may be multi-byte, as in `background€url(…)`).
+            let name = lower[..open]
+                .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .next()
+                .unwrap_or_default();
+            SAFE_STYLE_FUNCTIONS.contains(&name)
         })
     };
     if style.split(';').all(harmless) {

@@ -534,8 +534,11 @@ fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
     .collect()
 }
 
+/// An id without angle brackets or NULs: a NUL is never part of an id, PostgreSQL text cannot hold one, and ids are
+/// stored and looked up in this form (found by tests/properties.rs: a NUL in `References` failed the lookup).
 fn clean_id(id: &str) -> String {
-    id.trim()
+    id.replace('\0', "")
+        .trim()
         .trim_start_matches('<')
         .trim_end_matches('>')
         .trim()
@@ -569,12 +572,12 @@ fn address_field(
         .parse(synthetic.as_bytes())
         .map(|m| mailboxes(m.header(name).and_then(HeaderValue::as_address)))
         .unwrap_or_default();
-    // Only trust the second reading if it found the same mailboxes.
-    if reparsed.len() == boxes.len() {
-        reparsed
-    } else {
-        boxes
-    }
+    // Only trust the second reading for the names: it must find the same addresses. Decoded text is spliced back
+    // into header syntax, so a name holding `<`, `>`, `,` or `(` could otherwise rewrite the address — a sender
+    // could write as someone else (found by tests/properties.rs).
+    let same_addresses = reparsed.len() == boxes.len()
+        && reparsed.iter().zip(&boxes).all(|(r, b)| r.email == b.email);
+    if same_addresses { reparsed } else { boxes }
 }
 
 fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {
@@ -584,7 +587,13 @@ fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {
     address
         .iter()
         .filter_map(|a| {
-            let email = a.address.as_deref()?.trim().to_lowercase();
+            // Addresses are looked up as well as stored, so they lose NULs here (see `clean_id`).
+            let email = a
+                .address
+                .as_deref()?
+                .replace('\0', "")
+                .trim()
+                .to_lowercase();
             if email.is_empty() {
                 return None;
             }

@@ -1167,7 +1167,7 @@ fn quarantine_insert(
         .values((
             quarantine::raw_sha256.eq(raw_sha),
             quarantine::source.eq(crate::cases::messages::strip_nul(origin)),
-            quarantine::error.eq(reason),
+            quarantine::error.eq(crate::cases::messages::strip_nul(reason)),
             quarantine::status.eq("open"),
             quarantine::attempts.eq(1),
             quarantine::received_at.eq(at),
@@ -1196,7 +1196,8 @@ fn log(
             ingest_log::raw_sha256.eq(raw_sha),
             ingest_log::source.eq(crate::cases::messages::strip_nul(origin)),
             ingest_log::outcome.eq(outcome.log_label()),
-            ingest_log::reason.eq(reason),
+            // Reasons quote header values (`X-Autoreply: …`), which broken mail fills with NULs.
+            ingest_log::reason.eq(reason.map(crate::cases::messages::strip_nul)),
             ingest_log::message_id.eq(message_id.map(crate::cases::messages::strip_nul)),
             ingest_log::from_email.eq(from.map(crate::cases::messages::strip_nul)),
             ingest_log::case_id.eq(case_id),
