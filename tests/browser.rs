@@ -9,6 +9,44 @@ use casebook::ingest::pipeline::{Incoming, Ingestor};
 use common::browser::Browser;
 use common::{BackendKind, TEST_PASSWORD, spawn_app};
 
+/// The seed case's first mail.
+fn first_mail() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mail/01-utf8-new-case.eml"
+    ))
+    .unwrap()
+}
+
+/// Ingests one raw mail as a new case; returns its number.
+fn ingest(app: &common::TestApp, bytes: Vec<u8>) -> String {
+    let mut conn = app.conn();
+    let blobs = casebook::db::blobs::BlobStore::new(&app.config.data_dir);
+    let ingestor = Ingestor::new(&mut conn, &app.config, &blobs).unwrap();
+    let o = ingestor
+        .ingest_batch(
+            &mut conn,
+            vec![Incoming {
+                origin: "test".into(),
+                bytes,
+            }],
+        )
+        .unwrap();
+    o[0].case().unwrap().to_string()
+}
+
+/// Signs the agent in through the sign-in page, as a person types it.
+async fn sign_in(browser: &Browser, app: &common::TestApp) {
+    browser.goto(&app.url("/login")).await;
+    browser
+        .type_into("input[name=email]", "agent@casebook.test")
+        .await;
+    browser
+        .type_into("input[name=password]", TEST_PASSWORD)
+        .await;
+    browser.click("button[type=submit].primary").await;
+}
+
 #[actix_web::test]
 async fn an_agent_signs_in_and_reads_a_case_in_chromium() {
     let Some(app) = spawn_app(BackendKind::Sqlite).await else {
@@ -18,26 +56,8 @@ async fn an_agent_signs_in_and_reads_a_case_in_chromium() {
         return;
     };
     app.create_user("agent@casebook.test", "Wang Binbin", Role::Agent);
-    let raw = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/mail/01-utf8-new-case.eml"
-    ))
-    .unwrap();
-    let number = {
-        let mut conn = app.conn();
-        let blobs = casebook::db::blobs::BlobStore::new(&app.config.data_dir);
-        let ingestor = Ingestor::new(&mut conn, &app.config, &blobs).unwrap();
-        let o = ingestor
-            .ingest_batch(
-                &mut conn,
-                vec![Incoming {
-                    origin: "test".into(),
-                    bytes: raw,
-                }],
-            )
-            .unwrap();
-        o[0].case().unwrap().to_string()
-    };
+    let raw = first_mail();
+    let number = ingest(&app, raw);
 
     browser.goto(&app.url("/cases")).await;
     assert!(browser.url().await.contains("/login"), "sent to sign in");
@@ -155,30 +175,12 @@ async fn html_mail_shows_its_inline_image_and_colours_in_chromium() {
         return;
     };
     app.create_user("agent@casebook.test", "Wang Binbin", Role::Agent);
-    let number = {
-        let mut conn = app.conn();
-        let blobs = casebook::db::blobs::BlobStore::new(&app.config.data_dir);
-        let ingestor = Ingestor::new(&mut conn, &app.config, &blobs).unwrap();
-        let o = ingestor
-            .ingest_batch(
-                &mut conn,
-                vec![Incoming {
-                    origin: "test".into(),
-                    bytes: styled_mail_with_inline_image("styled@centerm.example").into_bytes(),
-                }],
-            )
-            .unwrap();
-        o[0].case().unwrap().to_string()
-    };
+    let number = ingest(
+        &app,
+        styled_mail_with_inline_image("styled@centerm.example").into_bytes(),
+    );
 
-    browser.goto(&app.url("/login")).await;
-    browser
-        .type_into("input[name=email]", "agent@casebook.test")
-        .await;
-    browser
-        .type_into("input[name=password]", TEST_PASSWORD)
-        .await;
-    browser.click("button[type=submit].primary").await;
+    sign_in(&browser, &app).await;
     browser.wait_for_text(&number).await;
     browser.goto(&app.url(&format!("/cases/{number}"))).await;
     browser.wait_for_text(RED_TEXT).await;
@@ -221,34 +223,9 @@ async fn the_reply_form_gives_the_message_the_page_width_on_desktop_and_phone() 
         return;
     };
     app.create_user("agent@casebook.test", "Wang Binbin", Role::Agent);
-    let raw = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/mail/01-utf8-new-case.eml"
-    ))
-    .unwrap();
-    let number = {
-        let mut conn = app.conn();
-        let blobs = casebook::db::blobs::BlobStore::new(&app.config.data_dir);
-        let ingestor = Ingestor::new(&mut conn, &app.config, &blobs).unwrap();
-        let o = ingestor
-            .ingest_batch(
-                &mut conn,
-                vec![Incoming {
-                    origin: "test".into(),
-                    bytes: raw,
-                }],
-            )
-            .unwrap();
-        o[0].case().unwrap().to_string()
-    };
-    browser.goto(&app.url("/login")).await;
-    browser
-        .type_into("input[name=email]", "agent@casebook.test")
-        .await;
-    browser
-        .type_into("input[name=password]", TEST_PASSWORD)
-        .await;
-    browser.click("button[type=submit].primary").await;
+    let raw = first_mail();
+    let number = ingest(&app, raw);
+    sign_in(&browser, &app).await;
     browser.wait_for_text(&number).await;
 
     const MEASURE: &str = "
@@ -332,20 +309,27 @@ async fn an_agent_turns_on_two_factor_sign_in_and_signs_in_with_a_code_in_chromi
         return;
     };
     app.create_user("agent@casebook.test", "Wang Binbin", Role::Agent);
-    let sign_in = || async {
-        browser.goto(&app.url("/login")).await;
-        browser
-            .type_into("input[name=email]", "agent@casebook.test")
-            .await;
-        browser
-            .type_into("input[name=password]", TEST_PASSWORD)
-            .await;
-        browser.click("button[type=submit].primary").await;
-    };
-    sign_in().await;
+    sign_in(&browser, &app).await;
     browser.wait_for_text("Sign out").await;
+    browser.set_window_size(390, 844).await;
     browser.click("a.whoami").await;
     browser.wait_for_text("authenticator app").await;
+    let sideways = browser
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        )
+        .await;
+    assert!(
+        sideways.as_f64().unwrap() <= 0.0,
+        "the enrolment page fits a phone: {sideways}"
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("two-factor-enrolment-phone.png"),
+        browser.screenshot().await,
+    )
+    .unwrap();
     let shown = browser
         .execute(
             "const svg = document.querySelector('.qr svg');
@@ -369,7 +353,7 @@ async fn an_agent_turns_on_two_factor_sign_in_and_signs_in_with_a_code_in_chromi
 
     browser.click("form[action=\"/logout\"] button").await;
     browser.wait_for_text("Sign in").await;
-    sign_in().await;
+    sign_in(&browser, &app).await;
     browser
         .wait_for_text("Code from your authenticator app")
         .await;
