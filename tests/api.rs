@@ -615,6 +615,7 @@ async fn notes_are_stored_with_author_and_event(backend: BackendKind) {
     );
     let engineer = app.create_user("zhang.wei@cmgos.com", "Zhang Wei", Role::Engineer);
     let manager = app.create_user("boss@cmgos.com", "Boss", Role::Manager);
+    let admin = app.create_user("lead@cmgos.com", "Lead", Role::Admin);
     let path = format!("/api/v1/cases/{}/notes", case.number);
 
     let (status, note) = api_post(
@@ -650,8 +651,18 @@ async fn notes_are_stored_with_author_and_event(backend: BackendKind) {
     let touched = Case::find_by_id(&mut app.conn(), case.id).unwrap().unwrap();
     assert!(touched.last_activity_at > case.last_activity_at);
 
+    // A manager's token reads the case but may not add a note.
+    let (status, err) = api_post(
+        &app,
+        &token_for(&app, &manager),
+        &path,
+        &json!({"body": "Managers do not write on cases."}),
+    )
+    .await;
+    assert_eq!(status, 403, "{err}");
+
     // The same text twice is two notes (never deduplicated); the detail shows them in order.
-    let token = token_for(&app, &manager);
+    let token = token_for(&app, &admin);
     for _ in 0..2 {
         let (status, _) = api_post(
             &app,
@@ -669,7 +680,7 @@ async fn notes_are_stored_with_author_and_event(backend: BackendKind) {
         msgs[0], note,
         "the answer is the note as the detail shows it"
     );
-    assert_eq!(msgs[2]["from"], "boss@cmgos.com");
+    assert_eq!(msgs[2]["from"], "lead@cmgos.com");
 
     for (body, why) in [
         (json!({"body": "   "}), "empty"),

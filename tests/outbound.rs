@@ -843,7 +843,7 @@ async fn a_reply_written_while_the_case_changed_shows_the_changes_first(backend:
 
     // A colleague notes something while this agent is still writing.
     let colleague = app.another_browser();
-    colleague.login_as(Role::Manager).await;
+    colleague.login_as(Role::Admin).await;
     let r = colleague
         .post_form(
             &format!("/cases/{}/note", case.number),

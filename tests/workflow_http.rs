@@ -489,19 +489,25 @@ async fn refusals_are_shown_and_change_nothing(backend: BackendKind) {
     assert!(r.text().await.unwrap().contains("changed since"));
     assert!(transitions(&app, id).is_empty());
 
-    // A manager may take agent actions.
+    // A manager reads the case but takes no action on it; an admin may take agent actions.
     let manager = app.another_browser();
     manager.login_as(Role::Manager).await;
     let r = act(
         &manager,
         &n,
-        &[("action", "define"), ("definition", "定义")],
+        &[("action", "define"), ("definition", "经理的定义")],
     )
     .await;
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(reload(&app, id).state, "new");
+    assert!(transitions(&app, id).is_empty());
+    let admin = app.another_browser();
+    admin.login_as(Role::Admin).await;
+    let r = act(&admin, &n, &[("action", "define"), ("definition", "定义")]).await;
     assert_eq!(r.status().as_u16(), 303);
     assert_event(
         &last_transition(&app, id),
-        "Test manager",
+        "Test admin",
         "new",
         "defined",
         Some("定义"),

@@ -24,16 +24,26 @@ pub enum Operation {
     WorkDiagnostics,
     /// See the engineering queue.
     EngineeringQueue,
+    /// Read the case summaries of resolved and archived cases with their milestones, and export
+    /// them (`/summaries`, `/summaries.csv`).
+    ReadSummaries,
     /// Accounts, API tokens, canned responses, the outbox and the quarantine.
     Administer,
 }
 
 const ALL_STAFF: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
-const CUSTOMER_SIDE: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
+/// Who works the customer side of a case. Managers review cases and read every one, but do not
+/// work them: they never reply, note or act, so what a customer reads comes from the people who
+/// own the case (issue 11, "managers do not reply").
+const CUSTOMER_SIDE: &[Role] = &[Role::Admin, Role::Agent];
+/// Who writes on a case at all: the customer side plus the engineers (notes, hand-backs).
+const HANDS_ON: &[Role] = &[Role::Admin, Role::Agent, Role::Engineer];
+/// Who reads the summaries: managers review them, agents learn from them.
+const REVIEWERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
 
 impl Operation {
     /// Every operation, for the documentation table and authorisation tests.
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 10] = [
         Operation::ReadCases,
         Operation::Reply,
         Operation::AddNote,
@@ -42,16 +52,19 @@ impl Operation {
         Operation::MergeCases,
         Operation::WorkDiagnostics,
         Operation::EngineeringQueue,
+        Operation::ReadSummaries,
         Operation::Administer,
     ];
 
     /// The roles allowed.
     pub const fn roles(self) -> &'static [Role] {
         match self {
-            Operation::ReadCases | Operation::AddNote | Operation::RequestTransition => ALL_STAFF,
+            Operation::ReadCases => ALL_STAFF,
+            Operation::AddNote | Operation::RequestTransition => HANDS_ON,
             Operation::Reply | Operation::WorkCase | Operation::WorkDiagnostics => CUSTOMER_SIDE,
             Operation::MergeCases => crate::workflow::transitions::MERGERS.roles(),
             Operation::EngineeringQueue => &[Role::Admin, Role::Manager, Role::Engineer],
+            Operation::ReadSummaries => REVIEWERS,
             Operation::Administer => &[Role::Admin],
         }
     }
@@ -75,18 +88,20 @@ mod tests {
             .collect();
         use Operation::*;
         let all = vec!["admin", "manager", "agent", "engineer"];
-        let customer_side = vec!["admin", "manager", "agent"];
+        let customer_side = vec!["admin", "agent"];
+        let hands_on = vec!["admin", "agent", "engineer"];
         assert_eq!(
             table,
             vec![
                 (ReadCases, all.clone()),
                 (Reply, customer_side.clone()),
-                (AddNote, all.clone()),
+                (AddNote, hands_on.clone()),
                 (WorkCase, customer_side.clone()),
-                (RequestTransition, all.clone()),
+                (RequestTransition, hands_on),
                 (MergeCases, customer_side.clone()),
                 (WorkDiagnostics, customer_side.clone()),
                 (EngineeringQueue, vec!["admin", "manager", "engineer"]),
+                (ReadSummaries, vec!["admin", "manager", "agent"]),
                 (Administer, vec!["admin"]),
             ]
         );

@@ -7,9 +7,11 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Manages users, configuration, quarantine and outbox; can do everything an agent can.
+    /// Manages users, configuration, quarantine and outbox; can do everything an agent or a
+    /// manager can.
     Admin,
-    /// Reviews summaries and metrics; can work cases like an agent.
+    /// Reviews summaries and metrics and reads every case, read-only: never replies, notes or
+    /// moves a case (see `auth::permissions`).
     Manager,
     /// Works cases: replies, notes, workflow transitions.
     Agent,
@@ -36,9 +38,10 @@ impl Role {
         }
     }
 
-    /// Roles that work the customer side of a case (reply, define, scope, archive).
+    /// Roles that work the customer side of a case (reply, define, scope, archive). Managers read
+    /// cases but do not work them.
     pub fn works_cases(self) -> bool {
-        matches!(self, Role::Admin | Role::Manager | Role::Agent)
+        matches!(self, Role::Admin | Role::Agent)
     }
 }
 

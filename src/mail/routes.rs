@@ -1,9 +1,9 @@
 //! Pages of outbound mail: the reply and note forms on a case, the credential check before a
 //! reply is queued, canned responses (`/admin/canned`) and the outbox (`/admin/outbox`).
 //!
-//! Who may do what: admins, managers and agents reply to customers; engineers work behind the
-//! support team, so they may add internal notes but never mail a customer. Canned responses and
-//! the outbox are admin pages.
+//! Who may do what: admins and agents reply to customers; engineers work behind the support team,
+//! so they may add internal notes but never mail a customer; managers read cases and write
+//! nothing on them (`auth::permissions`). Canned responses and the outbox are admin pages.
 
 use crate::auth::Operation;
 use crate::web::routes::Access;

@@ -380,19 +380,20 @@ use CaseState::{
 };
 use Requirement as R;
 
-/// Admin, manager and agent: the roles that work the customer side of a case.
+/// Admin and agent: the roles that work the customer side of a case (managers read cases but do
+/// not move them).
 const AGENTS: Who = Who {
-    roles: &[Role::Admin, Role::Manager, Role::Agent],
+    roles: &[Role::Admin, Role::Agent],
     system: false,
 };
 /// As [`AGENTS`], plus Casebook itself when a customer message arrives.
 const AGENTS_OR_SYSTEM: Who = Who {
-    roles: &[Role::Admin, Role::Manager, Role::Agent],
+    roles: &[Role::Admin, Role::Agent],
     system: true,
 };
 /// As [`AGENTS`], plus the engineer the case was escalated to.
 const AGENTS_OR_ENGINEER: Who = Who {
-    roles: &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer],
+    roles: &[Role::Admin, Role::Agent, Role::Engineer],
     system: false,
 };
 
@@ -622,9 +623,9 @@ mod tests {
     const AGENT: Actor = Actor::User(Role::Agent);
     const ENGINEER: Actor = Actor::User(Role::Engineer);
     const SYSTEM: Actor = Actor::System;
-    const STAFF: &[Actor] = &[ADMIN, MANAGER, AGENT];
-    const STAFF_AND_SYSTEM: &[Actor] = &[ADMIN, MANAGER, AGENT, SYSTEM];
-    const STAFF_AND_ENGINEER: &[Actor] = &[ADMIN, MANAGER, AGENT, ENGINEER];
+    const STAFF: &[Actor] = &[ADMIN, AGENT];
+    const STAFF_AND_SYSTEM: &[Actor] = &[ADMIN, AGENT, SYSTEM];
+    const STAFF_AND_ENGINEER: &[Actor] = &[ADMIN, AGENT, ENGINEER];
 
     /// (from, to, action, who may, requires).
     type ExpectedRow = (
@@ -918,9 +919,10 @@ mod tests {
             (New, SYSTEM, vec![]),
             (
                 Investigating,
-                MANAGER,
+                AGENT,
                 vec![AskCustomer, Escalate, Resolve, Archive],
             ),
+            (Investigating, MANAGER, vec![]),
             (Investigating, ENGINEER, vec![]),
             (
                 WaitingOnCustomer,
