@@ -267,6 +267,9 @@ struct ShowPage {
     diagnostics: crate::diagnostics::routes::CasePanel,
     // workflow: the actions panel (templates/workflow/actions.html).
     workflow: crate::workflow::routes::Panel,
+    /// For a reviewer (a manager), the summary and milestones shown first
+    /// (`templates/reports/case_review.html`).
+    review: Option<crate::reports::summaries::views::SummaryView>,
     /// Older messages folded away on long threads (`?all=1` shows them).
     hidden_earlier: usize,
 }
@@ -312,11 +315,22 @@ async fn show(
     let number = super::CaseNumber::parse(&path.into_inner()).map_err(|_| AppError::NotFound)?;
     // workflow: the panel needs the reader, their language and the SLA configuration.
     let (reader, lang, config) = (user.clone(), page.lang, state.config.clone());
-    let (case, participants, messages, attachments, events, workflow) = state
+    let reviews = crate::reports::summaries::routes::reviews_cases(&user);
+    let (case, participants, messages, attachments, events, workflow, review) = state
         .db(move |conn| {
             let case = Case::find_by_number(conn, number.as_str())?.ok_or(AppError::NotFound)?;
             let id = case.id;
             let workflow = crate::workflow::routes::panel_for(conn, &case, &reader, lang, &config)?;
+            let review = if reviews {
+                Some(crate::reports::summaries::routes::case_review(
+                    conn,
+                    &case,
+                    lang,
+                    &config.business_hours,
+                )?)
+            } else {
+                None
+            };
             Ok((
                 case,
                 Participant::for_case(conn, id)?,
@@ -324,6 +338,7 @@ async fn show(
                 Attachment::for_case(conn, id)?,
                 CaseEvent::for_case(conn, id)?,
                 workflow,
+                review,
             ))
         })
         .await?;
@@ -396,6 +411,7 @@ async fn show(
         events,
         diagnostics,
         workflow,
+        review,
         hidden_earlier,
     }
     .render()?;
@@ -523,7 +539,7 @@ struct MergeForm {
     from: Option<String>,
 }
 
-/// Merges this case into another (admins, managers, agents); duplicates and stray second cases
+/// Merges this case into another (admins and agents); duplicates and stray second cases
 /// become one thread again. The rule and the writes are [`crate::workflow::merge::merge`]'s.
 async fn merge(
     req: actix_web::HttpRequest,
