@@ -53,7 +53,8 @@ fn chunk_sql(first: usize, last: usize, agents: &[i64], rng: &mut Lcg) -> String
     let hour = chrono::Duration::hours(1);
     let mut sql = String::new();
     for i in first..=last {
-        let created = start + chrono::Duration::minutes((i as i64) * 26) + hour * (rng.below(5) as i32);
+        let created =
+            start + chrono::Duration::minutes((i as i64) * 26) + hour * (rng.below(5) as i32);
         let roll = rng.below(10);
         let state = match roll {
             0 => CaseState::Investigating,
@@ -82,8 +83,12 @@ fn chunk_sql(first: usize, last: usize, agents: &[i64], rng: &mut Lcg) -> String
             c = ts(created),
             r = ts(resolved_at),
         ));
-        let mut event = |kind: &str, from: Option<CaseState>, to: Option<CaseState>, at: NaiveDateTime| {
-            let state = |s: Option<CaseState>| s.map_or("NULL".into(), |s| format!("'{}'", s.as_str()));
+        let mut event = |kind: &str,
+                         from: Option<CaseState>,
+                         to: Option<CaseState>,
+                         at: NaiveDateTime| {
+            let state =
+                |s: Option<CaseState>| s.map_or("NULL".into(), |s| format!("'{}'", s.as_str()));
             sql.push_str(&format!(
                 "INSERT INTO case_events (case_id, actor_label, kind, from_state, to_state, created_at) \
                  VALUES ({i}, 'bench', '{kind}', {}, {}, {});\n",
@@ -98,15 +103,30 @@ fn chunk_sql(first: usize, last: usize, agents: &[i64], rng: &mut Lcg) -> String
         event("transition", Some(New), Some(Defined), t(3));
         event("transition", Some(Defined), Some(Scoped), t(5));
         event("transition", Some(Scoped), Some(Investigating), t(6));
-        event("transition", Some(Investigating), Some(WaitingOnCustomer), t(7));
-        event("transition", Some(WaitingOnCustomer), Some(Investigating), t(12));
+        event(
+            "transition",
+            Some(Investigating),
+            Some(WaitingOnCustomer),
+            t(7),
+        );
+        event(
+            "transition",
+            Some(WaitingOnCustomer),
+            Some(Investigating),
+            t(12),
+        );
         event("note_added", None, None, t(13));
         if escalated {
             event("transition", Some(Investigating), Some(Escalated), t(14));
             event("transition", Some(Escalated), Some(Investigating), t(26));
         }
         if state != Investigating {
-            event("transition", Some(Investigating), Some(Resolved), resolved_at);
+            event(
+                "transition",
+                Some(Investigating),
+                Some(Resolved),
+                resolved_at,
+            );
         }
         if state == Archived {
             event(
@@ -275,12 +295,21 @@ fn main() -> anyhow::Result<()> {
         rows.len()
     };
     time("first page (25 cases, no filter)", || page(&all, None));
-    time("deep page (key 4/5 down the list)", || page(&all, Some(deep)));
-    time("customer domain + escalated, first page", || page(&domain, None));
+    time("deep page (key 4/5 down the list)", || {
+        page(&all, Some(deep))
+    });
+    time("customer domain + escalated, first page", || {
+        page(&domain, None)
+    });
     time("closed in one month, first page", || page(&month, None));
-    time("agent + priority + archived, first page", || page(&agent, None));
-    time("customer name text (scan), first page", || page(&text, None));
-    let one = summaries::list(conn, &all, None, 1, &calendar)?.rows.remove(0).case;
+    time("agent + priority + archived, first page", || {
+        page(&agent, None)
+    });
+    time("customer name text, first page", || page(&text, None));
+    let one = summaries::list(conn, &all, None, 1, &calendar)?
+        .rows
+        .remove(0)
+        .case;
     time("one case's review (manager's case page)", || {
         summaries::review(conn, &one, &calendar).unwrap()
     });

@@ -227,6 +227,14 @@ mod tests {
             .with_timezone(&Utc)
     }
 
+    /// A milestone as compared: kind, instant, gap on the clock, gap in business time.
+    type Row = (
+        MilestoneKind,
+        DateTime<Utc>,
+        Option<Duration>,
+        Option<Duration>,
+    );
+
     fn change(from: CaseState, to: CaseState, at: DateTime<Utc>) -> StateChange {
         StateChange {
             from: Some(from),
@@ -287,12 +295,7 @@ mod tests {
         let got = compress(sh(2, 9, 0), Some(sh(2, 11, 30)), &changes, &calendar());
         let h = Duration::hours;
         let m = Duration::minutes;
-        let expected: Vec<(
-            MilestoneKind,
-            DateTime<Utc>,
-            Option<Duration>,
-            Option<Duration>,
-        )> = vec![
+        let expected: Vec<Row> = vec![
             (MilestoneKind::Created, sh(2, 9, 0), None, None),
             (
                 MilestoneKind::FirstResponse,

@@ -356,11 +356,11 @@ pub fn list(
     let limit = limit.clamp(1, MAX_PAGE_SIZE.max(EXPORT_CHUNK));
     let mut query = filtered(filter, calendar);
     if let Some(c) = after {
-        query = query.filter(
-            cases::closed_at
-                .lt(c.closed_at)
-                .or(cases::closed_at.eq(c.closed_at).and(cases::id.lt(c.id))),
-        );
+        // `closed_at <= t` as a condition of its own gives the planner a bound to start the index
+        // range at; with only the OR, SQLite walked the index from the newest case.
+        query = query
+            .filter(cases::closed_at.le(c.closed_at))
+            .filter(cases::closed_at.lt(c.closed_at).or(cases::id.lt(c.id)));
     }
     let mut found: Vec<Case> = query
         .select(Case::as_select())

@@ -86,12 +86,12 @@ impl SummarySections {
         for line in body.lines() {
             match heading_of(line, &headings) {
                 Some((section, rest)) => {
-                    parts.push((section, Vec::new()));
-                    if !rest.trim().is_empty() {
-                        if let Some(last) = parts.last_mut() {
-                            last.1.push(rest.trim_start());
-                        }
-                    }
+                    let first: Vec<&str> = if rest.trim().is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![rest.trim_start()]
+                    };
+                    parts.push((section, first));
                 }
                 None => {
                     if let Some(last) = parts.last_mut() {
