@@ -437,6 +437,23 @@ async fn filters_choose_closed_cases_by_date_customer_agent_priority_state_and_e
     }
     let (_, html) = app.get_text("/summaries?priority=low&state=resolved").await;
     assert!(html.contains("No resolved or archived case matches these filters."));
+
+    // The printable view: the same filters, no form or pager, a way back to the list.
+    let (status, html) = app
+        .get_text("/summaries?customer=centerm.com&print=1")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed(&html), vec![reopened.clone(), story.clone()]);
+    assert!(html.contains("print-view"));
+    assert!(
+        !html.contains(r#"class="list-filters"#),
+        "no filter form to print"
+    );
+    assert!(!html.contains(r#"class="pager""#));
+    assert!(html.contains("Ctrl+P"));
+    let (_, html) = app.get_text("/summaries?customer=centerm.com").await;
+    assert!(html.contains(r#"href="/summaries.csv?customer=centerm.com""#));
+    assert!(html.contains(r#"href="/summaries?customer=centerm.com&#38;print=1""#));
 }
 
 /// The "Older" link of a summaries page, unescaped.
