@@ -884,8 +884,46 @@ both_backends_sync!(
     mangled_mail_is_stored_or_quarantined_never_lost,
     a_stream_spanning_many_batches_threads_replies_onto_cases_from_earlier_batches,
     cli_reads_mbox_maildir_and_stdin_and_reports_quarantine_with_exit_1,
+    mboxes_from_every_common_writer_import_every_message_once,
     blobs_verify_finds_missing_and_corrupt_blobs_in_files_and_packs,
 );
+
+/// The same three-message thread as Python's `mailbox` writes it (envelopes `From sender`, no
+/// date), as Thunderbird (`From - <date>`), Gmail Takeout (`From <id>@xxx <date>`, CRLF) and mutt
+/// write it: each imports as three messages on one case, never one message holding the others.
+fn mboxes_from_every_common_writer_import_every_message_once(backend: BackendKind) {
+    for writer in ["python-mailbox", "thunderbird", "gmail-takeout", "mutt"] {
+        let Some(env) = TestEnv::new(backend) else {
+            return;
+        };
+        let path = fixtures().join(format!("mbox/{writer}.mbox"));
+        let (code, out, err) = casebook(
+            &env,
+            &[],
+            &["ingest", "--json", path.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(code, 0, "{writer}: {err}");
+        let report = json(&out);
+        assert_eq!(report["processed"], 3, "{writer}: {out}");
+        assert_eq!(report["created"], 1, "{writer}: {out}");
+        assert_eq!(report["quarantined"], 0, "{writer}: {out}");
+        let (code, out, _) = casebook(&env, &[], &["cases", "list", "--json"], None);
+        assert_eq!(code, 0);
+        let cases = json(&out)["cases"].as_array().unwrap().clone();
+        assert_eq!(cases.len(), 1, "{writer}: {out}");
+        assert_eq!(cases[0]["messages"], 3, "{writer}: {out}");
+        // The body's escaped ">From the log" line comes back as the customer wrote it.
+        let number = cases[0]["number"].as_str().unwrap();
+        let (code, out, _) = casebook(&env, &[], &["cases", "show", "--json", number], None);
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("From the log it fails at step 3."),
+            "{writer}: {out}"
+        );
+        assert!(!out.contains(">From the log"), "{writer}: {out}");
+    }
+}
 
 /// `casebook blobs verify` after a restore gone wrong: a blob file deleted, a pack damaged.
 fn blobs_verify_finds_missing_and_corrupt_blobs_in_files_and_packs(backend: BackendKind) {
