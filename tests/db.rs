@@ -234,9 +234,7 @@ fn old_event_shapes_are_rewritten_into_one_shape_per_kind(backend: BackendKind) 
     use casebook::cases::Case;
     use casebook::cases::messages::{CaseEvent, NewEvent};
     use casebook::cases::model::NewCase;
-    use casebook::workflow::events::{
-        DeliveryFailed, EventData, EventKind, Merged, Transition,
-    };
+    use casebook::workflow::events::{DeliveryFailed, EventData, EventKind, Merged, Transition};
     use casebook::workflow::transitions::Action;
     use diesel::connection::SimpleConnection;
     let Some(env) = TestEnv::new(backend) else {
@@ -266,7 +264,11 @@ fn old_event_shapes_are_rewritten_into_one_shape_per_kind(backend: BackendKind) 
         CaseEvent::record(conn, case.id, &e).unwrap();
     };
     // As a transcript import recorded its steps.
-    for (to, note) in [("defined", "激活失败"), ("escalated", "binding"), ("archived", "总结")] {
+    for (to, note) in [
+        ("defined", "激活失败"),
+        ("escalated", "binding"),
+        ("archived", "总结"),
+    ] {
         record(
             &mut conn,
             &source,
@@ -301,7 +303,10 @@ fn old_event_shapes_are_rewritten_into_one_shape_per_kind(backend: BackendKind) 
             actor_label: "system",
             kind: EventKind::DeliveryFailed,
             note: Some("Undeliverable — 5.1.1 no such user"),
-            data: Some(r#"{"original_message_ids":["<a@cmgos.example>"],"reason":"5.1.1 no such user"}"#.into()),
+            data: Some(
+                r#"{"original_message_ids":["<a@cmgos.example>"],"reason":"5.1.1 no such user"}"#
+                    .into(),
+            ),
             ..Default::default()
         },
     );
@@ -411,7 +416,11 @@ fn old_event_shapes_are_rewritten_into_one_shape_per_kind(backend: BackendKind) 
     let merges: Vec<Merged> = of(EventKind::Merged)
         .map(|e| Merged::parse(e.data.as_deref()).unwrap())
         .collect();
-    assert_eq!(merges, vec![merge.clone(), merge], "both sides say the same");
+    assert_eq!(
+        merges,
+        vec![merge.clone(), merge],
+        "both sides say the same"
+    );
 }
 
 both_backends_sync!(old_event_shapes_are_rewritten_into_one_shape_per_kind);

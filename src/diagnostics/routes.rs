@@ -22,10 +22,6 @@ use super::store::{
 use super::upload::{self, Form, UploadError};
 use crate::auth::User;
 use crate::cases::messages::{CaseEvent, NewEvent};
-use crate::workflow::events::{
-    DiagnosticsUploaded, EventData, EventKind, RefusedUpload, ReportSent, UploadLinkCreated,
-    UploadLinkRevoked, UploadedSnapshot,
-};
 use crate::cases::{Case, CaseNumber};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
@@ -34,6 +30,10 @@ use crate::web::catalog::builtin;
 use crate::web::page::set_flash;
 use crate::web::rate_limit::too_many_requests;
 use crate::web::{AppState, Catalog, CurrentUser, Page};
+use crate::workflow::events::{
+    DiagnosticsUploaded, EventData, EventKind, RefusedUpload, ReportSent, UploadLinkCreated,
+    UploadLinkRevoked, UploadedSnapshot,
+};
 
 crate::route_table! {
     GET "/diagnostics/diagnostics.css" => stylesheet, Access::Public;
@@ -269,7 +269,11 @@ async fn upload_on_case(
         case.id,
         form.files,
         Origin::page(user.id),
-        (EventKind::DiagnosticsUploaded, Some(user.id), user.name.clone()),
+        (
+            EventKind::DiagnosticsUploaded,
+            Some(user.id),
+            user.name.clone(),
+        ),
     )
     .await?;
     let mut parts = Vec::new();

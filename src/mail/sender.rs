@@ -22,10 +22,10 @@ use secrecy::ExposeSecret;
 use super::outbox::{FAILED, OutboxRow, QUEUED, RETRY, SENDING, SENT};
 use super::schema::outbox;
 use crate::cases::messages::{CaseEvent, NewEvent};
-use crate::workflow::events::{DeliveryFailed, EventData, EventKind};
 use crate::config::{Config, SmtpSecurity};
 use crate::db::blobs::BlobStore;
 use crate::db::{DbConn, DbPool, now};
+use crate::workflow::events::{DeliveryFailed, EventData, EventKind};
 
 /// Attempts before a mail is given up as `failed`.
 pub const MAX_ATTEMPTS: i32 = 8;

@@ -257,7 +257,10 @@ impl EventKind {
     /// warning, so one odd row never takes a case page down.
     pub fn from_stored(stored: &str) -> EventKind {
         stored.parse().unwrap_or_else(|_| {
-            tracing::warn!(kind = stored, "unknown case event kind; shown as an unknown event");
+            tracing::warn!(
+                kind = stored,
+                "unknown case event kind; shown as an unknown event"
+            );
             EventKind::Unknown
         })
     }
@@ -319,6 +322,8 @@ where
 }
 
 /// An event kind's payload: serialised into `case_events.data` by writers, read back by readers.
+/// Payloads deny unknown fields, and a nullable field that is always written is also required
+/// (`deserialize_with = "Option::deserialize"`), so a drifting writer fails the tests.
 pub trait EventData: Serialize + DeserializeOwned {
     /// The `case_events.kind` it belongs to.
     const KIND: EventKind;
@@ -451,8 +456,10 @@ impl EventData for Transition {
 #[serde(deny_unknown_fields)]
 pub struct Assigned {
     /// The previous owner's account id.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub from: Option<i64>,
     /// The new owner's account id.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub to: Option<i64>,
 }
 
@@ -563,7 +570,8 @@ pub struct DeliveryFailed {
     pub message_ids: Vec<String>,
     /// Why: the bounce's status or the relay's answer.
     pub reason: String,
-    /// The outbox row, when the outbox gave up (none for a bounce).
+    /// The outbox row, when the outbox gave up (`null` for a bounce).
+    #[serde(deserialize_with = "Option::deserialize")]
     pub outbox_id: Option<i64>,
 }
 
@@ -678,7 +686,11 @@ mod tests {
         assert_eq!(P::parse(Some(&data)).as_ref(), Some(&payload));
         assert!(P::KIND.fits(Some(&data)), "{} fits its own data", P::KIND);
         assert!(!P::KIND.fits(None), "{} needs its data", P::KIND);
-        assert!(P::read(Some("{}")).is_err(), "an empty object is not a {}", P::KIND);
+        assert!(
+            P::read(Some("{}")).is_err(),
+            "an empty object is not a {}",
+            P::KIND
+        );
     }
 
     #[test]
@@ -697,7 +709,10 @@ mod tests {
     fn transition_payloads_keep_the_action_and_its_texts() {
         let mut define = Transition::of(Action::Define);
         define.set_text(Requirement::Definition, Some("激活失败".into()));
-        round_trips(define.clone(), r#"{"action":"define","definition":"激活失败"}"#);
+        round_trips(
+            define.clone(),
+            r#"{"action":"define","definition":"激活失败"}"#,
+        );
         assert_eq!(define.text(Requirement::Definition), Some("激活失败"));
         assert_eq!(define.text(Requirement::Scope), None);
 
