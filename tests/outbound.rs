@@ -828,7 +828,7 @@ async fn a_mail_that_cannot_be_sent_is_given_up_visibly(backend: BackendKind) {
     let failed = casebook::workflow::events::DeliveryFailed::parse(failed.data.as_deref())
         .expect("the one delivery failure payload");
     assert_eq!(failed.outbox_id, Some(row.id));
-    assert_eq!(failed.message_ids, [row.message_id.clone()]);
+    assert_eq!(failed.message_ids, std::slice::from_ref(&row.message_id));
     assert!(failed.reason.contains("unreadable"), "{}", failed.reason);
     let (_, page) = app.get_text("/admin/outbox").await;
     assert!(page.contains("outbox-failed"), "{page}");
