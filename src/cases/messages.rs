@@ -465,7 +465,8 @@ impl Default for NewEvent<'_> {
 }
 
 impl CaseEvent {
-    /// Appends an event.
+    /// Appends an event. An event of kind [`EventKind::Unknown`] is refused (a serialisation
+    /// error): only kinds this version knows are written.
     pub fn record(conn: &mut DbConn, case_id: i64, e: &NewEvent<'_>) -> QueryResult<usize> {
         diesel::insert_into(case_events::table)
             .values((
