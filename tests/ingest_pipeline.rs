@@ -13,6 +13,8 @@ use casebook::auth::Role;
 use casebook::cases::Case;
 use casebook::cases::messages::{CaseEvent, Message, NewMessage};
 use casebook::ingest::pipeline::{Incoming, Ingestor, Outcome};
+use casebook::workflow::events::{EventData, EventKind, Transition};
+use casebook::workflow::transitions::Action;
 use common::{BackendKind, TestEnv, spawn_app_with};
 
 const SEED: &str = "CAS-06004-S8K5X3";
@@ -198,6 +200,29 @@ fn seed_transcript_imports_as_one_case_with_its_history(backend: BackendKind) {
     let row = Case::find_by_number(&mut pool.get().unwrap(), SEED)
         .unwrap()
         .unwrap();
+    // Imported steps carry the transition payload, marked imported, with their texts.
+    let stored = CaseEvent::for_case(&mut pool.get().unwrap(), row.id).unwrap();
+    for e in &stored {
+        assert!(e.kind.fits(e.data.as_deref()), "{}: {:?}", e.kind, e.data);
+    }
+    let imported: Vec<Transition> = stored
+        .iter()
+        .filter(|e| e.kind == EventKind::Transition)
+        .map(|e| Transition::parse(e.data.as_deref()).unwrap())
+        .collect();
+    assert!(imported.iter().all(|t| t.imported));
+    assert_eq!(
+        imported.iter().map(|t| t.action).collect::<Vec<_>>(),
+        [
+            Action::Define,
+            Action::Scope,
+            Action::Escalate,
+            Action::Archive
+        ]
+    );
+    assert!(imported[3].summary.as_deref().unwrap().contains("问题进展"));
+    assert_eq!(imported[3].summary_version, Some(1));
+    assert!(imported[2].target.is_some(), "the escalation's target");
     assert_eq!(row.assignee_id, Some(wang.id), "and owns the case");
 
     // Importing again changes nothing.
