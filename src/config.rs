@@ -183,19 +183,74 @@ impl Default for Config {
     }
 }
 
-/// Hides the password part of a database URL for logs.
+/// Hides the secrets of a database URL for logs and error messages: the password in the user
+/// part and every query parameter whose name says password (libpq's `password`, `sslpassword`).
+/// A value that is not a URL (a SQLite path) is shown as it is.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => {
-                    format!("{}{user}:[redacted]{}", &url[..scheme_end + 3], &url[at..])
-                }
-                None => url.to_string(),
-            }
+    const HIDDEN: &str = "[redacted]";
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_string();
+    };
+    if parsed.cannot_be_a_base() {
+        return url.to_string();
+    }
+    if parsed.password().is_some() {
+        // Cannot fail on a URL that has a host, which one with a password has.
+        let _ = parsed.set_password(Some(HIDDEN));
+    }
+    let has_secret_parameter = parsed
+        .query_pairs()
+        .any(|(k, _)| k.to_ascii_lowercase().contains("password"));
+    if has_secret_parameter {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let secret = k.to_ascii_lowercase().contains("password");
+                (
+                    k.into_owned(),
+                    if secret {
+                        HIDDEN.to_string()
+                    } else {
+                        v.into_owned()
+                    },
+                )
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string().replace("%5Bredacted%5D", HIDDEN)
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_urls_lose_every_password_and_keep_the_rest() {
+        let cases = [
+            (
+                "postgres://casebook:s3cret@db.example:5432/casebook",
+                "postgres://casebook:[redacted]@db.example:5432/casebook",
+            ),
+            (
+                "postgres://casebook@db.example/casebook?password=s3cret&sslmode=require",
+                "postgres://casebook@db.example/casebook?password=[redacted]&sslmode=require",
+            ),
+            (
+                "postgresql://u:p%40ss@h/db?sslpassword=k3y&application_name=cb",
+                "postgresql://u:[redacted]@h/db?sslpassword=[redacted]&application_name=cb",
+            ),
+            (
+                "/var/lib/casebook/casebook.db",
+                "/var/lib/casebook/casebook.db",
+            ),
+            ("postgres://h/db?user=a@b", "postgres://h/db?user=a@b"),
+        ];
+        for (url, shown) in cases {
+            let redacted = redact_url(url);
+            assert_eq!(redacted, shown, "{url}");
+            assert!(!redacted.contains("s3cret") && !redacted.contains("k3y"));
         }
-        _ => url.to_string(),
     }
 }
 

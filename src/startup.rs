@@ -45,6 +45,14 @@ pub fn prepare(mut config: Config) -> anyhow::Result<Prepared> {
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "database migrations applied");
     }
+    let sealed = crate::auth::two_factor::seal_stored_secrets(
+        &mut conn,
+        &crate::auth::sealed::SealKey::two_factor(&config),
+    )
+    .context("sealing two-factor secrets stored in clear")?;
+    if sealed > 0 {
+        tracing::info!(count = sealed, "two-factor secrets sealed");
+    }
     drop(conn);
     let blobs = BlobStore::new(&config.data_dir);
     Ok(Prepared {

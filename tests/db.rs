@@ -127,7 +127,7 @@ fn old_assignment_events_are_rewritten_into_the_one_shape(backend: BackendKind) 
     use casebook::cases::Case;
     use casebook::cases::messages::{CaseEvent, NewEvent};
     use casebook::cases::model::NewCase;
-    use casebook::workflow::events::{Assigned, EventData};
+    use casebook::workflow::events::{Assigned, EventData, EventKind};
     use diesel::connection::SimpleConnection;
     let Some(env) = TestEnv::new(backend) else {
         return;
@@ -157,7 +157,7 @@ fn old_assignment_events_are_rewritten_into_the_one_shape(backend: BackendKind) 
         &mut conn,
         NewEvent {
             actor_label: "Admin",
-            kind: "assigned",
+            kind: EventKind::Assigned,
             note: Some("Wang Binbin"),
             data: Some(r#"{"assignee_id":3}"#.into()),
             ..Default::default()
@@ -167,7 +167,7 @@ fn old_assignment_events_are_rewritten_into_the_one_shape(backend: BackendKind) 
         &mut conn,
         NewEvent {
             actor_label: "Admin",
-            kind: "assigned",
+            kind: EventKind::Assigned,
             from_state: Some("Wang Binbin"),
             to_state: Some("Zhang Wei"),
             data: Some(r#"{"from":3,"to":4}"#.into()),
@@ -178,7 +178,7 @@ fn old_assignment_events_are_rewritten_into_the_one_shape(backend: BackendKind) 
         &mut conn,
         NewEvent {
             actor_label: "Admin",
-            kind: "assigned",
+            kind: EventKind::Assigned,
             data: Some(r#"{"assignee_id":null}"#.into()),
             ..Default::default()
         },
@@ -195,7 +195,7 @@ fn old_assignment_events_are_rewritten_into_the_one_shape(backend: BackendKind) 
     let events: Vec<CaseEvent> = CaseEvent::for_case(&mut conn, case.id)
         .unwrap()
         .into_iter()
-        .filter(|e| e.kind == "assigned")
+        .filter(|e| e.kind == EventKind::Assigned)
         .collect();
     type Shape<'a> = (
         Option<Assigned>,
@@ -226,3 +226,201 @@ fn old_assignment_events_are_rewritten_into_the_one_shape(backend: BackendKind) 
 }
 
 both_backends_sync!(old_assignment_events_are_rewritten_into_the_one_shape);
+
+/// Imported transitions (`{"imported": true}` only), the two `delivery_failed` shapes (bounce,
+/// outbox giving up) and the two `merged` shapes (source and target side) are rewritten by
+/// migration `2026-12-09-000050_event_payload_shapes` into their kind's one payload.
+fn old_event_shapes_are_rewritten_into_one_shape_per_kind(backend: BackendKind) {
+    use casebook::cases::Case;
+    use casebook::cases::messages::{CaseEvent, NewEvent};
+    use casebook::cases::model::NewCase;
+    use casebook::workflow::events::{DeliveryFailed, EventData, EventKind, Merged, Transition};
+    use casebook::workflow::transitions::Action;
+    use diesel::connection::SimpleConnection;
+    let Some(env) = TestEnv::new(backend) else {
+        return;
+    };
+    let prepared = casebook::startup::prepare(env.config(&[])).unwrap();
+    let mut conn = prepared.pool.get().unwrap();
+    let new_case = |conn: &mut casebook::db::DbConn| {
+        Case::create(
+            conn,
+            &NewCase {
+                number: None,
+                title: "Device marker binding is Invalid",
+                state: casebook::workflow::CaseState::New,
+                priority: casebook::workflow::Priority::Normal,
+                customer_email: "chenhui.zd@centerm.example",
+                customer_name: None,
+                language: "zh-CN",
+                duplicate_of_id: None,
+                at: casebook::db::now(),
+            },
+        )
+        .unwrap()
+    };
+    let (source, target) = (new_case(&mut conn), new_case(&mut conn));
+    let record = |conn: &mut casebook::db::DbConn, case: &Case, e: NewEvent<'_>| {
+        CaseEvent::record(conn, case.id, &e).unwrap();
+    };
+    // As a transcript import recorded its steps.
+    for (to, note) in [
+        ("defined", "激活失败"),
+        ("escalated", "binding"),
+        ("archived", "总结"),
+    ] {
+        record(
+            &mut conn,
+            &source,
+            NewEvent {
+                actor_label: "Wang Binbin",
+                kind: EventKind::Transition,
+                from_state: Some("new"),
+                to_state: Some(to),
+                note: Some(note),
+                data: Some(r#"{"imported":true}"#.into()),
+                ..Default::default()
+            },
+        );
+    }
+    // A live transition is already in the one shape and stays as it is.
+    let live = r#"{"action":"define","definition":"x"}"#;
+    record(
+        &mut conn,
+        &source,
+        NewEvent {
+            actor_label: "Admin",
+            kind: EventKind::Transition,
+            data: Some(live.into()),
+            ..Default::default()
+        },
+    );
+    // A bounce, then the outbox giving up.
+    record(
+        &mut conn,
+        &source,
+        NewEvent {
+            actor_label: "system",
+            kind: EventKind::DeliveryFailed,
+            note: Some("Undeliverable — 5.1.1 no such user"),
+            data: Some(
+                r#"{"original_message_ids":["<a@cmgos.example>"],"reason":"5.1.1 no such user"}"#
+                    .into(),
+            ),
+            ..Default::default()
+        },
+    );
+    record(
+        &mut conn,
+        &source,
+        NewEvent {
+            actor_label: "casebook",
+            kind: EventKind::DeliveryFailed,
+            note: Some("chenhui.zd@centerm.example — 550 mailbox unavailable"),
+            data: Some(r#"{"outbox_id":7,"message_id":"<b@cmgos.example>"}"#.into()),
+            ..Default::default()
+        },
+    );
+    // The merge of `source` into `target`, as both sides recorded it.
+    let into = format!(
+        r#"{{"into":"{}","messages_moved":2,"clocks_stopped":1}}"#,
+        target.number
+    );
+    record(
+        &mut conn,
+        &source,
+        NewEvent {
+            actor_label: "Admin",
+            kind: EventKind::Merged,
+            data: Some(into),
+            ..Default::default()
+        },
+    );
+    let from = format!(r#"{{"from":"{}","messages_moved":2}}"#, source.number);
+    record(
+        &mut conn,
+        &target,
+        NewEvent {
+            actor_label: "Admin",
+            kind: EventKind::Merged,
+            data: Some(from),
+            ..Default::default()
+        },
+    );
+
+    let sql = match backend {
+        BackendKind::Sqlite => {
+            include_str!("../migrations/sqlite/2026-12-09-000050_event_payload_shapes/up.sql")
+        }
+        BackendKind::Postgres => {
+            include_str!("../migrations/postgres/2026-12-09-000050_event_payload_shapes/up.sql")
+        }
+    };
+    conn.batch_execute(sql).unwrap();
+    // Running it again changes nothing.
+    conn.batch_execute(sql).unwrap();
+
+    let events: Vec<CaseEvent> = [&source, &target]
+        .iter()
+        .flat_map(|c| CaseEvent::for_case(&mut conn, c.id).unwrap())
+        .collect();
+    for e in &events {
+        assert!(e.kind.fits(e.data.as_deref()), "{}: {:?}", e.kind, e.data);
+    }
+    let of = |kind: EventKind| events.iter().filter(move |e| e.kind == kind);
+    let transitions: Vec<Transition> = of(EventKind::Transition)
+        .map(|e| Transition::parse(e.data.as_deref()).unwrap())
+        .collect();
+    let mut define = Transition::of(Action::Define);
+    define.definition = Some("激活失败".into());
+    define.imported = true;
+    let mut escalate = Transition::of(Action::Escalate);
+    escalate.reason = Some("binding".into());
+    escalate.imported = true;
+    let mut archive = Transition::of(Action::Archive);
+    archive.summary = Some("总结".into());
+    archive.imported = true;
+    assert_eq!(
+        transitions,
+        vec![
+            define,
+            escalate,
+            archive,
+            Transition::parse(Some(live)).unwrap()
+        ]
+    );
+    let failures: Vec<DeliveryFailed> = of(EventKind::DeliveryFailed)
+        .map(|e| DeliveryFailed::parse(e.data.as_deref()).unwrap())
+        .collect();
+    assert_eq!(
+        failures,
+        vec![
+            DeliveryFailed {
+                message_ids: vec!["<a@cmgos.example>".into()],
+                reason: "5.1.1 no such user".into(),
+                outbox_id: None,
+            },
+            DeliveryFailed {
+                message_ids: vec!["<b@cmgos.example>".into()],
+                reason: "550 mailbox unavailable".into(),
+                outbox_id: Some(7),
+            },
+        ]
+    );
+    let merge = Merged {
+        source: source.number.clone(),
+        target: target.number.clone(),
+        messages_moved: 2,
+        clocks_stopped: 1,
+    };
+    let merges: Vec<Merged> = of(EventKind::Merged)
+        .map(|e| Merged::parse(e.data.as_deref()).unwrap())
+        .collect();
+    assert_eq!(
+        merges,
+        vec![merge.clone(), merge],
+        "both sides say the same"
+    );
+}
+
+both_backends_sync!(old_event_shapes_are_rewritten_into_one_shape_per_kind);

@@ -13,6 +13,8 @@ use casebook::auth::Role;
 use casebook::cases::Case;
 use casebook::cases::messages::{CaseEvent, Message, NewMessage};
 use casebook::ingest::pipeline::{Incoming, Ingestor, Outcome};
+use casebook::workflow::events::{EventData, EventKind, Transition};
+use casebook::workflow::transitions::Action;
 use common::{BackendKind, TestEnv, spawn_app_with};
 
 const SEED: &str = "CAS-06004-S8K5X3";
@@ -198,6 +200,29 @@ fn seed_transcript_imports_as_one_case_with_its_history(backend: BackendKind) {
     let row = Case::find_by_number(&mut pool.get().unwrap(), SEED)
         .unwrap()
         .unwrap();
+    // Imported steps carry the transition payload, marked imported, with their texts.
+    let stored = CaseEvent::for_case(&mut pool.get().unwrap(), row.id).unwrap();
+    for e in &stored {
+        assert!(e.kind.fits(e.data.as_deref()), "{}: {:?}", e.kind, e.data);
+    }
+    let imported: Vec<Transition> = stored
+        .iter()
+        .filter(|e| e.kind == EventKind::Transition)
+        .map(|e| Transition::parse(e.data.as_deref()).unwrap())
+        .collect();
+    assert!(imported.iter().all(|t| t.imported));
+    assert_eq!(
+        imported.iter().map(|t| t.action).collect::<Vec<_>>(),
+        [
+            Action::Define,
+            Action::Scope,
+            Action::Escalate,
+            Action::Archive
+        ]
+    );
+    assert!(imported[3].summary.as_deref().unwrap().contains("问题进展"));
+    assert_eq!(imported[3].summary_version, Some(1));
+    assert!(imported[2].target.is_some(), "the escalation's target");
     assert_eq!(row.assignee_id, Some(wang.id), "and owns the case");
 
     // Importing again changes nothing.
@@ -884,8 +909,46 @@ both_backends_sync!(
     mangled_mail_is_stored_or_quarantined_never_lost,
     a_stream_spanning_many_batches_threads_replies_onto_cases_from_earlier_batches,
     cli_reads_mbox_maildir_and_stdin_and_reports_quarantine_with_exit_1,
+    mboxes_from_every_common_writer_import_every_message_once,
     blobs_verify_finds_missing_and_corrupt_blobs_in_files_and_packs,
 );
+
+/// The same three-message thread as Python's `mailbox` writes it (envelopes `From sender`, no
+/// date), as Thunderbird (`From - <date>`), Gmail Takeout (`From <id>@xxx <date>`, CRLF) and mutt
+/// write it: each imports as three messages on one case, never one message holding the others.
+fn mboxes_from_every_common_writer_import_every_message_once(backend: BackendKind) {
+    for writer in ["python-mailbox", "thunderbird", "gmail-takeout", "mutt"] {
+        let Some(env) = TestEnv::new(backend) else {
+            return;
+        };
+        let path = fixtures().join(format!("mbox/{writer}.mbox"));
+        let (code, out, err) = casebook(
+            &env,
+            &[],
+            &["ingest", "--json", path.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(code, 0, "{writer}: {err}");
+        let report = json(&out);
+        assert_eq!(report["processed"], 3, "{writer}: {out}");
+        assert_eq!(report["created"], 1, "{writer}: {out}");
+        assert_eq!(report["quarantined"], 0, "{writer}: {out}");
+        let (code, out, _) = casebook(&env, &[], &["cases", "list", "--json"], None);
+        assert_eq!(code, 0);
+        let cases = json(&out)["cases"].as_array().unwrap().clone();
+        assert_eq!(cases.len(), 1, "{writer}: {out}");
+        assert_eq!(cases[0]["messages"], 3, "{writer}: {out}");
+        // The body's escaped ">From the log" line comes back as the customer wrote it.
+        let number = cases[0]["number"].as_str().unwrap();
+        let (code, out, _) = casebook(&env, &[], &["cases", "show", "--json", number], None);
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("From the log it fails at step 3."),
+            "{writer}: {out}"
+        );
+        assert!(!out.contains(">From the log"), "{writer}: {out}");
+    }
+}
 
 /// `casebook blobs verify` after a restore gone wrong: a blob file deleted, a pack damaged.
 fn blobs_verify_finds_missing_and_corrupt_blobs_in_files_and_packs(backend: BackendKind) {

@@ -1,5 +1,6 @@
 //! One operation, one service: a reply, a note, an assignment and a transition done through the
-//! page and through the API write the same rows and events. And a customer's mail cannot choose
+//! page and through the API write the same rows and events; every operation, through each door it
+//! has, records events whose `data` is their kind's one payload. And a customer's mail cannot choose
 //! who receives the agent's reply (a mail with thousands of
 //! Cc once became thousands of participants, pre-filled into every reply, composed inside the
 //! write transaction for minutes). On SQLite and PostgreSQL.
@@ -11,6 +12,8 @@ use casebook::auth::Role;
 use casebook::cases::Case;
 use casebook::cases::messages::{CaseEvent, Message, Participant};
 use casebook::mail::outbox::OutboxRow;
+use casebook::workflow::events::{EventData, EventKind, Merged, Transition};
+use casebook::workflow::transitions::Action;
 use common::{BackendKind, TestApp, spawn_app_with};
 
 both_backends!(
@@ -21,6 +24,7 @@ both_backends!(
     page_and_api_replies_write_the_same_rows_and_events,
     page_and_api_assignments_write_the_same_events,
     page_and_api_transitions_write_the_same_events,
+    every_operation_records_its_kinds_one_payload_through_every_door,
 );
 
 const CUSTOMER: &str = "chenhui.zd@centerm.example";
@@ -286,6 +290,7 @@ async fn page_and_api_notes_write_the_same_rows_and_events(backend: BackendKind)
         .collect();
     assert_eq!(events.len(), 2, "each door records the note's event");
     assert!(events.iter().all(|e| e.actor_id == Some(agent.id)));
+    recorded_kinds(&app);
 }
 
 async fn page_and_api_replies_write_the_same_rows_and_events(backend: BackendKind) {
@@ -337,6 +342,7 @@ async fn page_and_api_replies_write_the_same_rows_and_events(backend: BackendKin
         .filter(|e| e.kind == "reply_sent")
         .count();
     assert_eq!(replies, 2);
+    recorded_kinds(&app);
 }
 
 /// Actor id and label, from and to state, note, data: what must not depend on the door.
@@ -408,6 +414,7 @@ async fn page_and_api_assignments_write_the_same_events(backend: BackendKind) {
         "the one payload shape"
     );
     assert_eq!(page_events[0].4.as_deref(), Some(agent.name.as_str()));
+    recorded_kinds(&app);
 }
 
 async fn page_and_api_transitions_write_the_same_events(backend: BackendKind) {
@@ -442,5 +449,435 @@ async fn page_and_api_transitions_write_the_same_events(backend: BackendKind) {
     assert_eq!(
         case(&app, &by_page).problem_definition,
         case(&app, &by_api).problem_definition
+    );
+    recorded_kinds(&app);
+}
+
+/// Every event of every case: a kind this version knows, with its kind's payload in `data` (or
+/// none, for kinds without one). Returns the kinds seen.
+fn recorded_kinds(app: &TestApp) -> std::collections::BTreeSet<&'static str> {
+    use casebook::db::schema::cases;
+    use diesel::prelude::*;
+    let mut conn = app.conn();
+    let ids: Vec<i64> = cases::table.select(cases::id).load(&mut conn).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for id in ids {
+        for e in CaseEvent::for_case(&mut conn, id).unwrap() {
+            assert_ne!(e.kind, EventKind::Unknown, "event {} on case {id}", e.id);
+            assert!(
+                e.kind.fits(e.data.as_deref()),
+                "{} event {} on case {id}: {:?} is not its payload ({:?})",
+                e.kind,
+                e.id,
+                e.data,
+                e.kind.payload()
+            );
+            seen.insert(e.kind.as_str());
+        }
+    }
+    seen
+}
+
+/// Posts a workflow action on the page, from the state the page showed.
+async fn act(app: &TestApp, number: &str, from: &str, action: &str, texts: &[(&str, &str)]) {
+    let mut fields = vec![("action", action), ("from", from)];
+    fields.extend_from_slice(texts);
+    let r = app
+        .post_form(&format!("/cases/{number}/transition"), &fields)
+        .await;
+    assert_eq!(r.status().as_u16(), 303, "{action} from {from}");
+}
+
+/// Posts a JSON body to the API as the token's holder.
+async fn api_post(app: &TestApp, token: &str, path: &str, body: serde_json::Value) -> u16 {
+    let r = common::new_client()
+        .post(app.url(&format!("/api/v1{path}")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    assert!(status < 300, "{path}: {status} {}", r.text().await.unwrap());
+    status
+}
+
+/// Uploads diagnostics files on a page (the case page's form or a customer upload link).
+async fn upload(app: &TestApp, path: &str, csrf: &str, names: &[&str]) -> reqwest::Response {
+    let mut form = reqwest::multipart::Form::new();
+    for name in names {
+        let bytes = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/diagnostics")
+                .join(name),
+        )
+        .unwrap();
+        form = form.part(
+            "files",
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name(name.to_string())
+                .mime_str("application/octet-stream")
+                .unwrap(),
+        );
+    }
+    app.client
+        .post(app.url(&format!("{path}?csrf_token={csrf}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The whole life of two cases — one worked through the pages, one through the API — plus what
+/// the system records on its own (a bounce, a possible duplicate, a breach) and a merge: every
+/// kind of event is recorded, and each one's `data` is its kind's payload.
+async fn every_operation_records_its_kinds_one_payload_through_every_door(backend: BackendKind) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let (by_page, by_api, agent, token) = a_case_for_each_door(&app).await;
+
+    // The pages.
+    let r = post_reply(&app, &by_page, &[("body", "Please send the wmic output.")]).await;
+    assert_eq!(r.status().as_u16(), 303);
+    let post = |path: String, fields: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = app.post_form(&path, &fields).await;
+            assert_eq!(r.status().as_u16(), 303, "{path}");
+        }
+    };
+    post(
+        format!("/cases/{by_page}/note"),
+        vec![("body", "Serial ZZ02 is bound elsewhere.".into())],
+    )
+    .await;
+    post(
+        format!("/cases/{by_page}/assign"),
+        vec![("assignee", agent.id.to_string())],
+    )
+    .await;
+    post(
+        format!("/cases/{by_page}/priority"),
+        vec![("priority", "high".into())],
+    )
+    .await;
+    act(
+        &app,
+        &by_page,
+        "new",
+        "define",
+        &[("definition", "Offline activation fails.")],
+    )
+    .await;
+    post(
+        format!("/cases/{by_page}/text"),
+        vec![
+            ("field", "definition".into()),
+            ("text", "Offline activation fails: marker Invalid.".into()),
+        ],
+    )
+    .await;
+    act(
+        &app,
+        &by_page,
+        "defined",
+        "scope",
+        &[("scope", "CMGE 2.1 offline activation.")],
+    )
+    .await;
+    post(
+        format!("/cases/{by_page}/text"),
+        vec![
+            ("field", "scope".into()),
+            ("text", "CMGE 2.1 and 2.2 offline.".into()),
+        ],
+    )
+    .await;
+    act(&app, &by_page, "scoped", "investigate", &[]).await;
+    act(
+        &app,
+        &by_page,
+        "investigating",
+        "ask_customer",
+        &[("question", "Which build?")],
+    )
+    .await;
+    act(
+        &app,
+        &by_page,
+        "waiting_on_customer",
+        "customer_replied",
+        &[],
+    )
+    .await;
+    act(
+        &app,
+        &by_page,
+        "investigating",
+        "escalate",
+        &[
+            ("target", "engineering"),
+            ("reason", "Binding table"),
+            ("tried", "Rebinding"),
+        ],
+    )
+    .await;
+    act(
+        &app,
+        &by_page,
+        "escalated",
+        "hand_back",
+        &[("findings", "Stale binding row.")],
+    )
+    .await;
+    act(
+        &app,
+        &by_page,
+        "investigating",
+        "resolve",
+        &[("resolution", "Row cleared.")],
+    )
+    .await;
+    act(
+        &app,
+        &by_page,
+        "resolved",
+        "archive",
+        &[("summary", "Binding cleared; activation works.")],
+    )
+    .await;
+    act(
+        &app,
+        &by_page,
+        "archived",
+        "reopen",
+        &[("reason", "It failed again.")],
+    )
+    .await;
+    post(
+        format!("/cases/{by_page}/summary"),
+        vec![("summary", "Second summary.".into())],
+    )
+    .await;
+
+    // Diagnostics on the page: an upload, the report to the customer, an upload link the
+    // customer uses, then revoked.
+    let csrf = app.csrf().await;
+    let r = upload(
+        &app,
+        &format!("/cases/{by_page}/diagnostics"),
+        &csrf,
+        &["seed-after-console.txt"],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    post(
+        format!("/cases/{by_page}/diagnostics/report/send"),
+        vec![("lang", String::new())],
+    )
+    .await;
+    let r = app
+        .post_form(&format!("/cases/{by_page}/upload-links"), &[("days", "7")])
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let html = r.text().await.unwrap();
+    let link = regex::Regex::new(r"/upload/[A-Za-z0-9_-]{43}")
+        .unwrap()
+        .find(&html)
+        .expect("the page shows the link")
+        .as_str()
+        .to_string();
+    let customer = app.another_browser();
+    let (status, form) = customer.get_text(&link).await;
+    assert_eq!(status, 200);
+    let customer_csrf = regex::Regex::new(r#"\?csrf_token=([A-Za-z0-9_-]+)""#)
+        .unwrap()
+        .captures(&form)
+        .expect("the upload form's token")[1]
+        .to_string();
+    let r = upload(
+        &customer,
+        &link,
+        &customer_csrf,
+        &["seed-after-console.txt", "garbage.bin"],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let page_case = case(&app, &by_page);
+    let links =
+        casebook::diagnostics::links::UploadLink::for_case(&mut app.conn(), page_case.id).unwrap();
+    post(
+        format!("/cases/{by_page}/upload-links/{}/revoke", links[0].id),
+        vec![],
+    )
+    .await;
+
+    // The API.
+    let path = format!("/cases/{by_api}");
+    api_post(
+        &app,
+        &token,
+        &format!("{path}/notes"),
+        serde_json::json!({"body": "Checked the logs."}),
+    )
+    .await;
+    api_post(
+        &app,
+        &token,
+        &format!("{path}/replies"),
+        serde_json::json!({"body": "We are on it."}),
+    )
+    .await;
+    api_post(
+        &app,
+        &token,
+        &format!("{path}/assign"),
+        serde_json::json!({"assignee": "me"}),
+    )
+    .await;
+    for (to, from, text) in [
+        (
+            "defined",
+            "new",
+            ("definition", "Offline activation fails."),
+        ),
+        (
+            "scoped",
+            "defined",
+            ("scope", "CMGE 2.1 offline activation."),
+        ),
+        ("investigating", "scoped", ("note", "Looking.")),
+    ] {
+        api_post(
+            &app,
+            &token,
+            &format!("{path}/transitions"),
+            serde_json::json!({"to": to, "from": from, text.0: text.1}),
+        )
+        .await;
+    }
+    let engineer = app.create_user("zhangjl@cmgos.example", "Zhang Jianliang", Role::Engineer);
+    api_post(
+        &app,
+        &token,
+        &format!("{path}/transitions"),
+        serde_json::json!({"to": "escalated", "from": "investigating", "target": engineer.email,
+            "reason": "Binding table", "tried": "Rebinding"}),
+    )
+    .await;
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/diagnostics/seed-after-console.txt"),
+    )
+    .unwrap();
+    let r = common::new_client()
+        .post(app.url(&format!("/api/v1{path}/diagnostics?filename=wmic.txt")))
+        .bearer_auth(&token)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+
+    // On its own: a bounce of the page's reply, a mail naming a case it is not on, a breach.
+    let reply = OutboxRow::for_case(&mut app.conn(), page_case.id)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.kind == "reply")
+        .expect("the page's reply");
+    app.deliver(format!(
+        "Return-Path: <>\r\nFrom: postmaster@centerm.example\r\nTo: support@cmgos.example\r\n\
+         Subject: Undeliverable: [{by_page}] reply\r\nMessage-ID: <dsn-1@centerm.example>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nUndeliverable.\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.centerm.example\r\n\r\n\
+         Final-Recipient: rfc822; {CUSTOMER}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: support@cmgos.example\r\n\
+         Message-ID: {}\r\n\r\n--B--\r\n",
+        reply.message_id
+    ))
+    .await;
+    deliver(
+        &app,
+        format!(
+            "From: someone@elsewhere.example\r\nTo: support@cmgos.example\r\n\
+             Subject: Re: [{by_api}] activation\r\nMessage-ID: <dup@elsewhere.example>\r\n\
+             Date: Tue, 03 Nov 2026 11:00:00 +0000\r\n\r\nSame problem here.\r\n"
+        ),
+    )
+    .await;
+    let later = chrono::Utc::now() + chrono::Duration::days(400);
+    let breaches = casebook::workflow::service::breach_sweep(&mut app.conn(), later).unwrap();
+    assert!(breaches > 0, "open clocks breach a year later");
+
+    // A third case merged into the API's case.
+    let third = deliver(&app, customer_mail("c", &[])).await;
+    post(
+        format!("/cases/{third}/merge"),
+        vec![("into", by_api.clone())],
+    )
+    .await;
+
+    let seen = recorded_kinds(&app);
+    let all: std::collections::BTreeSet<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+    let missing: Vec<_> = all.difference(&seen).collect();
+    assert!(
+        missing.is_empty(),
+        "kinds no operation recorded: {missing:?}"
+    );
+
+    // The payloads say what happened, the same way from either door.
+    let transitions = |number: &str| -> Vec<Transition> {
+        CaseEvent::for_case(&mut app.conn(), case(&app, number).id)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == EventKind::Transition)
+            .map(|e| Transition::parse(e.data.as_deref()).unwrap())
+            .collect()
+    };
+    let page = transitions(&by_page);
+    let actions: Vec<Action> = page.iter().map(|t| t.action).collect();
+    assert_eq!(
+        actions,
+        [
+            Action::Define,
+            Action::Scope,
+            Action::Investigate,
+            Action::AskCustomer,
+            Action::CustomerReplied,
+            Action::Escalate,
+            Action::HandBack,
+            Action::Resolve,
+            Action::Archive,
+            Action::Reopen
+        ]
+    );
+    assert_eq!(page[5].target.as_deref(), Some("engineering"));
+    assert_eq!(page[8].summary_version, Some(1));
+    let api = transitions(&by_api);
+    assert_eq!(page[..3], api[..3], "the same transitions from either door");
+    assert_eq!(
+        api[3].target_user_id,
+        Some(engineer.id),
+        "escalated to the engineer by name"
+    );
+    let merges: Vec<Merged> = [third.as_str(), by_api.as_str()]
+        .iter()
+        .flat_map(|n| CaseEvent::for_case(&mut app.conn(), case(&app, n).id).unwrap())
+        .filter(|e| e.kind == EventKind::Merged)
+        .map(|e| Merged::parse(e.data.as_deref()).unwrap())
+        .collect();
+    assert_eq!(merges.len(), 2);
+    assert_eq!(merges[0], merges[1], "both cases record the same merge");
+    assert_eq!(
+        (merges[0].source.as_str(), merges[0].target.as_str()),
+        (third.as_str(), by_api.as_str())
+    );
+    assert_eq!(
+        merges[0].messages_moved, 2,
+        "the customer's mail and its acknowledgement"
     );
 }

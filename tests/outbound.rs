@@ -14,6 +14,7 @@ use casebook::mail::compose::SubjectKind;
 use casebook::mail::outbox::{self, OutboxRow};
 use casebook::mail::sender::{self, SendReport};
 use casebook::mail::{canned::CannedResponse, message_id};
+use casebook::workflow::events::EventData;
 use common::smtp::TestSmtp;
 use common::{BackendKind, TestApp, spawn_app, spawn_app_with};
 use mail_parser::MimeHeaders;
@@ -820,7 +821,15 @@ async fn a_mail_that_cannot_be_sent_is_given_up_visibly(backend: BackendKind) {
     assert_eq!(row.status, "failed");
     assert!(row.last_error.unwrap().contains("unreadable"));
     let events = CaseEvent::for_case(&mut app.conn(), case.id).unwrap();
-    assert!(events.iter().any(|e| e.kind == "delivery_failed"));
+    let failed = events
+        .iter()
+        .find(|e| e.kind == "delivery_failed")
+        .expect("a delivery failure on the timeline");
+    let failed = casebook::workflow::events::DeliveryFailed::parse(failed.data.as_deref())
+        .expect("the one delivery failure payload");
+    assert_eq!(failed.outbox_id, Some(row.id));
+    assert_eq!(failed.message_ids, std::slice::from_ref(&row.message_id));
+    assert!(failed.reason.contains("unreadable"), "{}", failed.reason);
     let (_, page) = app.get_text("/admin/outbox").await;
     assert!(page.contains("outbox-failed"), "{page}");
     let (_, page) = app.get_text(&format!("/cases/{}", case.number)).await;

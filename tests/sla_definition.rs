@@ -77,11 +77,18 @@ fn to_state(conn: &mut DbConn, case_id: i64, to: CaseState, at: DateTime<Utc>, r
         conn,
         case_id,
         &ImportedEvent {
-            kind: "transition",
+            // Any action that leads there: only the state matters to the clocks.
+            action: casebook::workflow::transitions::TRANSITIONS
+                .iter()
+                .find(|t| t.to() == to)
+                .expect("a transition into the state")
+                .action(),
+            from: None,
             to: Some(to),
             actor_label: "history",
+            note: None,
             at: Some(at.naive_utc()),
-            ..Default::default()
+            fields: Default::default(),
         },
         rules,
     )

@@ -11,6 +11,7 @@ both_backends!(
     enrolling_then_signing_in_needs_a_code_that_works_only_once,
     wrong_codes_are_throttled_like_passwords,
     an_admin_resets_a_lost_second_factor_and_requires_it_for_a_role,
+    the_key_is_stored_sealed_and_keys_left_in_clear_are_sealed_at_startup,
 );
 
 fn step_now() -> i64 {
@@ -188,4 +189,43 @@ async fn an_admin_resets_a_lost_second_factor_and_requires_it_for_a_role(backend
     // Admins were not named: the admin's own pages still open.
     let (status, _) = app.get_text("/cases").await;
     assert_eq!(status, 200);
+}
+
+/// A copy of the database alone does not give away anyone's second factor: the key is stored
+/// sealed with the instance's secret, and a key stored in clear by an older version is sealed the
+/// next time Casebook starts — and still works.
+async fn the_key_is_stored_sealed_and_keys_left_in_clear_are_sealed_at_startup(
+    backend: BackendKind,
+) {
+    use casebook::auth::schema::user_totp;
+    use diesel::prelude::*;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let agent = app.login_as(Role::Agent).await;
+    let (secret, step, _) = enrol(&app).await;
+    let stored = || -> String {
+        user_totp::table
+            .find(agent.id)
+            .select(user_totp::secret)
+            .first(&mut app.conn())
+            .unwrap()
+    };
+    let sealed = stored();
+    assert!(sealed.starts_with("sealed:v1:"), "{sealed}");
+    assert!(!sealed.contains(&secret));
+
+    // As an older version left it: in clear. Starting again seals it.
+    diesel::update(user_totp::table.find(agent.id))
+        .set(user_totp::secret.eq(&secret))
+        .execute(&mut app.conn())
+        .unwrap();
+    casebook::startup::prepare((*app.config).clone()).expect("restart");
+    let resealed = stored();
+    assert!(resealed.starts_with("sealed:v1:"), "{resealed}");
+    assert!(!resealed.contains(&secret));
+
+    sign_out(&app).await;
+    app.login("agent@casebook.test", TEST_PASSWORD).await;
+    assert_eq!(code(&app, &app_code(&secret, step + 1)).await, 303);
 }

@@ -17,6 +17,7 @@ both_backends!(
     a_case_travels_the_whole_method_with_events_fields_summaries_and_clocks,
     refusals_are_shown_and_change_nothing,
     assignment_and_priority_are_recorded_and_retarget_the_clocks,
+    an_event_kind_this_version_does_not_know_shows_as_unknown_and_is_never_written,
 );
 
 /// Opens a case as ingest will: the case row, then its first clocks.
@@ -664,7 +665,7 @@ async fn imported_history_is_recorded_at_its_own_times_without_sla_side_effects(
     let id = case.id;
     let steps = [
         ImportedEvent {
-            kind: "transition",
+            action: casebook::workflow::transitions::Action::Scope,
             from: Some(CaseState::New),
             to: Some(CaseState::Scoped),
             actor_label: "王斌斌",
@@ -677,7 +678,7 @@ async fn imported_history_is_recorded_at_its_own_times_without_sla_side_effects(
             },
         },
         ImportedEvent {
-            kind: "transition",
+            action: casebook::workflow::transitions::Action::Escalate,
             from: Some(CaseState::Scoped),
             to: Some(CaseState::Escalated),
             actor_label: "王斌斌",
@@ -691,7 +692,7 @@ async fn imported_history_is_recorded_at_its_own_times_without_sla_side_effects(
             },
         },
         ImportedEvent {
-            kind: "transition",
+            action: casebook::workflow::transitions::Action::Archive,
             from: Some(CaseState::Escalated),
             to: Some(CaseState::Archived),
             actor_label: "王斌斌",
@@ -739,6 +740,24 @@ async fn imported_history_is_recorded_at_its_own_times_without_sla_side_effects(
             (t(4, 8), "王斌斌".to_string(), "archived".to_string()),
         ]
     );
+    // Each step's data is the transition payload, marked imported, with the texts it carried.
+    use casebook::workflow::events::{EventData, Transition};
+    let payloads: Vec<Transition> = transitions(&app, id)
+        .iter()
+        .map(|e| Transition::parse(e.data.as_deref()).expect("a transition payload"))
+        .collect();
+    assert!(payloads.iter().all(|p| p.imported));
+    assert_eq!(
+        (
+            payloads[0].definition.as_deref(),
+            payloads[0].scope.as_deref()
+        ),
+        (Some("离线激活失败"), Some("协助分析"))
+    );
+    assert_eq!(payloads[1].target.as_deref(), Some("engineering"));
+    assert_eq!(payloads[1].tried.as_deref(), Some("重新激活"));
+    assert_eq!(payloads[2].findings.as_deref(), Some("研发已解绑"));
+    assert_eq!(payloads[2].summary_version, Some(1));
     assert!(
         service::clocks(&mut conn, id).unwrap().is_empty(),
         "no clocks"
@@ -994,4 +1013,70 @@ async fn the_case_list_filters_by_sla_running_overdue_near_breach_and_breached(
             "the filter stays chosen"
         );
     }
+}
+
+/// A kind written by a newer version (or by hand) does not take the case page or the API down:
+/// it reads as `EventKind::Unknown`, shows as "Unknown event", and cannot be written back.
+async fn an_event_kind_this_version_does_not_know_shows_as_unknown_and_is_never_written(
+    backend: BackendKind,
+) {
+    use casebook::api::tokens::{ApiToken, TokenName};
+    use casebook::cases::messages::NewEvent;
+    use casebook::db::schema::case_events;
+    use casebook::workflow::events::EventKind;
+    use diesel::prelude::*;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let agent = app.login_as(Role::Agent).await;
+    let case = open_case(&app, "CMGE版本激活失败问题");
+    diesel::insert_into(case_events::table)
+        .values((
+            case_events::case_id.eq(case.id),
+            case_events::actor_label.eq("Casebook 9"),
+            case_events::kind.eq("escalation_reviewed"),
+            case_events::note.eq("from a newer version"),
+            case_events::created_at.eq(casebook::db::now()),
+        ))
+        .execute(&mut app.conn())
+        .unwrap();
+
+    let events = CaseEvent::for_case(&mut app.conn(), case.id).unwrap();
+    assert_eq!(events.last().unwrap().kind, EventKind::Unknown);
+    let (status, html) = app.get_text(&format!("/cases/{}", case.number)).await;
+    assert_eq!(status, 200, "the case page still opens");
+    assert!(html.contains("Unknown event") && html.contains("from a newer version"));
+
+    let token = ApiToken::create(&mut app.conn(), agent.id, &TokenName::parse("t").unwrap())
+        .unwrap()
+        .1;
+    let r = common::new_client()
+        .get(app.url(&format!("/api/v1/cases/{}", case.number)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    let kinds: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.last(), Some(&"unknown"), "{kinds:?}");
+
+    let refused = CaseEvent::record(
+        &mut app.conn(),
+        case.id,
+        &NewEvent {
+            actor_label: "system",
+            ..Default::default()
+        },
+    );
+    assert!(refused.is_err(), "an event without a known kind is refused");
+    assert_eq!(
+        CaseEvent::for_case(&mut app.conn(), case.id).unwrap().len(),
+        events.len()
+    );
 }

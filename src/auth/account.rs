@@ -6,6 +6,7 @@
 //!   recovery codes are left; `POST /account/two-factor` confirms the enrolment with a code and
 //!   shows the recovery codes once.
 
+use super::sealed::SealKey;
 use crate::web::routes::Access;
 use actix_session::SessionExt;
 use actix_web::http::header;
@@ -118,6 +119,7 @@ async fn code_submit(
     // Codes are throttled per account like passwords: the password is already known here, so
     // the address does not matter.
     let keys = vec![format!("2fa:{user_id}")];
+    let seal = SealKey::two_factor(&state.config);
     let outcome = state
         .db(move |conn| {
             if let Some(secs) = throttle::begin_attempt(conn, &keys)? {
@@ -126,7 +128,7 @@ async fn code_submit(
             let Some(user) = User::find_by_id(conn, user_id)?.filter(|u| !u.disabled) else {
                 return Ok(CodeOutcome::Wrong);
             };
-            match two_factor::verify(conn, user.id, &user.email, &code) {
+            match two_factor::verify(conn, &seal, user.id, &user.email, &code) {
                 Ok(proof) => {
                     throttle::attempt_succeeded(conn, &keys)?;
                     Ok(CodeOutcome::Ok(user, proof))
@@ -204,6 +206,7 @@ async fn load_settings(
     user: &CurrentUser,
 ) -> AppResult<(bool, bool, Option<Enrolment>, i64)> {
     let (id, email, role) = (user.id, user.email.clone(), user.role);
+    let seal = SealKey::two_factor(&state.config);
     state
         .db(move |conn| {
             let enrolled = two_factor::is_enrolled(conn, id)?;
@@ -211,12 +214,12 @@ async fn load_settings(
             let enrolment = if enrolled {
                 None
             } else {
-                let pending = two_factor::pending_enrolment(conn, id, &email)
+                let pending = two_factor::pending_enrolment(conn, &seal, id, &email)
                     .map_err(|e| AppError::Internal(e.into()))?;
                 match pending {
                     Some(e) => Some(e),
                     None => Some(
-                        two_factor::start_enrolment(conn, id, &email)
+                        two_factor::start_enrolment(conn, &seal, id, &email)
                             .map_err(|e| AppError::Internal(e.into()))?,
                     ),
                 }
@@ -255,12 +258,13 @@ async fn confirm(
     let (id, email) = (user.id, user.email.clone());
     let code = form.into_inner().code;
     let keys = vec![format!("2fa:{id}")];
+    let seal = SealKey::two_factor(&state.config);
     let result = state
         .db(move |conn| {
             if let Some(secs) = throttle::begin_attempt(conn, &keys)? {
                 return Ok(Err(Some(secs)));
             }
-            match two_factor::confirm_enrolment(conn, id, &email, &code) {
+            match two_factor::confirm_enrolment(conn, &seal, id, &email, &code) {
                 Ok(codes) => {
                     throttle::attempt_succeeded(conn, &keys)?;
                     Ok(Ok(codes))

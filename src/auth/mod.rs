@@ -7,6 +7,7 @@ pub mod permissions;
 pub mod role;
 pub mod routes;
 pub mod schema;
+pub mod sealed;
 pub mod sessions;
 pub mod setup;
 pub mod throttle;

@@ -12,6 +12,9 @@
 //! - **Policy**: admins choose the roles that must use it ([`required_roles`]); a signed-in person
 //!   of such a role without it is sent to enrol before anything else ([`gate`]).
 //! - **Reset**: an admin removes a person's second factor ([`reset`]), e.g. after a lost phone.
+//! - **Storage**: the secret is stored sealed under a key derived from the instance's `secret_key`
+//!   ([`super::sealed`]); secrets stored in clear before that are sealed at startup
+//!   ([`seal_stored_secrets`]).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -22,6 +25,7 @@ use totp_rs::{Algorithm, TOTP};
 
 use super::role::Role;
 use super::schema::{app_settings, recovery_codes, user_totp};
+use super::sealed::SealKey;
 use crate::db::blobs::sha256_hex;
 use crate::db::{DbConn, now};
 
@@ -43,6 +47,16 @@ fn totp(secret: Vec<u8>, account: &str) -> Result<TOTP, TwoFactorError> {
         account.to_string(),
     )
     .map_err(|e| TwoFactorError::Corrupt(e.to_string()))
+}
+
+/// The TOTP key bytes of a stored (sealed, or older clear) secret.
+fn open_secret(key: &SealKey, stored: &str) -> Result<Vec<u8>, TwoFactorError> {
+    let (plain, _) = key
+        .open_or_legacy(stored)
+        .map_err(|e| TwoFactorError::Corrupt(e.to_string()))?;
+    let text = String::from_utf8(plain)
+        .map_err(|_| TwoFactorError::Corrupt("the stored secret is not text".into()))?;
+    decode(&text)
 }
 
 fn decode(secret: &str) -> Result<Vec<u8>, TwoFactorError> {
@@ -100,13 +114,14 @@ pub fn enrolled_accounts(conn: &mut DbConn) -> QueryResult<Vec<i64>> {
 /// is reset by an admin, never replaced silently.
 pub fn start_enrolment(
     conn: &mut DbConn,
+    key: &SealKey,
     user_id: i64,
     account: &str,
 ) -> Result<Enrolment, TwoFactorError> {
     let mut secret = vec![0u8; 20];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let t = totp(secret, account)?;
-    let encoded = t.get_secret_base32();
+    let sealed = key.seal(t.get_secret_base32().as_bytes());
     crate::db::write_transaction(conn, |conn| {
         if is_enrolled(conn, user_id)? {
             return Err(TwoFactorError::NotEnrolling);
@@ -115,7 +130,7 @@ pub fn start_enrolment(
         diesel::insert_into(user_totp::table)
             .values((
                 user_totp::user_id.eq(user_id),
-                user_totp::secret.eq(&encoded),
+                user_totp::secret.eq(&sealed),
                 user_totp::last_step.eq(0i64),
                 user_totp::created_at.eq(now()),
             ))
@@ -128,6 +143,7 @@ pub fn start_enrolment(
 /// The enrolment in progress, to show its QR code again (e.g. after a mistyped code).
 pub fn pending_enrolment(
     conn: &mut DbConn,
+    key: &SealKey,
     user_id: i64,
     account: &str,
 ) -> Result<Option<Enrolment>, TwoFactorError> {
@@ -139,7 +155,7 @@ pub fn pending_enrolment(
         .optional()?;
     match secret {
         None => Ok(None),
-        Some(s) => enrolment_of(&totp(decode(&s)?, account)?).map(Some),
+        Some(s) => enrolment_of(&totp(open_secret(key, &s)?, account)?).map(Some),
     }
 }
 
@@ -179,6 +195,7 @@ fn unix_now() -> u64 {
 /// once).
 pub fn confirm_enrolment(
     conn: &mut DbConn,
+    key: &SealKey,
     user_id: i64,
     account: &str,
     code: &str,
@@ -191,7 +208,7 @@ pub fn confirm_enrolment(
             .first(conn)
             .optional()?
             .ok_or(TwoFactorError::NotEnrolling)?;
-        let t = totp(decode(&secret)?, account)?;
+        let t = totp(open_secret(key, &secret)?, account)?;
         let step = matching_step(&t, code, unix_now()).ok_or(TwoFactorError::WrongCode)?;
         diesel::update(user_totp::table.find(user_id))
             .set((
@@ -246,16 +263,18 @@ pub enum Proof {
 /// code, which is then spent.
 pub fn verify(
     conn: &mut DbConn,
+    key: &SealKey,
     user_id: i64,
     account: &str,
     code: &str,
 ) -> Result<Proof, TwoFactorError> {
-    verify_at(conn, user_id, account, code, unix_now())
+    verify_at(conn, key, user_id, account, code, unix_now())
 }
 
 /// [`verify`] at a given time (tests).
 pub fn verify_at(
     conn: &mut DbConn,
+    key: &SealKey,
     user_id: i64,
     account: &str,
     code: &str,
@@ -268,7 +287,7 @@ pub fn verify_at(
         .first(conn)
         .optional()?
         .ok_or(TwoFactorError::NotEnrolling)?;
-    let t = totp(decode(&secret)?, account)?;
+    let t = totp(open_secret(key, &secret)?, account)?;
     if let Some(step) = matching_step(&t, code, unix_time) {
         // Accepted only if no code of this step (or a later one) was accepted before.
         let taken = diesel::update(
@@ -315,6 +334,28 @@ pub fn reset(conn: &mut DbConn, user_id: i64) -> QueryResult<bool> {
             .execute(conn)?;
         Ok(diesel::delete(user_totp::table.find(user_id)).execute(conn)? > 0)
     })
+}
+
+/// Seals the secrets stored in clear by versions before sealing; run at startup. Returns how many
+/// were sealed. Two-factor rows are one per enrolled person, so this reads them all.
+pub fn seal_stored_secrets(conn: &mut DbConn, key: &SealKey) -> QueryResult<usize> {
+    let rows: Vec<(i64, String)> = user_totp::table
+        .select((user_totp::user_id, user_totp::secret))
+        .load(conn)?;
+    let mut sealed = 0;
+    for (user_id, stored) in rows {
+        if super::sealed::is_sealed(&stored) {
+            continue;
+        }
+        sealed += diesel::update(
+            user_totp::table
+                .find(user_id)
+                .filter(user_totp::secret.eq(&stored)),
+        )
+        .set(user_totp::secret.eq(key.seal(stored.as_bytes())))
+        .execute(conn)?;
+    }
+    Ok(sealed)
 }
 
 /// The roles that must sign in with a second factor.

@@ -46,8 +46,8 @@ pub fn changes_since(
         .into_iter()
         .filter(|x| {
             x.id > e
-                && x.kind != crate::workflow::service::kinds::SLA_BREACHED
-                && x.kind != crate::workflow::service::kinds::NOTE_ADDED
+                && x.kind != crate::workflow::events::EventKind::SlaBreached
+                && x.kind != crate::workflow::events::EventKind::NoteAdded
         })
     {
         let change = match (&ev.from_state, &ev.to_state) {

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{attachments, case_events, messages, participants};
 use crate::db::{DbConn, now};
+use crate::workflow::events::EventKind;
 
 /// Inbound customer mail.
 pub const INBOUND: &str = "inbound";
@@ -412,43 +413,60 @@ pub struct CaseEvent {
     pub actor_id: Option<i64>,
     /// Who, as shown (name, address or `system`).
     pub actor_label: String,
-    /// What happened (`case_created`, `transition`, `delivery_failed`, …).
-    pub kind: String,
+    /// What happened; [`EventKind::Unknown`] for a kind this version does not know.
+    pub kind: EventKind,
     /// State before.
     pub from_state: Option<String>,
     /// State after.
     pub to_state: Option<String>,
     /// Human note.
     pub note: Option<String>,
-    /// Structured details (JSON).
+    /// Structured details: the kind's payload ([`crate::workflow::events`]) as JSON; read it with
+    /// `EventData::parse`.
     pub data: Option<String>,
     /// When.
     pub created_at: chrono::NaiveDateTime,
 }
 
-/// An event to record.
-#[derive(Debug, Clone, Default)]
+/// An event to record. Set `kind`: the default, [`EventKind::Unknown`], is refused when written.
+#[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     /// Staff member.
     pub actor_id: Option<i64>,
     /// Shown actor.
     pub actor_label: &'a str,
     /// Kind.
-    pub kind: &'a str,
+    pub kind: EventKind,
     /// From state.
     pub from_state: Option<&'a str>,
     /// To state.
     pub to_state: Option<&'a str>,
     /// Note.
     pub note: Option<&'a str>,
-    /// JSON details.
+    /// The kind's payload, `EventData::to_data` of its struct; `None` for kinds without one.
     pub data: Option<String>,
     /// When (defaults to now).
     pub at: Option<chrono::NaiveDateTime>,
 }
 
+impl Default for NewEvent<'_> {
+    fn default() -> Self {
+        NewEvent {
+            actor_id: None,
+            actor_label: "",
+            kind: EventKind::Unknown,
+            from_state: None,
+            to_state: None,
+            note: None,
+            data: None,
+            at: None,
+        }
+    }
+}
+
 impl CaseEvent {
-    /// Appends an event.
+    /// Appends an event. An event of kind [`EventKind::Unknown`] is refused (a serialisation
+    /// error): only kinds this version knows are written.
     pub fn record(conn: &mut DbConn, case_id: i64, e: &NewEvent<'_>) -> QueryResult<usize> {
         diesel::insert_into(case_events::table)
             .values((

@@ -247,7 +247,7 @@ struct AttachmentItem {
 struct EventItem {
     at: String,
     actor: String,
-    kind: String,
+    kind: crate::workflow::events::EventKind,
     from_state: Option<String>,
     to_state: Option<String>,
     note: Option<String>,

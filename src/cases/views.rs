@@ -87,8 +87,8 @@ pub struct MessageJson {
 /// A timeline entry in `cases show`.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventJson {
-    /// Kind.
-    pub kind: String,
+    /// Kind, as stored (`unknown` for a kind this version does not know).
+    pub kind: crate::workflow::events::EventKind,
     /// Who.
     pub actor: String,
     /// From state.

@@ -67,6 +67,7 @@ const POOL_WAIT: Duration = Duration::from_secs(10);
 pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     match backend_of(url) {
         Backend::Postgres => {
+            init_tls_without_exit_handler();
             diesel::PgConnection::establish(&with_connect_timeout(url)).map(DbConn::Postgres)
         }
         Backend::Sqlite => {
@@ -77,6 +78,17 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
             Ok(DbConn::Sqlite(conn))
         }
     }
+}
+
+/// Starts OpenSSL (which libpq uses for `sslmode=prefer`, its default) with
+/// `OPENSSL_INIT_NO_ATEXIT`, before libpq starts it with an exit handler. That handler frees
+/// OpenSSL's per-thread state while other threads still hold some: a pool thread or server worker
+/// ending at the same moment as the process then frees it again — "double free or corruption" or
+/// SIGSEGV *after* a clean run (seen as a CI failure, and reproduced in 2 of 15 runs of
+/// `tests/auth.rs`). The process's memory goes back to the system at exit anyway. Call it before
+/// any PostgreSQL connection is opened; cheap after the first call.
+pub fn init_tls_without_exit_handler() {
+    openssl_sys::init();
 }
 
 /// `url` with `connect_timeout=…` added to its parameters, unless it already sets one.

@@ -30,6 +30,10 @@ use crate::web::catalog::builtin;
 use crate::web::page::set_flash;
 use crate::web::rate_limit::too_many_requests;
 use crate::web::{AppState, Catalog, CurrentUser, Page};
+use crate::workflow::events::{
+    DiagnosticsUploaded, EventData, EventKind, RefusedUpload, ReportSent, UploadLinkCreated,
+    UploadLinkRevoked, UploadedSnapshot,
+};
 
 crate::route_table! {
     GET "/diagnostics/diagnostics.css" => stylesheet, Access::Public;
@@ -154,12 +158,21 @@ struct Refusal {
 }
 
 impl Outcome {
-    fn event_data(&self) -> String {
-        serde_json::json!({
-            "snapshots": self.stored.iter().map(|(s, v)| serde_json::json!({"source": s, "verdict": v})).collect::<Vec<_>>(),
-            "refused": self.refused.iter().map(|r| serde_json::json!({"source": r.source, "reason": r.reason})).collect::<Vec<_>>(),
-        })
-        .to_string()
+    fn event_data(&self) -> DiagnosticsUploaded {
+        DiagnosticsUploaded {
+            snapshots: (self.stored.iter())
+                .map(|(source, verdict)| UploadedSnapshot {
+                    source: source.clone(),
+                    verdict: verdict.clone(),
+                })
+                .collect(),
+            refused: (self.refused.iter())
+                .map(|r| RefusedUpload {
+                    source: r.source.clone(),
+                    reason: r.reason.clone(),
+                })
+                .collect(),
+        }
     }
 
     fn note(&self) -> String {
@@ -182,7 +195,7 @@ async fn store_files(
     case_id: i64,
     files: Vec<upload::UploadedFile>,
     origin: Origin,
-    event: (&'static str, Option<i64>, String),
+    event: (EventKind, Option<i64>, String),
 ) -> AppResult<Outcome> {
     let rules = rules(state)?;
     let limits = upload_limits(&state.config);
@@ -223,7 +236,7 @@ async fn store_files(
                     actor_label: &actor_label,
                     kind,
                     note: Some(&note),
-                    data: Some(outcome.event_data()),
+                    data: Some(outcome.event_data().to_data()),
                     ..Default::default()
                 },
             )?;
@@ -256,7 +269,11 @@ async fn upload_on_case(
         case.id,
         form.files,
         Origin::page(user.id),
-        ("diagnostics_uploaded", Some(user.id), user.name.clone()),
+        (
+            EventKind::DiagnosticsUploaded,
+            Some(user.id),
+            user.name.clone(),
+        ),
     )
     .await?;
     let mut parts = Vec::new();
@@ -530,11 +547,14 @@ async fn send_report(
                     &NewEvent {
                         actor_id: Some(user.id),
                         actor_label: &actor,
-                        kind: crate::workflow::service::kinds::REPORT_SENT,
+                        kind: EventKind::ReportSent,
                         note: Some(lang.code()),
                         data: Some(
-                            serde_json::json!({"lang": lang.code(), "message_id": mail.message_id})
-                                .to_string(),
+                            ReportSent {
+                                lang,
+                                message_id: mail.message_id,
+                            }
+                            .to_data(),
                         ),
                         ..Default::default()
                     },
@@ -603,11 +623,14 @@ async fn create_link(
                 &NewEvent {
                     actor_id: Some(user.id),
                     actor_label: &actor,
-                    kind: crate::workflow::service::kinds::UPLOAD_LINK_CREATED,
+                    kind: EventKind::UploadLinkCreated,
                     note: Some(&note),
                     data: Some(
-                        serde_json::json!({"link_id": link.id, "expires_at": link.expires_at})
-                            .to_string(),
+                        UploadLinkCreated {
+                            link_id: link.id,
+                            expires_at: link.expires_at,
+                        }
+                        .to_data(),
                     ),
                     ..Default::default()
                 },
@@ -652,8 +675,8 @@ async fn revoke_link(
                     &NewEvent {
                         actor_id: Some(user.id),
                         actor_label: &actor,
-                        kind: crate::workflow::service::kinds::UPLOAD_LINK_REVOKED,
-                        data: Some(serde_json::json!({"link_id": id}).to_string()),
+                        kind: EventKind::UploadLinkRevoked,
+                        data: Some(UploadLinkRevoked { link_id: id }.to_data()),
                         ..Default::default()
                     },
                 )?;
@@ -827,7 +850,7 @@ async fn public_upload(
         case.id,
         form.files,
         origin,
-        ("customer_uploaded", None, actor),
+        (EventKind::CustomerUploaded, None, actor),
     )
     .await?;
     view.mode = "done";

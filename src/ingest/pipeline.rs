@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::db::blobs::{BlobStore, Packer};
 use crate::db::schema::{cases, ingest_log, quarantine, users};
 use crate::db::{DbConn, now};
+use crate::workflow::events::{DeliveryFailed, EventData, EventKind, PossibleDuplicate};
 use crate::workflow::service::WorkflowError;
 
 /// What happened to one message.
@@ -845,15 +846,19 @@ impl<'a> Ingestor<'a> {
             ThreadMethod::KnownMessageId,
             None,
         )?;
-        let data =
-            serde_json::json!({ "original_message_ids": originals, "reason": reason }).to_string();
+        let data = DeliveryFailed {
+            message_ids: originals.to_vec(),
+            reason: reason.to_string(),
+            outbox_id: None,
+        }
+        .to_data();
         let note = format!("{} — {}", p.mail.subject, reason);
         CaseEvent::record(
             conn,
             case_id,
             &NewEvent {
                 actor_label: "system",
-                kind: crate::workflow::service::kinds::DELIVERY_FAILED,
+                kind: EventKind::DeliveryFailed,
                 note: Some(&note),
                 data: Some(data),
                 ..Default::default()
@@ -896,7 +901,7 @@ impl<'a> Ingestor<'a> {
             case.id,
             &NewEvent {
                 actor_label: from_email,
-                kind: crate::workflow::service::kinds::CASE_CREATED,
+                kind: EventKind::CaseCreated,
                 to_state: Some(crate::workflow::state::CaseState::New.as_str()),
                 note: Some(&mail.subject),
                 at: Some(at.naive_utc()),
@@ -906,13 +911,13 @@ impl<'a> Ingestor<'a> {
         if let Some(dup) = decision.possible_duplicate_of {
             let other: String = cases::table.find(dup).select(cases::number).first(conn)?;
             let note = format!("subject names {other}, but {from_email} is not on that case");
-            let data = serde_json::json!({ "case": other }).to_string();
+            let data = PossibleDuplicate { case: other }.to_data();
             CaseEvent::record(
                 conn,
                 case.id,
                 &NewEvent {
                     actor_label: "system",
-                    kind: crate::workflow::service::kinds::POSSIBLE_DUPLICATE,
+                    kind: EventKind::PossibleDuplicate,
                     note: Some(&note),
                     data: Some(data),
                     ..Default::default()

@@ -10,7 +10,7 @@
 use anyhow::Context;
 use diesel::prelude::*;
 
-use crate::workflow::events::EventData;
+use crate::workflow::events::{Assigned, EventData, EventKind};
 use sha2::{Digest, Sha256};
 
 use super::pipeline::{Outcome, StaffDirectory, detect_language};
@@ -27,7 +27,7 @@ use crate::db::schema::cases;
 use crate::db::{DbConn, now};
 use crate::workflow::service::{ImportedEvent, SlaRules, record_imported_event};
 use crate::workflow::state::{CaseState, Priority};
-use crate::workflow::transitions::TransitionInput;
+use crate::workflow::transitions::{Action, TransitionInput};
 
 /// Priority named by the transcript's subject tags (`|普通事件|`), default normal.
 fn priority_from_subject(subject: &str) -> Priority {
@@ -144,7 +144,7 @@ pub fn import(
             case.id,
             &NewEvent {
                 actor_label: "import",
-                kind: crate::workflow::service::kinds::CASE_CREATED,
+                kind: EventKind::CaseCreated,
                 to_state: Some(CaseState::New.as_str()),
                 note: Some("imported from a thread transcript"),
                 at: Some(first_at.naive_utc()),
@@ -217,10 +217,10 @@ pub fn import(
                 case.id,
                 &NewEvent {
                     actor_label: "import",
-                    kind: crate::workflow::service::kinds::ASSIGNED,
+                    kind: EventKind::Assigned,
                     note: Some(&name),
                     data: Some(
-                        crate::workflow::events::Assigned {
+                        Assigned {
                             from: None,
                             to: Some(id),
                         }
@@ -250,10 +250,11 @@ fn record_structured(
     rules: &SlaRules<'_>,
 ) -> anyhow::Result<()> {
     for s in recognise(body) {
-        let mut steps: Vec<(CaseState, String, TransitionInput)> = Vec::new();
+        let mut steps: Vec<(Action, CaseState, String, TransitionInput)> = Vec::new();
         match s {
             Structured::ProblemDefinition { definition, scope } => {
                 steps.push((
+                    Action::Define,
                     CaseState::Defined,
                     definition.clone(),
                     TransitionInput {
@@ -263,6 +264,7 @@ fn record_structured(
                 ));
                 if let Some(scope) = scope {
                     steps.push((
+                        Action::Scope,
                         CaseState::Scoped,
                         scope.clone(),
                         TransitionInput {
@@ -273,6 +275,7 @@ fn record_structured(
                 }
             }
             Structured::ProblemScope { scope } => steps.push((
+                Action::Scope,
                 CaseState::Scoped,
                 scope.clone(),
                 TransitionInput {
@@ -281,6 +284,7 @@ fn record_structured(
                 },
             )),
             Structured::Escalation { note } => steps.push((
+                Action::Escalate,
                 CaseState::Escalated,
                 note.clone(),
                 TransitionInput {
@@ -291,6 +295,7 @@ fn record_structured(
                 },
             )),
             Structured::Resolution { resolution } => steps.push((
+                Action::Resolve,
                 CaseState::Resolved,
                 resolution.clone(),
                 TransitionInput {
@@ -299,6 +304,7 @@ fn record_structured(
                 },
             )),
             Structured::ArchiveSummary { summary } => steps.push((
+                Action::Archive,
                 CaseState::Archived,
                 summary.clone(),
                 TransitionInput {
@@ -307,9 +313,9 @@ fn record_structured(
                 },
             )),
         }
-        for (to, note, fields) in steps {
+        for (action, to, note, fields) in steps {
             let event = ImportedEvent {
-                kind: crate::workflow::service::kinds::TRANSITION,
+                action,
                 from: Some(*state),
                 to: Some(to),
                 actor_label: actor,

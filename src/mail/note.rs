@@ -10,7 +10,7 @@ use crate::cases::Case;
 use crate::cases::messages::{CaseEvent, NOTE, NewEvent, NewMessage};
 use crate::db::blobs::sha256_hex;
 use crate::db::{DbConn, now};
-use crate::workflow::service::kinds;
+use crate::workflow::events::EventKind;
 
 /// Longest note accepted, in characters.
 pub const MAX_NOTE_CHARS: usize = 100_000;
@@ -115,7 +115,7 @@ pub fn add(conn: &mut DbConn, cmd: &NoteCommand) -> Result<NoteAdded, NoteError>
             &NewEvent {
                 actor_id: Some(cmd.author_id),
                 actor_label: &cmd.author_name,
-                kind: kinds::NOTE_ADDED,
+                kind: EventKind::NoteAdded,
                 at: Some(at),
                 ..Default::default()
             },

@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::db::blobs::BlobStore;
 use crate::db::schema::messages;
 use crate::db::{DbConn, now};
+use crate::workflow::events::{CustomerMailQueued, EventData, EventKind};
 
 /// Waiting for its first attempt.
 pub const QUEUED: &str = "queued";
@@ -608,7 +609,7 @@ pub fn on_reply_queued(
         case_id,
         &NewEvent {
             actor_label: "casebook",
-            kind: crate::workflow::service::kinds::REPLY_SENT,
+            kind: EventKind::ReplySent,
             at: Some(at),
             ..NewEvent::default()
         },
@@ -633,14 +634,13 @@ pub fn queue_pending_workflow_mail(
     }
     let done: Vec<Option<String>> = case_events::table
         .filter(case_events::case_id.eq(case_id))
-        .filter(case_events::kind.eq(crate::workflow::service::kinds::CUSTOMER_MAIL_QUEUED))
+        .filter(case_events::kind.eq(EventKind::CustomerMailQueued))
         .select(case_events::data)
         .load(conn)?;
     let done: Vec<i64> = done
         .iter()
-        .flatten()
-        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-        .filter_map(|v| v["event_id"].as_i64())
+        .filter_map(|d| CustomerMailQueued::parse(d.as_deref()))
+        .map(|q| q.event_id)
         .collect();
     let case = Case::find_by_id(conn, case_id)?.context("the case of the pending mail")?;
     let mut queued = 0;
@@ -655,11 +655,14 @@ pub fn queue_pending_workflow_mail(
             case_id,
             &NewEvent {
                 actor_label: "casebook",
-                kind: crate::workflow::service::kinds::CUSTOMER_MAIL_QUEUED,
+                kind: EventKind::CustomerMailQueued,
                 note: Some(&p.mail.kind),
                 data: Some(
-                    serde_json::json!({ "event_id": p.event_id, "message_id": mail.message_id })
-                        .to_string(),
+                    CustomerMailQueued {
+                        event_id: p.event_id,
+                        message_id: mail.message_id,
+                    }
+                    .to_data(),
                 ),
                 ..NewEvent::default()
             },

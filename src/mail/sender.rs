@@ -25,6 +25,7 @@ use crate::cases::messages::{CaseEvent, NewEvent};
 use crate::config::{Config, SmtpSecurity};
 use crate::db::blobs::BlobStore;
 use crate::db::{DbConn, DbPool, now};
+use crate::workflow::events::{DeliveryFailed, EventData, EventKind};
 
 /// Attempts before a mail is given up as `failed`.
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -430,11 +431,15 @@ fn mark_failed_attempt(
                 case_id,
                 &NewEvent {
                     actor_label: "casebook",
-                    kind: crate::workflow::service::kinds::DELIVERY_FAILED,
+                    kind: EventKind::DeliveryFailed,
                     note: Some(&format!("{} — {error}", row.to_addrs)),
                     data: Some(
-                        serde_json::json!({"outbox_id": row.id, "message_id": row.message_id})
-                            .to_string(),
+                        DeliveryFailed {
+                            message_ids: vec![row.message_id.clone()],
+                            reason: error.clone(),
+                            outbox_id: Some(row.id),
+                        }
+                        .to_data(),
                     ),
                     ..NewEvent::default()
                 },

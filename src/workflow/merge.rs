@@ -7,12 +7,13 @@
 //! transaction; the source keeps its number (so old mail still finds it) but forwards to the target
 //! (`merged_into_id`, which threading follows), is archived, leaves the engineering queue, and its
 //! open SLA clocks stop (paused for good: a merged case never leaves `archived`), so no breach is
-//! ever recorded on it and it is never listed as overdue. Both timelines record the merge, with
-//! the number of messages moved and clocks stopped.
+//! ever recorded on it and it is never listed as overdue. Both timelines record a `merged` event
+//! with the same [`Merged`] data: source, target, messages moved and clocks stopped.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use super::events::{EventData, EventKind, Merged};
 use super::service::{ActorRef, SlaRules, WorkflowError, find_case_by_id, state_of, sync_clocks};
 use super::state::CaseState;
 use super::transitions::check_merge;
@@ -34,9 +35,6 @@ pub struct MergeCommand {
     /// The state the form was drawn for; a case that moved on since is refused as stale.
     pub expected: Option<CaseState>,
 }
-
-/// The event kind both cases record.
-pub use super::service::kinds::MERGED;
 
 fn invalid(key: &'static str, detail: String) -> WorkflowError {
     WorkflowError::Invalid { key, detail }
@@ -141,24 +139,25 @@ pub fn merge(
             "merged into {} ({moved} messages moved, {stopped} SLA clocks stopped)",
             dst.number
         );
+        // Both timelines carry the whole merge: which side a case was on is its own number.
+        let data = Merged {
+            source: src.number.clone(),
+            target: dst.number.clone(),
+            messages_moved: moved as u64,
+            clocks_stopped: stopped as u64,
+        }
+        .to_data();
         CaseEvent::record(
             conn,
             src.id,
             &NewEvent {
                 actor_id: cmd.actor.id(),
                 actor_label: cmd.actor.label(),
-                kind: MERGED,
+                kind: EventKind::Merged,
                 from_state: Some(from.as_str()),
                 to_state: Some(CaseState::Archived.as_str()),
                 note: Some(&into),
-                data: Some(
-                    serde_json::json!({
-                        "into": dst.number,
-                        "messages_moved": moved,
-                        "clocks_stopped": stopped,
-                    })
-                    .to_string(),
-                ),
+                data: Some(data.clone()),
                 at: Some(when),
             },
         )?;
@@ -169,11 +168,9 @@ pub fn merge(
             &NewEvent {
                 actor_id: cmd.actor.id(),
                 actor_label: cmd.actor.label(),
-                kind: MERGED,
+                kind: EventKind::Merged,
                 note: Some(&from_note),
-                data: Some(
-                    serde_json::json!({ "from": src.number, "messages_moved": moved }).to_string(),
-                ),
+                data: Some(data),
                 at: Some(when),
                 ..Default::default()
             },

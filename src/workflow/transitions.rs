@@ -191,6 +191,19 @@ pub enum Requirement {
 }
 
 impl Requirement {
+    /// Every text a transition may carry.
+    pub const ALL: [Requirement; 9] = [
+        Requirement::Definition,
+        Requirement::Scope,
+        Requirement::Question,
+        Requirement::Target,
+        Requirement::Reason,
+        Requirement::Tried,
+        Requirement::Findings,
+        Requirement::Resolution,
+        Requirement::Summary,
+    ];
+
     /// The [`TransitionInput`] field (and form field) name, e.g. `findings`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -122,6 +122,7 @@ impl PgTestDb {
                 .to_lowercase()
                 .replace(['-', '_'], "")[..16]
         );
+        casebook::db::conn::init_tls_without_exit_handler();
         let mut conn = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
             panic!("CASEBOOK_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {e}")
         });
@@ -205,8 +206,32 @@ impl TestEnv {
     }
 }
 
+/// The app's server, running on a thread of its own with its own actix system. Dropping the last
+/// [`TestApp`] of a server stops it and joins that thread, so its workers and their pool clones are
+/// gone before the test database is dropped. A server left running would keep a connection pool
+/// reconnecting to a dropped database while the test binary exits — libpq and OpenSSL racing their
+/// own exit handlers, which crashed a CI run with SIGSEGV after every test had passed.
+pub struct ServerGuard {
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        // `stop` sends the command at once; its future only waits for the acknowledgement, which
+        // joining the thread (it ends when the server has stopped) gives too.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// A running app.
 pub struct TestApp {
+    /// Declared before `pool` and `env`: fields drop in order, so the server stops first, then the
+    /// pool closes, then the database goes.
+    pub server: Arc<ServerGuard>,
     pub address: String,
     pub client: reqwest::Client,
     pub pool: DbPool,
@@ -238,14 +263,29 @@ pub async fn spawn_app_with(backend: BackendKind, extra: &[(&str, &str)]) -> Opt
     settings.extend_from_slice(extra);
     let config = env.config(&settings);
     let prepared = startup::prepare(config).expect("prepare app");
-    let app = startup::build(&prepared, listener).expect("build app");
     let setup_link = startup::setup_link(&prepared).expect("setup link");
-    actix_web::rt::spawn(app.server);
+    let pool = prepared.pool.clone();
+    let config = prepared.config.clone();
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = startup::build(&prepared, listener).expect("build app");
+            handle_tx
+                .send(app.server.handle())
+                .expect("test waits for the handle");
+            let _ = app.server.await;
+        })
+    });
+    let handle = handle_rx.recv().expect("server thread started");
     Some(TestApp {
+        server: Arc::new(ServerGuard {
+            handle,
+            thread: Some(thread),
+        }),
         address: base,
         client: new_client(),
-        pool: prepared.pool.clone(),
-        config: prepared.config.clone(),
+        pool,
+        config,
         setup_link,
         env: Arc::new(env),
     })
@@ -272,6 +312,7 @@ impl TestApp {
     /// A second browser on the same running app, with its own cookies.
     pub fn another_browser(&self) -> TestApp {
         TestApp {
+            server: self.server.clone(),
             address: self.address.clone(),
             client: new_client(),
             pool: self.pool.clone(),

@@ -6,9 +6,13 @@
 //! right for mboxo, whose writers only escaped `From ` to `>From `; an mboxo line that was really
 //! `>From ` loses its `>`, an ambiguity of the format itself.
 //!
-//! Some writers do not escape `From ` in bodies at all. To avoid splitting a message at a sentence
-//! that begins "From …" after a blank line, an envelope after the first must also carry a time of
-//! day (`14:05`), as every envelope's asctime date does.
+//! An envelope after the first is a `From ` line after a blank line that is followed by a header
+//! line (`Name: value`): every message starts with its header. Writers differ in the envelope itself
+//! — Python's `mailbox` writes `From sender` with no date, Thunderbird `From - <date>`, Gmail
+//! Takeout `From <id>@xxx <date>`, mutt `From <sender> <asctime>` — so the envelope's own shape
+//! is not relied on. A body sentence beginning "From …" after a blank line, which some writers do
+//! not escape, stays in its message unless a header-like line follows it; in that rare doubt the
+//! reader splits, and both parts are kept as messages (nothing is lost, nothing merged).
 //!
 //! Only one message is held in memory at a time, so multi-gigabyte archives import in constant
 //! memory. CRLF files are handled; line endings are passed through unchanged.
@@ -23,15 +27,17 @@ use super::{RawItem, SourceError};
 // The `expect`s on `Regex::new` below cannot fire at run time: every pattern is a literal, and the
 // unit tests compile each one.
 
-/// A later envelope: `From <sender> <asctime date>`; the time of day is the telling part.
-static ENVELOPE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^From \S*.*\d:\d\d").expect("envelope regex is valid"));
+/// A header line opening a message: a field name (printable ASCII but `:`), a colon.
+static HEADER_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[!-9;-~]+:").expect("header regex is valid"));
 
 /// Iterator over the messages of an mbox read from `R`.
 pub struct MboxReader<R> {
     reader: R,
     label: String,
     line: Vec<u8>,
+    /// A line read ahead to decide whether `line` is an envelope; it is processed next.
+    lookahead: Option<Vec<u8>>,
     current: Vec<u8>,
     /// Length of the last line appended to `current` if it was blank (a possible separator).
     trailing_blank: Option<usize>,
@@ -49,6 +55,7 @@ impl<R: BufRead> MboxReader<R> {
             reader,
             label,
             line: Vec::new(),
+            lookahead: None,
             current: Vec::new(),
             trailing_blank: None,
             at_start: true,
@@ -77,10 +84,34 @@ impl<R: BufRead> MboxReader<R> {
         })
     }
 
-    fn is_envelope(&self) -> bool {
-        let line = self.line.as_slice();
-        line.starts_with(b"From ")
-            && (self.at_start || (self.trailing_blank.is_some() && ENVELOPE.is_match(line)))
+    /// Reads the next line into `self.line` (the line read ahead, if any, first); 0 at the end.
+    fn read_line(&mut self) -> std::io::Result<usize> {
+        self.line.clear();
+        if let Some(ahead) = self.lookahead.take() {
+            self.line = ahead;
+            return Ok(self.line.len());
+        }
+        self.reader.read_until(b'\n', &mut self.line)
+    }
+
+    /// Whether `self.line` is an envelope; after the first, this reads one line ahead.
+    fn is_envelope(&mut self) -> std::io::Result<bool> {
+        if !self.line.starts_with(b"From ") {
+            return Ok(false);
+        }
+        if self.at_start {
+            return Ok(true);
+        }
+        if self.trailing_blank.is_none() {
+            return Ok(false);
+        }
+        let mut ahead = Vec::new();
+        self.reader.read_until(b'\n', &mut ahead)?;
+        let header_follows = HEADER_LINE.is_match(&ahead);
+        if !ahead.is_empty() {
+            self.lookahead = Some(ahead);
+        }
+        Ok(header_follows)
     }
 }
 
@@ -99,8 +130,7 @@ impl<R: BufRead> Iterator for MboxReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
-            self.line.clear();
-            match self.reader.read_until(b'\n', &mut self.line) {
+            match self.read_line() {
                 Err(e) => {
                     // A failed read leaves the stream position unknown; stop rather than guess.
                     self.done = true;
@@ -112,7 +142,14 @@ impl<R: BufRead> Iterator for MboxReader<R> {
                 }
                 Ok(_) => {}
             }
-            if self.is_envelope() {
+            let envelope = match self.is_envelope() {
+                Ok(envelope) => envelope,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(SourceError::io(self.origin(), e)));
+                }
+            };
+            if envelope {
                 self.at_start = false;
                 let finished = self.take_message();
                 self.envelopes += 1;
@@ -213,6 +250,39 @@ mod tests {
                 &[("box.mbox#2", "Subject: two\n\nsecond")],
             ),
             ("empty input has no messages", "", &[]),
+            (
+                "Python's mailbox: envelopes without a date still split",
+                "From sender\nSubject: one\n\nfirst\n\nFrom sender\nSubject: two\n\nsecond\n\nFrom MAILER-DAEMON\nFrom: c@x\n\nthird\n",
+                &[
+                    ("box.mbox#1", "Subject: one\n\nfirst\n"),
+                    ("box.mbox#2", "Subject: two\n\nsecond\n"),
+                    ("box.mbox#3", "From: c@x\n\nthird\n"),
+                ],
+            ),
+            (
+                "Thunderbird and Gmail Takeout envelopes split",
+                "From - Thu Apr 07 14:05:29 2022\nX-Mozilla-Status: 0001\nSubject: one\n\nfirst\n\nFrom 1729@xxx Thu Apr 07 14:30:29 +0000 2022\nX-GM-THRID: 1729\nSubject: two\n\nsecond\n",
+                &[
+                    (
+                        "box.mbox#1",
+                        "X-Mozilla-Status: 0001\nSubject: one\n\nfirst\n",
+                    ),
+                    ("box.mbox#2", "X-GM-THRID: 1729\nSubject: two\n\nsecond\n"),
+                ],
+            ),
+            (
+                "an unescaped From sentence with a time of day stays in its message",
+                "From a@x Thu Apr  7 14:05:29 2022\nSubject: one\n\nHello\n\nFrom Beijing office, 10:30 today\nbye\n",
+                &[(
+                    "box.mbox#1",
+                    "Subject: one\n\nHello\n\nFrom Beijing office, 10:30 today\nbye\n",
+                )],
+            ),
+            (
+                "a From sentence that ends the file stays in its message",
+                "From a@x Thu Apr  7 14:05:29 2022\nSubject: one\n\nHello\n\nFrom me",
+                &[("box.mbox#1", "Subject: one\n\nHello\n\nFrom me")],
+            ),
         ];
         for (name, mbox, expected) in cases {
             let expected: Vec<(String, String)> = expected

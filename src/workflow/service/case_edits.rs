@@ -6,14 +6,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::clocks::{clocks, save_clock};
-use super::{
-    ActorRef, CaseKey, SlaRules, WorkflowError, find_case, invalid, kinds, priority_of, stamp,
-};
+use super::{ActorRef, CaseKey, SlaRules, WorkflowError, find_case, invalid, priority_of, stamp};
 use crate::auth::User;
 use crate::cases::messages::{CaseEvent, NewEvent};
 use crate::db::DbConn;
 use crate::db::schema::cases;
-use crate::workflow::events::{Assigned, EventData};
+use crate::workflow::events::{Assigned, EventData, EventKind, PriorityChanged};
 use crate::workflow::state::Priority;
 
 /// Makes `assignee` (an active account) the owner of the case, or nobody with `None`. Records an
@@ -60,7 +58,7 @@ pub fn assign<'a>(
             &NewEvent {
                 actor_id: actor.id(),
                 actor_label: actor.label(),
-                kind: kinds::ASSIGNED,
+                kind: EventKind::Assigned,
                 note: name.as_deref(),
                 data: Some(
                     Assigned {
@@ -127,11 +125,14 @@ pub fn set_priority<'a>(
             &NewEvent {
                 actor_id: actor.id(),
                 actor_label: actor.label(),
-                kind: kinds::PRIORITY_CHANGED,
+                kind: EventKind::PriorityChanged,
                 note: Some(&note),
                 data: Some(
-                    serde_json::json!({ "from": old.as_str(), "to": priority.as_str() })
-                        .to_string(),
+                    PriorityChanged {
+                        from: old,
+                        to: priority,
+                    }
+                    .to_data(),
                 ),
                 at: Some(when),
                 ..Default::default()
@@ -191,13 +192,13 @@ pub fn edit_text<'a>(
                 diesel::update(this)
                     .set(cases::problem_definition.eq(text))
                     .execute(conn)?;
-                kinds::DEFINITION_CHANGED
+                EventKind::DefinitionChanged
             }
             CaseText::Scope => {
                 diesel::update(this)
                     .set(cases::scope.eq(text))
                     .execute(conn)?;
-                kinds::SCOPE_CHANGED
+                EventKind::ScopeChanged
             }
         };
         diesel::update(this)

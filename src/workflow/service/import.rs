@@ -13,15 +13,17 @@ use crate::cases::Case;
 use crate::cases::messages::{CaseEvent, NewEvent};
 use crate::db::DbConn;
 use crate::db::schema::cases;
+use crate::workflow::events::{EventData, EventKind, Transition};
 use crate::workflow::schema::escalations;
 use crate::workflow::state::CaseState;
-use crate::workflow::transitions::{Requirement, TransitionInput};
+use crate::workflow::transitions::{Action, Requirement, TransitionInput};
 
-/// A step of history found in an imported transcript.
-#[derive(Debug, Clone, Default)]
+/// A step of history found in an imported transcript, recorded as a `transition` event marked
+/// `imported`.
+#[derive(Debug, Clone)]
 pub struct ImportedEvent<'a> {
-    /// Event kind, usually `transition`.
-    pub kind: &'a str,
+    /// The action the step stands for (defining, scoping, escalating, resolving, archiving).
+    pub action: Action,
     /// State before, if the step changed the state.
     pub from: Option<CaseState>,
     /// State after; the case is set to it.
@@ -67,8 +69,15 @@ pub fn record_imported_event(
                 .set(cases::resolution.eq(text))
                 .execute(conn)?;
         }
+        let mut data = Transition::of(event.action);
+        data.imported = true;
+        for r in Requirement::ALL {
+            data.set_text(r, f.get(r).map(str::to_string));
+        }
         if f.get(Requirement::Target).is_some() {
-            open_escalation(conn, case_id, f, None, when)?;
+            let target = open_escalation(conn, case_id, f, None, when)?;
+            data.target = Some(target.label);
+            data.target_user_id = target.user_id;
         }
         if let Some(findings) = f.get(Requirement::Findings) {
             diesel::update(
@@ -85,7 +94,14 @@ pub fn record_imported_event(
         }
         if let Some(summary) = f.get(Requirement::Summary) {
             // The transcript names a person but no account: keep the name, not an id.
-            insert_summary(conn, case_id, None, event.actor_label, summary, when)?;
+            data.summary_version = Some(insert_summary(
+                conn,
+                case_id,
+                None,
+                event.actor_label,
+                summary,
+                when,
+            )?);
         }
         if let Some(to) = event.to {
             let closed_at = match to {
@@ -111,11 +127,11 @@ pub fn record_imported_event(
                 } else {
                     event.actor_label
                 },
-                kind: event.kind,
+                kind: EventKind::Transition,
                 from_state: event.from.map(CaseState::as_str),
                 to_state: event.to.map(CaseState::as_str),
                 note: event.note,
-                data: Some(serde_json::json!({ "imported": true }).to_string()),
+                data: Some(data.to_data()),
                 at: Some(when),
             },
         )?;

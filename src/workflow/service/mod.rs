@@ -14,7 +14,8 @@
 //! - `sweep` — the periodic breach sweep ([`breach_sweep`]);
 //! - `import` — history replayed from transcripts ([`record_imported_event`]);
 //! - this file — what they share: [`ActorRef`], [`CaseKey`], [`WorkflowError`], [`SlaRules`],
-//!   [`kinds`] and small helpers (finding the case, timestamps, interface texts).
+//!   and small helpers (finding the case, timestamps, interface texts). Event kinds and their payloads
+//!   are [`crate::workflow::events`].
 //!
 //! The service returns data; how it looks on a page (badge classes, formatted deadlines) is
 //! [`super::views`].
@@ -66,44 +67,52 @@ use crate::i18n::Lang;
 /// The team an escalation goes to when it names no other team, and the team of engineers without one.
 pub const ENGINEERING_TEAM: &str = "engineering";
 
-/// Event kinds this module records (besides `transition`); each has a label in `messages.toml`.
+/// The event kinds under their earlier constant names, kept so code written against them still
+/// compiles; new code names [`EventKind`] variants (`workflow::events`), which also list the payload
+/// each kind stores.
 pub mod kinds {
-    /// A state change; `from_state`, `to_state` and the note say which and why.
-    pub const TRANSITION: &str = "transition";
-    /// The owner changed.
-    pub const ASSIGNED: &str = "assigned";
-    /// The priority changed (note: `old → new`).
-    pub const PRIORITY_CHANGED: &str = "priority_changed";
-    /// The problem definition was edited outside a transition.
-    pub const DEFINITION_CHANGED: &str = "definition_changed";
-    /// The scope was edited outside a transition.
-    pub const SCOPE_CHANGED: &str = "scope_changed";
-    /// A case summary version was written.
-    pub const SUMMARY_WRITTEN: &str = "summary_written";
-    /// A mail to the customer is due; `data` holds [`super::PendingMail`] for the outbound module.
-    pub const CUSTOMER_MAIL_PENDING: &str = "customer_mail_pending";
-    /// An SLA clock passed its deadline unmet.
-    pub const SLA_BREACHED: &str = "sla_breached";
-    /// An internal note was added (the note itself is a `messages` row).
-    pub const NOTE_ADDED: &str = "note_added";
-    /// The case was opened (by a customer's mail or an import).
-    pub const CASE_CREATED: &str = "case_created";
-    /// A mail opened a case that may repeat another one (`data` names it).
-    pub const POSSIBLE_DUPLICATE: &str = "possible_duplicate";
-    /// A reply to the customer was queued.
-    pub const REPLY_SENT: &str = "reply_sent";
-    /// A mail the workflow asked for was queued (`data` names the request).
-    pub const CUSTOMER_MAIL_QUEUED: &str = "customer_mail_queued";
-    /// A mail to the customer could not be delivered (bounce or refusal).
-    pub const DELIVERY_FAILED: &str = "delivery_failed";
-    /// The diagnostics report was mailed to the customer.
-    pub const REPORT_SENT: &str = "report_sent";
-    /// A customer upload link was created.
-    pub const UPLOAD_LINK_CREATED: &str = "upload_link_created";
-    /// A customer upload link was revoked.
-    pub const UPLOAD_LINK_REVOKED: &str = "upload_link_revoked";
-    /// The case was merged into another, or another into it.
-    pub const MERGED: &str = "merged";
+    use crate::workflow::events::EventKind;
+
+    /// [`EventKind::Transition`].
+    pub const TRANSITION: EventKind = EventKind::Transition;
+    /// [`EventKind::Assigned`].
+    pub const ASSIGNED: EventKind = EventKind::Assigned;
+    /// [`EventKind::PriorityChanged`].
+    pub const PRIORITY_CHANGED: EventKind = EventKind::PriorityChanged;
+    /// [`EventKind::DefinitionChanged`].
+    pub const DEFINITION_CHANGED: EventKind = EventKind::DefinitionChanged;
+    /// [`EventKind::ScopeChanged`].
+    pub const SCOPE_CHANGED: EventKind = EventKind::ScopeChanged;
+    /// [`EventKind::SummaryWritten`].
+    pub const SUMMARY_WRITTEN: EventKind = EventKind::SummaryWritten;
+    /// [`EventKind::CustomerMailPending`].
+    pub const CUSTOMER_MAIL_PENDING: EventKind = EventKind::CustomerMailPending;
+    /// [`EventKind::SlaBreached`].
+    pub const SLA_BREACHED: EventKind = EventKind::SlaBreached;
+    /// [`EventKind::NoteAdded`].
+    pub const NOTE_ADDED: EventKind = EventKind::NoteAdded;
+    /// [`EventKind::CaseCreated`].
+    pub const CASE_CREATED: EventKind = EventKind::CaseCreated;
+    /// [`EventKind::PossibleDuplicate`].
+    pub const POSSIBLE_DUPLICATE: EventKind = EventKind::PossibleDuplicate;
+    /// [`EventKind::ReplySent`].
+    pub const REPLY_SENT: EventKind = EventKind::ReplySent;
+    /// [`EventKind::CustomerMailQueued`].
+    pub const CUSTOMER_MAIL_QUEUED: EventKind = EventKind::CustomerMailQueued;
+    /// [`EventKind::DeliveryFailed`].
+    pub const DELIVERY_FAILED: EventKind = EventKind::DeliveryFailed;
+    /// [`EventKind::ReportSent`].
+    pub const REPORT_SENT: EventKind = EventKind::ReportSent;
+    /// [`EventKind::UploadLinkCreated`].
+    pub const UPLOAD_LINK_CREATED: EventKind = EventKind::UploadLinkCreated;
+    /// [`EventKind::UploadLinkRevoked`].
+    pub const UPLOAD_LINK_REVOKED: EventKind = EventKind::UploadLinkRevoked;
+    /// [`EventKind::Merged`].
+    pub const MERGED: EventKind = EventKind::Merged;
+    /// [`EventKind::DiagnosticsUploaded`].
+    pub const DIAGNOSTICS_UPLOADED: EventKind = EventKind::DiagnosticsUploaded;
+    /// [`EventKind::CustomerUploaded`].
+    pub const CUSTOMER_UPLOADED: EventKind = EventKind::CustomerUploaded;
 }
 
 /// The calendar and targets SLA clocks are computed with (`[business_hours]` and `[sla]`).

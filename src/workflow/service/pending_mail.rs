@@ -6,24 +6,18 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{ActorRef, WorkflowError, kinds, texts};
+use super::{ActorRef, WorkflowError, texts};
 use crate::cases::Case;
 use crate::cases::messages::{CaseEvent, NewEvent};
 use crate::db::DbConn;
 use crate::db::schema::case_events;
 use crate::i18n::Lang;
+use crate::workflow::events::{EventData, EventKind};
 use crate::workflow::transitions::{CustomerMail, Requirement, TransitionInput};
 
-/// A mail to the customer that a transition calls for, for the outbound module to compose and queue.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PendingMail {
-    /// `definition_and_scope` or `question`.
-    pub kind: String,
-    /// The body text in the customer's language, ready to go below a greeting.
-    pub text: String,
-    /// The case's language (`en`, `zh-CN`).
-    pub language: String,
-}
+/// A mail to the customer that a transition calls for: the `customer_mail_pending` event's payload,
+/// defined with the others in [`crate::workflow::events`].
+pub use crate::workflow::events::PendingMail;
 
 impl PendingMail {
     /// The mail `kind` for `case`, in the case's language, from the texts of the transition.
@@ -66,17 +60,15 @@ pub(super) fn record_pending_mail(
     mail: &PendingMail,
     when: NaiveDateTime,
 ) -> Result<(), WorkflowError> {
-    let data = serde_json::to_string(mail)
-        .map_err(|e| WorkflowError::Corrupt(format!("encoding a pending mail: {e}")))?;
     CaseEvent::record(
         conn,
         case_id,
         &NewEvent {
             actor_id: actor.id(),
             actor_label: actor.label(),
-            kind: kinds::CUSTOMER_MAIL_PENDING,
+            kind: EventKind::CustomerMailPending,
             note: Some(&mail.text),
-            data: Some(data),
+            data: Some(mail.to_data()),
             at: Some(when),
             ..Default::default()
         },
@@ -103,13 +95,13 @@ pub fn pending_customer_mail(
 ) -> Result<Vec<PendingMailEvent>, WorkflowError> {
     let rows: Vec<(i64, NaiveDateTime, Option<String>)> = case_events::table
         .filter(case_events::case_id.eq(case_id))
-        .filter(case_events::kind.eq(kinds::CUSTOMER_MAIL_PENDING))
+        .filter(case_events::kind.eq(EventKind::CustomerMailPending))
         .order(case_events::id.asc())
         .select((case_events::id, case_events::created_at, case_events::data))
         .load(conn)?;
     rows.into_iter()
         .map(|(event_id, at, data)| {
-            let mail = serde_json::from_str(data.as_deref().unwrap_or("")).map_err(|e| {
+            let mail = PendingMail::read(data.as_deref()).map_err(|e| {
                 WorkflowError::Corrupt(format!("pending mail event {event_id}: {e}"))
             })?;
             Ok(PendingMailEvent { event_id, at, mail })

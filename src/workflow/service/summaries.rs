@@ -5,12 +5,13 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::{ActorRef, CaseKey, WorkflowError, escalations_of, find_case, invalid, kinds, stamp};
+use super::{ActorRef, CaseKey, WorkflowError, escalations_of, find_case, invalid, stamp};
 use crate::cases::Case;
 use crate::cases::messages::{CaseEvent, INBOUND, NewEvent, OUTBOUND};
 use crate::db::DbConn;
 use crate::db::schema::messages;
 use crate::i18n::Lang;
+use crate::workflow::events::{EventData, EventKind, SummaryWritten};
 use crate::workflow::schema::case_summaries;
 use crate::workflow::summary::draft_summary;
 
@@ -92,9 +93,9 @@ pub(super) fn insert_summary(
         &NewEvent {
             actor_id: author_id,
             actor_label: author_label,
-            kind: kinds::SUMMARY_WRITTEN,
+            kind: EventKind::SummaryWritten,
             note: Some(&note),
-            data: Some(serde_json::json!({ "version": version }).to_string()),
+            data: Some(SummaryWritten { version }.to_data()),
             at: Some(when),
             ..Default::default()
         },

@@ -6,11 +6,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::clocks::{ClockRow, StoredClock};
-use super::{ActorRef, WorkflowError, kinds, stamp};
+use super::{ActorRef, WorkflowError, stamp};
 use crate::cases::messages::{CaseEvent, NewEvent};
 use crate::db::DbConn;
 use crate::db::schema::cases;
 use crate::i18n::Lang;
+use crate::workflow::events::{EventData, EventKind, SlaBreached};
 use crate::workflow::schema::sla_clocks;
 
 /// Stores `breached_at` on every running clock whose deadline passed before `now`, with an
@@ -52,19 +53,19 @@ pub fn breach_sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, Work
                 .parse()
                 .unwrap_or_default();
             let note = stored.clock.metric.label(lang);
-            let data = serde_json::json!({
-                "clock_id": stored.id,
-                "metric": stored.clock.metric.as_str(),
-                "due_at": stored.clock.due_at.to_rfc3339(),
-            });
+            let data = SlaBreached {
+                clock_id: stored.id,
+                metric: stored.clock.metric,
+                due_at: stored.clock.due_at,
+            };
             CaseEvent::record(
                 conn,
                 stored.case_id,
                 &NewEvent {
                     actor_label: ActorRef::System.label(),
-                    kind: kinds::SLA_BREACHED,
+                    kind: EventKind::SlaBreached,
                     note: Some(note),
-                    data: Some(data.to_string()),
+                    data: Some(data.to_data()),
                     at: Some(stamp(stored.clock.due_at)),
                     ..Default::default()
                 },

@@ -13,13 +13,13 @@ use super::escalation::{end_open_escalation, open_escalation};
 use super::pending_mail::{PendingMail, record_pending_mail};
 use super::summaries::insert_summary;
 use super::{
-    ActorRef, CaseKey, SlaRules, WorkflowError, find_case, invalid, kinds, priority_of, stamp,
-    state_of,
+    ActorRef, CaseKey, SlaRules, WorkflowError, find_case, invalid, priority_of, stamp, state_of,
 };
 use crate::cases::Case;
 use crate::cases::messages::{CaseEvent, NewEvent};
 use crate::db::DbConn;
 use crate::db::schema::cases;
+use crate::workflow::events::{self, EventData, EventKind};
 use crate::workflow::schema::escalations;
 use crate::workflow::sla::SlaMetric;
 use crate::workflow::state::CaseState;
@@ -181,7 +181,7 @@ struct Step<'a> {
     rules: &'a SlaRules<'a>,
     /// The `transition` event's data: the action, the texts its row requires, and what the action adds
     /// (escalation target, summary version).
-    data: serde_json::Map<String, serde_json::Value>,
+    data: events::Transition,
 }
 
 impl<'a> Step<'a> {
@@ -193,10 +193,9 @@ impl<'a> Step<'a> {
         at: DateTime<Utc>,
         rules: &'a SlaRules<'a>,
     ) -> Step<'a> {
-        let mut data = serde_json::Map::new();
-        data.insert("action".into(), transition.action().as_str().into());
+        let mut data = events::Transition::of(transition.action());
         for &r in transition.requires() {
-            data.insert(r.as_str().into(), input.get(r).map(str::to_string).into());
+            data.set_text(r, input.get(r).map(str::to_string));
         }
         Step {
             case,
@@ -235,9 +234,8 @@ fn scope(conn: &mut DbConn, step: Step<'_>) -> Result<Applied, WorkflowError> {
 /// Escalate: an escalation is opened to the named team or engineer, whose team now holds the case.
 fn escalate(conn: &mut DbConn, mut step: Step<'_>) -> Result<Applied, WorkflowError> {
     let target = open_escalation(conn, step.case.id, step.input, step.actor.id(), step.when)?;
-    step.data.insert("target".into(), target.label.into());
-    step.data
-        .insert("target_user_id".into(), target.user_id.into());
+    step.data.target = Some(target.label);
+    step.data.target_user_id = target.user_id;
     finish(conn, step)
 }
 
@@ -288,7 +286,7 @@ fn archive(conn: &mut DbConn, mut step: Step<'_>) -> Result<Applied, WorkflowErr
         step.input.get(Requirement::Summary).unwrap_or(""),
         when,
     )?;
-    step.data.insert("summary_version".into(), version.into());
+    step.data.summary_version = Some(version);
     if case.closed_at.is_none() {
         diesel::update(cases::table.find(case.id))
             .set(cases::closed_at.eq(Some(when)))
@@ -369,11 +367,11 @@ fn finish(conn: &mut DbConn, step: Step<'_>) -> Result<Applied, WorkflowError> {
         &NewEvent {
             actor_id: actor.id(),
             actor_label: actor.label(),
-            kind: kinds::TRANSITION,
+            kind: EventKind::Transition,
             from_state: Some(from.as_str()),
             to_state: Some(to.as_str()),
             note: note.as_deref(),
-            data: Some(serde_json::Value::Object(data).to_string()),
+            data: Some(data.to_data()),
             at: Some(when),
         },
     )?;

@@ -1,0 +1,2 @@
+-- Earlier versions never read the data of these kinds back; there is nothing to undo.
+SELECT 1;
