@@ -38,8 +38,9 @@ use crate::db::DbConn;
 use crate::db::conn::MultiBackend;
 use crate::db::schema::{case_events, cases, messages};
 use crate::workflow::business_hours::BusinessCalendar;
+use crate::workflow::events::EventKind;
 use crate::workflow::schema::{case_summaries, escalations, sla_clocks};
-use crate::workflow::service::{CaseSummary, kinds};
+use crate::workflow::service::CaseSummary;
 use crate::workflow::sla::SlaMetric;
 use crate::workflow::state::{CaseState, Priority};
 
@@ -548,7 +549,7 @@ fn milestone_changes(
          (PARTITION BY e.case_id ORDER BY e.created_at, e.id) AS n FROM case_events e \
          WHERE e.case_id IN ({id_list}) AND e.kind = '{kind}' AND {milestone}) ranked \
          WHERE ranked.n <= {limit})",
-        kind = kinds::TRANSITION,
+        kind = EventKind::Transition.as_str(),
         limit = MAX_MILESTONES + 1,
     );
     let rows: Vec<(i64, Option<String>, Option<String>, NaiveDateTime)> = case_events::table
