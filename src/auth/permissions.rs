@@ -26,6 +26,8 @@ pub enum Operation {
     EngineeringQueue,
     /// Accounts, API tokens, canned responses, the outbox and the quarantine.
     Administer,
+    /// The managers' dashboard and its JSON (`/reports`, `/api/v1/reports/summary`).
+    ViewReports,
 }
 
 const ALL_STAFF: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
@@ -33,7 +35,7 @@ const CUSTOMER_SIDE: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
 
 impl Operation {
     /// Every operation, for the documentation table and authorisation tests.
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 10] = [
         Operation::ReadCases,
         Operation::Reply,
         Operation::AddNote,
@@ -43,6 +45,7 @@ impl Operation {
         Operation::WorkDiagnostics,
         Operation::EngineeringQueue,
         Operation::Administer,
+        Operation::ViewReports,
     ];
 
     /// The roles allowed.
@@ -53,6 +56,7 @@ impl Operation {
             Operation::MergeCases => crate::workflow::transitions::MERGERS.roles(),
             Operation::EngineeringQueue => &[Role::Admin, Role::Manager, Role::Engineer],
             Operation::Administer => &[Role::Admin],
+            Operation::ViewReports => &[Role::Admin, Role::Manager],
         }
     }
 
@@ -88,6 +92,7 @@ mod tests {
                 (WorkDiagnostics, customer_side.clone()),
                 (EngineeringQueue, vec!["admin", "manager", "engineer"]),
                 (Administer, vec!["admin"]),
+                (ViewReports, vec!["admin", "manager"]),
             ]
         );
     }
