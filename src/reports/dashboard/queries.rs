@@ -27,13 +27,17 @@ struct BucketCount {
 /// `CASE WHEN t < ?start[1] THEN 0 … ELSE last END`: the bucket of instant `t` among buckets
 /// beginning at `starts` (ascending; rows before the first are excluded by the caller).
 fn bucket_of(t: &str, starts: &[NaiveDateTime]) -> Sql {
-    let mut sql = Sql::new("CASE");
+    // BIGINT: PostgreSQL reads a bare literal as a 4-byte integer.
+    let mut sql = Sql::new("CAST(CASE");
     for (i, next) in starts.iter().skip(1).enumerate() {
         sql.push(&format!(" WHEN {t} < "))
             .bind(Value::Time(*next))
             .push(&format!(" THEN {i}"));
     }
-    sql.push(&format!(" ELSE {} END", starts.len().saturating_sub(1)));
+    sql.push(&format!(
+        " ELSE {} END AS BIGINT)",
+        starts.len().saturating_sub(1)
+    ));
     sql
 }
 
