@@ -411,7 +411,8 @@ async fn the_dashboard_counts_a_hand_built_fortnight_as_worked_out_by_hand(backe
         ),
         (4, Some(2 * HOUR), Some(9 * HOUR))
     );
-    let agents: Vec<(Option<String>, i64, Option<i64>, Option<i64>)> = fr
+    type Row = (Option<String>, i64, Option<i64>, Option<i64>);
+    let agents: Vec<Row> = fr
         .by_agent
         .iter()
         .map(|a| {
