@@ -1,6 +1,8 @@
 //! The case list behind the case list page and `GET /api/v1/cases`: filters by state, assignee,
-//! priority, SLA status, customer and full text, counts the matches, and pages through them in a
-//! stable order (ties broken by id, so a page never repeats or skips a case).
+//! priority, SLA status, customer, customer mail domain, open only, age and what happened in a date
+//! range ([`crate::cases::filters`], which the dashboard counts with: [`count_cases`]) and full
+//! text, counts the matches, and pages through them in a stable order (ties broken by id, so a page
+//! never repeats or skips a case).
 //!
 //! The rows have exactly the shape of `casebook cases list --json`
 //! ([`crate::cases::views::CaseListItem`]).
