@@ -289,7 +289,8 @@ fn diagnose(config: &Config, args: &DiagnoseArgs) -> i32 {
 }
 
 /// Data fix-ups that need the configuration, after the migrations: the near-breach instant of open
-/// SLA clocks stored before it existed (`workflow::service::fill_near_breach`; a no-op once done).
+/// SLA clocks and the business time of met ones, stored before those columns existed
+/// (`workflow::service::fill_near_breach`, `fill_elapsed`; no-ops once done).
 fn fill_sla_instants(prepared: &startup::Prepared) -> anyhow::Result<()> {
     let mut conn = prepared
         .pool
@@ -300,6 +301,11 @@ fn fill_sla_instants(prepared: &startup::Prepared) -> anyhow::Result<()> {
         .context("filling the near-breach instants of SLA clocks")?;
     if filled > 0 {
         tracing::info!(clocks = filled, "SLA near-breach instants filled");
+    }
+    let filled = crate::workflow::service::fill_elapsed(&mut conn, &rules)
+        .context("filling the business time of met SLA clocks")?;
+    if filled > 0 {
+        tracing::info!(clocks = filled, "SLA elapsed business times filled");
     }
     Ok(())
 }

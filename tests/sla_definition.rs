@@ -152,6 +152,7 @@ fn case_list(conn: &mut DbConn, filter: SlaFilter, now: DateTime<Utc>) -> BTreeS
         customer: None,
         sla: filter,
         sort: SortOrder::Updated,
+        ..Default::default()
     };
     search::list_cases_at(conn, &query, now)
         .unwrap()

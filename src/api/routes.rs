@@ -55,6 +55,7 @@ crate::route_table! {
     POST "/cases/{number}/replies" => super::write::reply, Access::Api(Operation::Reply);
     POST "/cases/{number}/transitions" => super::write::transition, Access::Api(Operation::WorkCase);
     POST "/cases/{number}/diagnostics" => super::write::diagnostics, Access::Api(Operation::WorkDiagnostics);
+    GET "/reports/summary" => crate::reports::dashboard::routes::api_summary, Access::Api(Operation::ViewReports);
 }
 
 /// Errors that did not come from an [`AppError`] (405 from the router, a bad path segment) get
@@ -247,6 +248,7 @@ async fn list_cases(
                 customer: None,
                 sla,
                 sort: SortOrder::Updated,
+                ..Default::default()
             };
             Ok(queries::list_cases(conn, &query)?)
         })

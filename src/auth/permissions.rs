@@ -29,6 +29,8 @@ pub enum Operation {
     ReadSummaries,
     /// Accounts, API tokens, canned responses, the outbox and the quarantine.
     Administer,
+    /// The managers' dashboard and its JSON (`/reports`, `/api/v1/reports/summary`).
+    ViewReports,
 }
 
 const ALL_STAFF: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Engineer];
@@ -54,6 +56,7 @@ impl Operation {
         Operation::EngineeringQueue,
         Operation::ReadSummaries,
         Operation::Administer,
+        Operation::ViewReports,
     ];
 
     /// The roles allowed.
@@ -66,6 +69,7 @@ impl Operation {
             Operation::EngineeringQueue => &[Role::Admin, Role::Manager, Role::Engineer],
             Operation::ReadSummaries => REVIEWERS,
             Operation::Administer => &[Role::Admin],
+            Operation::ViewReports => &[Role::Admin, Role::Manager],
         }
     }
 
@@ -103,6 +107,7 @@ mod tests {
                 (EngineeringQueue, vec!["admin", "manager", "engineer"]),
                 (ReadSummaries, vec!["admin", "manager", "agent"]),
                 (Administer, vec!["admin"]),
+                (ViewReports, vec!["admin", "manager"]),
             ]
         );
     }

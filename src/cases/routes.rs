@@ -67,9 +67,72 @@ pub struct ListQuery {
     /// `updated` (default), `created`, `due`.
     #[serde(default)]
     pub sort: String,
+    /// Customer mail domain (`cases::filters::parse_domain`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub domain: String,
+    /// `1`: open cases only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub open: String,
+    /// How long open (`cases::filters::AgeBucket`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub age: String,
+    /// What happened between `from` and `to` (`cases::filters::Activity`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub activity: String,
+    /// First date of `activity`, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from: String,
+    /// Last date of `activity`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub to: String,
     /// Page, from 1.
     #[serde(default)]
     pub page: Option<i64>,
+}
+
+/// The time filters of a list request (`domain`, `open`, `age`, `activity` with `from`/`to`), as
+/// the dashboard's links set them; a bad value is a 400 naming it in the reader's language.
+fn time_filters(
+    query: &ListQuery,
+    page: &Page,
+    tz: chrono_tz::Tz,
+) -> AppResult<(
+    Option<String>,
+    Option<super::filters::AgeBucket>,
+    Option<super::filters::ActivityFilter>,
+)> {
+    use super::filters::{Activity, ActivityFilter, AgeBucket, DateRange, parse_domain};
+    let bad =
+        |what: &str| AppError::BadRequest(format!("{}: {what:?}", page.t("cases.bad_filter")));
+    let domain = match query.domain.trim() {
+        "" => None,
+        d => Some(parse_domain(d).ok_or_else(|| bad(d))?),
+    };
+    let age = match query.age.trim() {
+        "" => None,
+        a => Some(AgeBucket::parse(a).ok_or_else(|| bad(a))?),
+    };
+    let activity = match query.activity.trim() {
+        "" => None,
+        a => Some(ActivityFilter {
+            activity: Activity::parse(a).ok_or_else(|| bad(a))?,
+            range: DateRange::parse(&query.from, &query.to, tz)
+                .map_err(|e| AppError::BadRequest(page.t(e.message_key()).to_string()))?,
+        }),
+    };
+    Ok((domain, age, activity))
+}
+
+/// "Clock breached (Resolution) between 2026-11-01 and 2026-11-30", for the list's heading.
+fn activity_line(page: &Page, filter: &super::filters::ActivityFilter) -> String {
+    let mut what = page.t(filter.activity.label_key()).to_string();
+    if let Some(metric) = filter.activity.metric() {
+        what = format!("{what} ({})", metric.label(page.lang));
+    }
+    page.t("cases.activity_line")
+        .replace("{activity}", &what)
+        .replace("{from}", &filter.range.from.to_string())
+        .replace("{to}", &filter.range.to.to_string())
 }
 
 impl ListQuery {
@@ -102,6 +165,10 @@ struct ListPage {
     users: Vec<Assignable>,
     states: Vec<&'static str>,
     priorities: Vec<&'static str>,
+    /// What an `activity` filter shows, in words.
+    activity_shown: Option<String>,
+    /// The time filters the form has no field for, kept when it is sent again.
+    hidden: Vec<(&'static str, String)>,
 }
 
 async fn list(
@@ -124,6 +191,9 @@ async fn list(
         ),
     };
     let non_empty = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let (domain, age, activity) =
+        time_filters(&query, &page, state.config.business_hours.timezone())?;
+    let activity_shown = activity.as_ref().map(|a| activity_line(&page, a));
     let search = CaseQuery {
         state: non_empty(&query.state),
         assignee,
@@ -138,6 +208,10 @@ async fn list(
             "due" => SortOrder::Due,
             _ => SortOrder::Updated,
         },
+        domain,
+        open: matches!(query.open.trim(), "1" | "true"),
+        age,
+        activity,
     };
     // workflow: SLA deadlines for the listed cases.
     let (config, lang) = (state.config.clone(), page.lang);
@@ -211,6 +285,19 @@ async fn list(
             .iter()
             .map(|p| p.as_str())
             .collect(),
+        activity_shown,
+        hidden: [
+            ("domain", &query.domain),
+            ("open", &query.open),
+            ("age", &query.age),
+            ("activity", &query.activity),
+            ("from", &query.from),
+            ("to", &query.to),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, v.clone()))
+        .collect(),
         query,
     }
     .render()?;

@@ -1,6 +1,8 @@
 //! The case list behind the case list page and `GET /api/v1/cases`: filters by state, assignee,
-//! priority, SLA status, customer and full text, counts the matches, and pages through them in a
-//! stable order (ties broken by id, so a page never repeats or skips a case).
+//! priority, SLA status, customer, customer mail domain, open only, age and what happened in a date
+//! range ([`crate::cases::filters`], which the dashboard counts with: [`count_cases`]) and full
+//! text, counts the matches, and pages through them in a stable order (ties broken by id, so a page
+//! never repeats or skips a case).
 //!
 //! The rows have exactly the shape of `casebook cases list --json`
 //! ([`crate::cases::views::CaseListItem`]).
@@ -26,6 +28,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
 use crate::cases::Case;
+use crate::cases::filters::{Activity, ActivityFilter, AgeBucket, EventSql};
 use crate::cases::views::CaseListItem;
 use crate::config::Backend;
 use crate::db::DbConn;
@@ -34,6 +37,7 @@ use crate::db::schema::{cases, messages, search_docs};
 use crate::workflow::schema::sla_clocks;
 use crate::workflow::sla::SlaCondition;
 use crate::workflow::sla_sql;
+use crate::workflow::state::CaseState;
 
 diesel::define_sql_function! {
     /// SQL `lower()`, for case-insensitive search that behaves alike on SQLite and PostgreSQL.
@@ -345,6 +349,7 @@ pub enum SortOrder {
 /// Cases with at most this many matches are sorted by deadline in memory.
 const MAX_DUE_SORT: i64 = 10_000;
 
+/// A case-list request: filters, order and page.
 #[derive(Debug, Clone)]
 pub struct CaseQuery {
     /// Only this state (stored form).
@@ -365,6 +370,35 @@ pub struct CaseQuery {
     pub sla: SlaFilter,
     /// Order.
     pub sort: SortOrder,
+    /// Only customers of this mail domain (`centerm.com`: the part after `@`, exactly).
+    pub domain: Option<String>,
+    /// Only open cases (neither resolved nor archived): the backlog.
+    pub open: bool,
+    /// Only cases opened this long ago ([`AgeBucket`], judged at the list's `now`).
+    pub age: Option<AgeBucket>,
+    /// Only cases to which this happened within its range ([`ActivityFilter`]).
+    pub activity: Option<ActivityFilter>,
+}
+
+impl Default for CaseQuery {
+    /// Every case, most recently active first, the first page of 50.
+    fn default() -> Self {
+        CaseQuery {
+            state: None,
+            assignee: AssigneeFilter::Any,
+            text: None,
+            page: 1,
+            per_page: 50,
+            priority: None,
+            customer: None,
+            sla: SlaFilter::Any,
+            sort: SortOrder::Updated,
+            domain: None,
+            open: false,
+            age: None,
+            activity: None,
+        }
+    }
 }
 
 /// One page of matches and how many there are in all.
@@ -432,13 +466,131 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
+/// `%@domain` for `LIKE`, the domain lower-cased and its wildcards literal.
+pub(crate) fn domain_pattern(domain: &str) -> String {
+    let mut p = like_pattern(domain.trim().trim_start_matches('@'));
+    p.pop();
+    p.replace_range(0..1, "%@");
+    p
+}
+
+/// The condition of an [`ActivityFilter`] on `cases` rows. `chased` holds the cases
+/// [`crate::reports::chasers::chased_cases`] found (that one is classified in Rust).
+fn activity_condition(
+    filter: &ActivityFilter,
+    chased: &[i64],
+    now: DateTime<Utc>,
+) -> Box<dyn BoxableExpression<cases::table, MultiBackend, SqlType = Bool>> {
+    use diesel::sql_types::Timestamp;
+    let (start, end) = (filter.range.start, filter.range.end);
+    // `cases.id IN (SELECT e.case_id FROM case_events e WHERE <events> AND e.created_at in range …)`
+    // in SQL text: the partial indexes on transition events need the kind as a literal, and a
+    // boxed subquery cannot sit in `IN` on the multi-backend connection.
+    let events = |condition: String,
+                  after: String|
+     -> Box<dyn BoxableExpression<cases::table, MultiBackend, SqlType = Bool>> {
+        Box::new(
+            diesel::dsl::sql::<Bool>(&format!(
+                "cases.id IN (SELECT e.case_id FROM case_events e WHERE {condition} AND e.created_at >= "
+            ))
+            .bind::<Timestamp, _>(start)
+            .sql(" AND e.created_at < ")
+            .bind::<Timestamp, _>(end)
+            .sql(&format!("{after})")),
+        )
+    };
+    match filter.activity {
+        Activity::Opened => Box::new(cases::created_at.ge(start).and(cases::created_at.lt(end))),
+        Activity::Closed => events(EventSql::closing("e"), String::new()),
+        Activity::Reopened => events(
+            EventSql::closing("e"),
+            format!(
+                " AND EXISTS (SELECT 1 FROM case_events r WHERE r.case_id = e.case_id AND {} \
+                 AND r.created_at > e.created_at)",
+                EventSql::reopening("r")
+            ),
+        ),
+        Activity::Escalated => Box::new(
+            cases::created_at
+                .ge(start)
+                .and(cases::created_at.lt(end))
+                .and(diesel::dsl::sql::<Bool>(&format!(
+                    "cases.id IN (SELECT e.case_id FROM case_events e WHERE {})",
+                    EventSql::into_state("e", CaseState::Escalated)
+                ))),
+        ),
+        Activity::EscalationEnded => {
+            events(EventSql::out_of("e", CaseState::Escalated), String::new())
+        }
+        Activity::Chased => Box::new(cases::id.eq_any(chased.to_vec())),
+        Activity::Met(metric) => Box::new(
+            cases::id.eq_any(
+                sla_clocks::table
+                    .filter(sla_clocks::metric.eq(metric.as_str()))
+                    .filter(sla_clocks::met_at.ge(start))
+                    .filter(sla_clocks::met_at.lt(end))
+                    .select(sla_clocks::case_id),
+            ),
+        ),
+        Activity::OnTime(metric) => Box::new(
+            cases::id.eq_any(
+                sla_clocks::table
+                    .filter(sla_clocks::metric.eq(metric.as_str()))
+                    .filter(sla_clocks::met_at.ge(start))
+                    .filter(sla_clocks::met_at.lt(end))
+                    .filter(sla_clocks::breached_at.is_null())
+                    .filter(sla_clocks::met_at.assume_not_null().le(sla_clocks::due_at))
+                    .select(sla_clocks::case_id),
+            ),
+        ),
+        Activity::Breached(metric) => {
+            let now = sla_sql::stored(now);
+            Box::new(
+                cases::id.eq_any(
+                    sla_clocks::table
+                        .filter(sla_clocks::metric.eq(metric.as_str()))
+                        .filter(sla_clocks::due_at.ge(start))
+                        .filter(sla_clocks::due_at.lt(end))
+                        .filter(sla_sql::breached!(now))
+                        .select(sla_clocks::case_id),
+                ),
+            )
+        }
+    }
+}
+
 fn filtered(
     q: &CaseQuery,
     search: Option<&SearchText>,
     backend: Backend,
     now: DateTime<Utc>,
+    chased: &[i64],
 ) -> cases::BoxedQuery<'static, MultiBackend> {
     let mut query = cases::table.into_boxed();
+    if let Some(domain) = &q.domain {
+        query = query.filter(
+            lower(cases::customer_email)
+                .like(domain_pattern(domain))
+                .escape('\\'),
+        );
+    }
+    if q.open {
+        query = query.filter(
+            cases::state
+                .ne(CaseState::Resolved.as_str())
+                .and(cases::state.ne(CaseState::Archived.as_str())),
+        );
+    }
+    if let Some(age) = q.age {
+        let (after, at_or_before) = age.created_between(now);
+        query = query.filter(cases::created_at.le(at_or_before));
+        if let Some(after) = after {
+            query = query.filter(cases::created_at.gt(after));
+        }
+    }
+    if let Some(activity) = &q.activity {
+        query = query.filter(activity_condition(activity, chased, now));
+    }
     if let Some(state) = &q.state {
         query = query.filter(cases::state.eq(state.clone()));
     }
@@ -481,6 +633,30 @@ fn rfc3339(t: chrono::NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// For an [`Activity::Chased`] filter, the cases a customer chased in its range (classified in Rust,
+/// at most [`crate::reports::chasers::MAX_CANDIDATES`] messages read); otherwise none are needed.
+fn chased_cases(conn: &mut DbConn, q: &CaseQuery) -> QueryResult<Vec<i64>> {
+    match &q.activity {
+        Some(ActivityFilter {
+            activity: Activity::Chased,
+            range,
+        }) => {
+            Ok(crate::reports::chasers::chased_cases(conn, range, &Default::default())?.case_ids())
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// How many cases a list request matches as of `now` (the dashboard's case counts: the same
+/// filters as the list its figures link to).
+pub fn count_cases(conn: &mut DbConn, q: &CaseQuery, now: DateTime<Utc>) -> QueryResult<i64> {
+    let search = q.text.as_deref().and_then(SearchText::parse);
+    let chased = chased_cases(conn, q)?;
+    filtered(q, search.as_ref(), conn.backend(), now, &chased)
+        .count()
+        .get_result(conn)
+}
+
 /// Runs a list request now.
 pub fn list_cases(conn: &mut DbConn, q: &CaseQuery) -> QueryResult<CasePage> {
     list_cases_at(conn, q, Utc::now())
@@ -502,7 +678,8 @@ pub fn list_cases_at(
         })?;
     }
     let backend = conn.backend();
-    let filtered = |q: &CaseQuery, now| filtered(q, search.as_ref(), backend, now);
+    let chased = chased_cases(conn, q)?;
+    let filtered = |q: &CaseQuery, now| filtered(q, search.as_ref(), backend, now, &chased);
     let total: i64 = filtered(q, now).count().get_result(conn)?;
     let offset = (q.page - 1).saturating_mul(q.per_page);
     let found: Vec<Case> = match q.sort {

@@ -151,6 +151,7 @@ pub fn list(
         customer: None,
         sla: super::search::SlaFilter::Any,
         sort: super::search::SortOrder::Updated,
+        ..Default::default()
     };
     Ok(super::search::list_cases(conn, &query)?.cases)
 }

@@ -92,6 +92,10 @@ pub const FEATURES: &[Feature] = &[
         crate::reports::summaries::routes::register,
         crate::reports::summaries::routes::ROUTES,
     ),
+    (
+        crate::reports::dashboard::routes::register,
+        crate::reports::dashboard::routes::ROUTES,
+    ),
     (crate::api::admin::register, crate::api::admin::ROUTES),
     (crate::api::routes::config, crate::api::routes::ROUTES),
 ];

@@ -1,5 +1,5 @@
-//! Tables of the workflow feature (kept in step with `migrations/*/2026-11-29-000003_workflow` and
-//! `2026-12-05-000001_sla_near_breach`).
+//! Tables of the workflow feature (kept in step with `migrations/*/2026-11-29-000003_workflow`,
+//! `2026-12-05-000001_sla_near_breach` and `2026-12-10-000100_reports`).
 //!
 //! They live here rather than in `crate::db::schema` so the feature owns its storage; the joins with
 //! `cases` and `users` are declared below.
@@ -18,6 +18,9 @@ diesel::table! {
         paused_since -> Nullable<Timestamp>,
         paused_seconds -> BigInt,
         created_at -> Timestamp,
+        /// Business seconds from start to met, pauses excluded; set when met (migration
+        /// `2026-12-10-000100_reports`), NULL while open.
+        elapsed_seconds -> Nullable<BigInt>,
     }
 }
 

@@ -660,6 +660,16 @@ impl SlaClock {
         }
     }
 
+    /// The business time a met clock ran: from its start until it was met, the finished pauses
+    /// (`paused_total`) left out; `None` while it is open. This is the number the dashboard's
+    /// response and resolution times are made of, stored with the clock when it is met
+    /// (`sla_clocks.elapsed_seconds`), so reports aggregate it in SQL.
+    pub fn business_time_used(&self, calendar: &BusinessCalendar) -> Option<Duration> {
+        let met = self.met_at?;
+        let ran = calendar.business_duration_between(self.started_at, met) - self.paused_total;
+        Some(ran.max(Duration::zero()))
+    }
+
     /// Whether the clock breached by `now`: a stored breach, a running clock past its deadline (the
     /// sweep has not recorded it yet), or met after its deadline. A paused clock whose deadline passed
     /// during the pause has not breached: resuming pushes the deadline out.
@@ -717,6 +727,32 @@ mod tests {
 
     fn m(minutes: i64) -> Duration {
         Duration::minutes(minutes)
+    }
+
+    #[test]
+    fn business_time_used_counts_working_hours_and_leaves_out_pauses() {
+        let cal = calendar();
+        let start = |t| SlaClock::start(SlaMetric::Resolution, h(45), 80, at(t), &cal);
+        // Friday 17:00 → Monday 10:00: one hour on Friday, one on Monday; the weekend is not work.
+        let mut clock = start("2026-09-18 17:00");
+        assert_eq!(
+            clock.business_time_used(&cal),
+            None,
+            "open clocks have none"
+        );
+        clock.mark_met(at("2026-09-21 10:00"), &cal);
+        assert_eq!(clock.business_time_used(&cal), Some(h(2)));
+        // Monday 09:00, waiting on the customer 11:00–15:00, met Tuesday 10:00: 9 + 1 − 4 hours.
+        let mut clock = start("2026-09-21 09:00");
+        clock.pause(at("2026-09-21 11:00"));
+        clock.resume(at("2026-09-21 15:00"), &cal);
+        clock.mark_met(at("2026-09-22 10:00"), &cal);
+        assert_eq!(clock.business_time_used(&cal), Some(h(6)));
+        // Met while paused: the pause up to the meeting is left out too.
+        let mut clock = start("2026-09-21 09:00");
+        clock.pause(at("2026-09-21 10:30"));
+        clock.mark_met(at("2026-09-21 17:00"), &cal);
+        assert_eq!(clock.business_time_used(&cal), Some(m(90)));
     }
 
     #[test]

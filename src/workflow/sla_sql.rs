@@ -20,7 +20,7 @@ use crate::workflow::sla::SlaCondition;
 
 /// `now` as the databases store instants (microseconds), so a comparison with a stored instant
 /// gives the same answer as the Rust comparison of the stored values.
-fn stored(now: DateTime<Utc>) -> NaiveDateTime {
+pub(crate) fn stored(now: DateTime<Utc>) -> NaiveDateTime {
     let naive = now.naive_utc();
     naive
         .with_nanosecond(now.timestamp_subsec_micros() * 1000)
@@ -52,6 +52,7 @@ macro_rules! overdue {
         )
     };
 }
+pub(crate) use overdue;
 
 /// Running, not overdue, and at or past the near-breach instant; a NULL instant never is
 /// ([`SlaCondition::DueSoon`]).
@@ -66,17 +67,23 @@ macro_rules! due_soon {
 }
 
 /// A stored breach, an overdue clock the sweep has not recorded yet, or a clock met after its
-/// deadline ([`SlaCondition::Breached`]).
+/// deadline ([`SlaCondition::Breached`]). The dashboard counts breaches with it too
+/// (`reports::dashboard`), with `$now` already truncated to microseconds.
 macro_rules! breached {
     ($now:expr) => {
-        sla_clocks::breached_at
+        $crate::workflow::schema::sla_clocks::breached_at
             .is_not_null()
-            .or(overdue!($now))
-            .or(sla_clocks::met_at
+            .or($crate::workflow::sla_sql::overdue!($now))
+            .or($crate::workflow::schema::sla_clocks::met_at
                 .is_not_null()
-                .and(sla_clocks::met_at.assume_not_null().gt(sla_clocks::due_at)))
+                .and(
+                    $crate::workflow::schema::sla_clocks::met_at
+                        .assume_not_null()
+                        .gt($crate::workflow::schema::sla_clocks::due_at),
+                ))
     };
 }
+pub(crate) use breached;
 
 /// Paused and not met ([`SlaCondition::Paused`]).
 macro_rules! paused {

@@ -1,7 +1,7 @@
 //! SLA clocks as stored: reading and writing `sla_clocks` rows, pausing and resuming them with the
 //! case's state ([`sync_clocks`]), meeting them, starting the clocks of a new case
 //! ([`start_clocks_for_new_case`]), each listed case's next deadline ([`next_deadlines`]) and the
-//! one-off near-breach fill of old rows ([`fill_near_breach`]). What a clock *is* — deadlines in
+//! one-off fills of old rows ([`fill_near_breach`], [`fill_elapsed`]). What a clock *is* — deadlines in
 //! business time, pauses, breach — is decided by the pure [`crate::workflow::sla`].
 
 use std::collections::HashMap;
@@ -163,10 +163,26 @@ pub(super) fn meet_clocks(
     for mut stored in clocks(conn, case_id)? {
         if metrics.contains(&stored.clock.metric) && stored.clock.mark_met(at, rules.calendar) {
             save_clock(conn, &stored)?;
+            save_elapsed(conn, &stored, rules)?;
             met += 1;
         }
     }
     Ok(met)
+}
+
+/// Stores the business time a met clock ran ([`SlaClock::business_time_used`]), the number the
+/// dashboard's response and resolution times aggregate.
+fn save_elapsed(
+    conn: &mut DbConn,
+    stored: &StoredClock,
+    rules: &SlaRules<'_>,
+) -> Result<(), WorkflowError> {
+    if let Some(used) = stored.clock.business_time_used(rules.calendar) {
+        diesel::update(sla_clocks::table.find(stored.id))
+            .set(sla_clocks::elapsed_seconds.eq(used.num_seconds()))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Starts the first-response and resolution clocks of a case just opened at `at` (the first message's
@@ -269,6 +285,33 @@ pub fn fill_near_breach(conn: &mut DbConn, rules: &SlaRules<'_>) -> Result<usize
                 )
                 .set(sla_clocks::near_breach_at.eq(stamp(near)))
                 .execute(conn)?;
+            }
+            Ok(rows.len())
+        })?;
+        filled += batch;
+        if batch < NEAR_BREACH_FILL_BATCH as usize {
+            return Ok(filled);
+        }
+    }
+}
+
+/// Fills `elapsed_seconds` on met clocks stored before the column existed (migration
+/// `2026-12-10-000100_reports`), with the configured calendar, [`NEAR_BREACH_FILL_BATCH`] clocks per
+/// transaction. Until a clock is filled the dashboard leaves it out of its medians. `casebook serve`
+/// and `casebook migrate` run it at start; it returns how many clocks it filled (0 once done).
+pub fn fill_elapsed(conn: &mut DbConn, rules: &SlaRules<'_>) -> Result<usize, WorkflowError> {
+    let mut filled = 0;
+    loop {
+        let batch = crate::db::write_transaction(conn, |conn| -> Result<usize, WorkflowError> {
+            let rows: Vec<ClockRow> = sla_clocks::table
+                .filter(sla_clocks::elapsed_seconds.is_null())
+                .filter(sla_clocks::met_at.is_not_null())
+                .order(sla_clocks::id.asc())
+                .limit(NEAR_BREACH_FILL_BATCH)
+                .select(ClockRow::as_select())
+                .load(conn)?;
+            for row in &rows {
+                save_elapsed(conn, &StoredClock::try_from(row.clone())?, rules)?;
             }
             Ok(rows.len())
         })?;

@@ -42,7 +42,7 @@ mod transition;
 pub use case_edits::{CaseText, assign, edit_text, set_priority};
 pub(crate) use clocks::sync_clocks;
 pub use clocks::{
-    NEAR_BREACH_FILL_BATCH, StoredClock, clocks, fill_near_breach, next_deadlines,
+    NEAR_BREACH_FILL_BATCH, StoredClock, clocks, fill_elapsed, fill_near_breach, next_deadlines,
     start_clocks_for_new_case, start_clocks_for_new_case_in,
 };
 pub use conversation::{CustomerWrote, customer_wrote, customer_wrote_in, reply_sent};
