@@ -88,6 +88,10 @@ pub const FEATURES: &[Feature] = &[
         crate::workflow::routes::register,
         crate::workflow::routes::ROUTES,
     ),
+    (
+        crate::notifications::routes::register,
+        crate::notifications::routes::ROUTES,
+    ),
     (crate::api::admin::register, crate::api::admin::ROUTES),
     (crate::api::routes::config, crate::api::routes::ROUTES),
 ];

@@ -1,5 +1,6 @@
 //! Tables of the workflow feature (kept in step with `migrations/*/2026-11-29-000003_workflow` and
-//! `2026-12-05-000001_sla_near_breach`).
+//! `2026-12-05-000001_sla_near_breach`; `warned_at` from
+//! `2026-12-08-000040_notifications`).
 //!
 //! They live here rather than in `crate::db::schema` so the feature owns its storage; the joins with
 //! `cases` and `users` are declared below.
@@ -18,6 +19,7 @@ diesel::table! {
         paused_since -> Nullable<Timestamp>,
         paused_seconds -> BigInt,
         created_at -> Timestamp,
+        warned_at -> Nullable<Timestamp>,
     }
 }
 
