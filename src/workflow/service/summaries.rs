@@ -105,6 +105,27 @@ pub(super) fn insert_summary(
     Ok(version)
 }
 
+/// Counts the conversation again into the latest summary version, after the archive mailed that
+/// summary to the customer in the same transaction: the mail carrying the summary is not a message
+/// "since it was written".
+pub(super) fn recount_latest_summary(conn: &mut DbConn, case_id: i64) -> Result<(), WorkflowError> {
+    let count = message_count(conn, case_id)?;
+    let latest: Option<i32> = case_summaries::table
+        .filter(case_summaries::case_id.eq(case_id))
+        .select(diesel::dsl::max(case_summaries::version))
+        .first(conn)?;
+    if let Some(version) = latest {
+        diesel::update(
+            case_summaries::table
+                .filter(case_summaries::case_id.eq(case_id))
+                .filter(case_summaries::version.eq(version)),
+        )
+        .set(case_summaries::messages_at_write.eq(count))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Writes a new summary version (never overwriting the last) and records `summary_written`.
 /// Returns the new version number.
 pub fn write_summary<'a>(

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::clocks::meet_clocks;
 use super::pending_mail::{PendingMail, subject_kind};
+use super::summaries::recount_latest_summary;
 use super::transition::{Applied, Move, apply, choose};
 use super::{ActorRef, CaseKey, SlaRules, WorkflowError, find_case, kinds, stamp};
 use crate::cases::Case;
@@ -122,6 +123,9 @@ pub fn take_transition(
                         ..NewEvent::default()
                     },
                 )?;
+                if m.kind == "summary" {
+                    recount_latest_summary(conn, case.id)?;
+                }
                 // A mail to the customer answers them, whatever it is: the definition and scope
                 // (in the seed thread, the first reply), a question, the resolution, the summary.
                 meet_clocks(
