@@ -104,7 +104,13 @@ fn one_case(
             at: at.naive_utc(),
         },
     )?;
-    message(conn, &case, "日志已上传，请帮忙确认具体原因。离线激活失败。", at, 0);
+    message(
+        conn,
+        &case,
+        "日志已上传，请帮忙确认具体原因。离线激活失败。",
+        at,
+        0,
+    );
     service::start_clocks_for_new_case(conn, case.id, priority, at, rules)?;
     let agent = &agents[n % agents.len()];
     if n % 10 != 0 {

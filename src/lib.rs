@@ -13,6 +13,7 @@ pub mod error;
 pub mod i18n;
 pub mod ingest;
 pub mod mail;
+pub mod notifications;
 pub mod reports;
 pub mod startup;
 pub mod web;

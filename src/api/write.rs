@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::mail::reply::{self, Refusal, ReplyCommand, ReplyError};
 use crate::web::AppState;
-use crate::workflow::service::{self, ActorRef, SlaRules, WorkflowError};
+use crate::workflow::service::{self, ActorRef, WorkflowError};
 use crate::workflow::state::CaseState;
 use crate::workflow::transitions::{TransitionError, TransitionInput};
 
@@ -174,7 +174,9 @@ pub(crate) fn api_refusal(err: WorkflowError) -> AppError {
 }
 
 /// Applies a workflow transition → 200 `{"number","from","to"}`, 409 illegal or stale, 422 missing
-/// text, 403 role. Mail the transition asks for (scope, questions) is queued in the same transaction.
+/// text, 403 role. The mail the transition sends the customer (definition and scope, questions, the
+/// resolution, the summary; `"mail_customer": false` switches the last two off) is queued in the
+/// same transaction.
 pub async fn transition(
     user: ApiUser,
     state: web::Data<AppState>,
@@ -207,36 +209,17 @@ pub async fn transition(
     let applied = state
         .db(move |conn| {
             let case = find_case(conn, &number)?;
-            if let Some(e) = expected
-                && e != case.state
-            {
-                return Err(api_refusal(WorkflowError::Stale {
-                    expected: e,
-                    found: case.state,
-                }));
-            }
-            let mut outcome = None;
-            crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {
-                let applied = service::apply_transition(
-                    conn,
-                    service::CaseKey::Id(case.id),
-                    &actor,
+            let cmd = service::TransitionCommand {
+                case: service::CaseKey::Id(case.id),
+                actor,
+                how: service::Move::To {
                     to,
-                    &body.input,
-                    Utc::now(),
-                    &SlaRules::from_config(&config),
-                );
-                if let Ok(a) = &applied {
-                    crate::mail::outbox::queue_pending_workflow_mail(
-                        conn, &blobs, &config, a.case_id,
-                    )?;
-                }
-                outcome = Some(applied);
-                Ok(())
-            })?;
-            outcome
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no outcome")))?
-                .map_err(api_refusal)
+                    expected_from: expected,
+                },
+                input: body.input,
+                at: Utc::now(),
+            };
+            service::take_transition(conn, &blobs, &config, &cmd).map_err(api_refusal)
         })
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({

@@ -45,7 +45,7 @@ const REVIEWERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
 
 impl Operation {
     /// Every operation, for the documentation table and authorisation tests.
-    pub const ALL: [Operation; 10] = [
+    pub const ALL: [Operation; 11] = [
         Operation::ReadCases,
         Operation::Reply,
         Operation::AddNote,

@@ -101,6 +101,22 @@ pub struct EventJson {
     pub at: String,
 }
 
+/// An SLA clock in `cases show`: what the case page's badge shows, as data.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClockJson {
+    /// `first_response`, `next_response` or `resolution`.
+    pub clock: String,
+    /// The deadline, RFC 3339 UTC (business time already applied).
+    pub due_at: String,
+    /// When it was met.
+    pub met_at: Option<String>,
+    /// Since when it is paused (the case waits on the customer, or is resolved or archived).
+    pub paused_since: Option<String>,
+    /// `running`, `near_breach`, `overdue`, `met`, `met_late` or `paused`, by the badge's rule
+    /// ([`crate::workflow::sla::SlaClock::phase`]) at the time of the request.
+    pub status: String,
+}
+
 /// `cases show`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseDetail {
@@ -122,6 +138,8 @@ pub struct CaseDetail {
     pub messages: Vec<MessageJson>,
     /// Timeline, oldest first.
     pub events: Vec<EventJson>,
+    /// SLA clocks, oldest first.
+    pub sla: Vec<ClockJson>,
 }
 
 fn split_addrs(s: &str) -> Vec<String> {
@@ -200,6 +218,26 @@ pub fn detail(conn: &mut DbConn, number: &str) -> QueryResult<Option<CaseDetail>
             at: rfc3339(e.created_at),
         })
         .collect();
+    let now = chrono::Utc::now();
+    let at = |t: chrono::DateTime<chrono::Utc>| rfc3339(t.naive_utc());
+    let sla = crate::workflow::service::clocks(conn, case.id)
+        .map_err(|e| match e {
+            crate::workflow::service::WorkflowError::Db(e) => e,
+            // A clock this version cannot read is a broken row: report it like a failed read.
+            other => diesel::result::Error::DeserializationError(other.to_string().into()),
+        })?
+        .into_iter()
+        .map(|stored| {
+            let c = stored.clock;
+            ClockJson {
+                clock: c.metric.as_str().to_string(),
+                due_at: at(c.due_at),
+                met_at: c.met_at.map(at),
+                paused_since: c.paused_since.map(at),
+                status: c.phase(now).as_str().to_string(),
+            }
+        })
+        .collect();
     Ok(Some(CaseDetail {
         number: case.number,
         title: case.title,
@@ -213,5 +251,6 @@ pub fn detail(conn: &mut DbConn, number: &str) -> QueryResult<Option<CaseDetail>
         updated_at: rfc3339(case.last_activity_at),
         messages,
         events,
+        sla,
     }))
 }

@@ -66,8 +66,10 @@ pub enum SubjectKind {
     Question,
     /// The activation diagnostics report.
     DiagnosticsReport,
-    /// The case summary at resolution.
+    /// The case summary at archiving.
     Summary,
+    /// The resolution ("reply to this mail to reopen").
+    Resolution,
 }
 
 impl SubjectKind {
@@ -78,6 +80,7 @@ impl SubjectKind {
             SubjectKind::Question => Some("mail.subject.question"),
             SubjectKind::DiagnosticsReport => Some("mail.subject.diagnostics"),
             SubjectKind::Summary => Some("mail.subject.summary"),
+            SubjectKind::Resolution => Some("mail.subject.resolution"),
         }
     }
 }

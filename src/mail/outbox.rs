@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::db::blobs::BlobStore;
 use crate::db::schema::messages;
 use crate::db::{DbConn, now};
-use crate::workflow::events::{CustomerMailQueued, EventData, EventKind};
+use crate::workflow::events::EventKind;
 
 /// Waiting for its first attempt.
 pub const QUEUED: &str = "queued";
@@ -511,17 +511,41 @@ pub fn queue_acknowledgement(
     )
 }
 
-/// Queues a workflow mail to the customer (problem scope, questions, the diagnostics report, the
-/// case summary), threaded like a reply and shown in the thread. The caller runs it inside the
-/// transaction of the action that causes it.
-pub fn queue_customer_mail(
+/// A mail composed and its blobs stored — everything slow done — ready to be recorded by
+/// [`record_prepared`] inside the write transaction of the action that causes it.
+pub struct PreparedMail {
+    kind: MailKind,
+    composed: Composed,
+    staged: StagedMail,
+    /// The text shown in the case thread (mail to the customer); `None` for staff notifications,
+    /// which are not part of the conversation.
+    thread_body: Option<String>,
+}
+
+impl PreparedMail {
+    /// The Message-ID of the customer mail this one answers (for checking, inside the
+    /// transaction, that the customer did not write meanwhile).
+    pub fn in_reply_to(&self) -> Option<&str> {
+        self.composed.in_reply_to.as_deref()
+    }
+
+    /// The Message-ID it will be sent with.
+    pub fn message_id(&self) -> &str {
+        &self.composed.message_id
+    }
+}
+
+/// Composes a workflow mail to the customer (definition and scope, a question, the resolution, the
+/// summary, the diagnostics report) threaded under their latest mail, and stores its blobs. Reads,
+/// but writes no rows: call it *before* the write transaction and [`record_prepared`] inside it.
+pub fn prepare_customer_mail(
     conn: &mut DbConn,
     blobs: &BlobStore,
     cfg: &Config,
     case: &Case,
     subject_kind: SubjectKind,
     body: &str,
-) -> anyhow::Result<QueuedMail> {
+) -> anyhow::Result<PreparedMail> {
     let (in_reply_to, references) =
         thread_anchor(conn, case.id).context("finding the customer's latest mail")?;
     let composed = compose::compose(
@@ -540,20 +564,92 @@ pub fn queue_customer_mail(
             lang: case_lang(case),
         },
     )?;
-    enqueue(
-        conn,
-        blobs,
+    let staged = stage(blobs, &composed, &[])?;
+    Ok(PreparedMail {
+        kind: MailKind::CustomerMail,
+        composed,
+        staged,
+        thread_body: Some(body.to_string()),
+    })
+}
+
+/// Composes a notification to one staff member, in their language, and stores its blob (before
+/// any transaction, like [`prepare_customer_mail`]). It is automatic mail and is not part of any
+/// case's thread: a staff member answering it writes to the support mailbox, not into the case.
+pub fn prepare_notification(
+    blobs: &BlobStore,
+    cfg: &Config,
+    to: (&str, Option<&str>),
+    subject: &str,
+    body: &str,
+    lang: crate::i18n::Lang,
+) -> anyhow::Result<PreparedMail> {
+    let composed = compose::compose(
         cfg,
-        Some(case),
-        MailKind::CustomerMail,
-        &composed,
-        Some(ThreadRow {
+        &Draft {
+            kind: MailKind::Notification,
+            case: None,
+            to: vec![(to.0.to_string(), to.1.map(str::to_string))],
+            cc: Vec::new(),
+            subject: subject.to_string(),
+            body,
+            signature: Some(&cfg.mail_from_name),
+            in_reply_to: None,
+            references: Vec::new(),
+            attachments: &[],
+            lang,
+        },
+    )?;
+    let staged = stage(blobs, &composed, &[])?;
+    Ok(PreparedMail {
+        kind: MailKind::Notification,
+        composed,
+        staged,
+        thread_body: None,
+    })
+}
+
+/// Records a prepared mail: its thread message when it has one (mail to the customer), the case's
+/// activity, and the outbox row, linked to `case`. Call inside the write transaction; does no file
+/// work.
+pub fn record_prepared(
+    conn: &mut DbConn,
+    cfg: &Config,
+    case: Option<&Case>,
+    mail: &PreparedMail,
+) -> anyhow::Result<QueuedMail> {
+    record(
+        conn,
+        cfg,
+        case,
+        mail.kind,
+        &mail.composed,
+        mail.thread_body.as_deref().map(|body| ThreadRow {
             body,
             auto: false,
             author_id: None,
             attachments: &[],
         }),
+        &mail.staged,
     )
+}
+
+/// Queues a workflow mail to the customer ([`prepare_customer_mail`] then [`record_prepared`]),
+/// shown in the thread. Inside a caller's transaction the composing happens there too; callers
+/// that can should prepare first and record inside their transaction, as
+/// [`crate::workflow::service::take_transition`] does.
+pub fn queue_customer_mail(
+    conn: &mut DbConn,
+    blobs: &BlobStore,
+    cfg: &Config,
+    case: &Case,
+    subject_kind: SubjectKind,
+    body: &str,
+) -> anyhow::Result<QueuedMail> {
+    let prepared = prepare_customer_mail(conn, blobs, cfg, case, subject_kind, body)?;
+    crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {
+        record_prepared(conn, cfg, Some(case), &prepared)
+    })
 }
 
 /// Queues an automatic notification to staff addresses (not shown in the case thread).
@@ -615,59 +711,4 @@ pub fn on_reply_queued(
         },
     )?;
     Ok(())
-}
-
-/// Queues every mail the workflow asked for on this case (definition and scope, questions) that is
-/// not queued yet; each queued one is marked by a `customer_mail_queued` event naming the request,
-/// so running this twice never mails the customer twice. Returns how many were queued.
-pub fn queue_pending_workflow_mail(
-    conn: &mut DbConn,
-    blobs: &BlobStore,
-    cfg: &Config,
-    case_id: i64,
-) -> anyhow::Result<usize> {
-    use crate::db::schema::case_events;
-    let pending = crate::workflow::service::pending_customer_mail(conn, case_id)
-        .map_err(|e| anyhow::anyhow!("reading the workflow's pending mail: {e}"))?;
-    if pending.is_empty() {
-        return Ok(0);
-    }
-    let done: Vec<Option<String>> = case_events::table
-        .filter(case_events::case_id.eq(case_id))
-        .filter(case_events::kind.eq(EventKind::CustomerMailQueued))
-        .select(case_events::data)
-        .load(conn)?;
-    let done: Vec<i64> = done
-        .iter()
-        .filter_map(|d| CustomerMailQueued::parse(d.as_deref()))
-        .map(|q| q.event_id)
-        .collect();
-    let case = Case::find_by_id(conn, case_id)?.context("the case of the pending mail")?;
-    let mut queued = 0;
-    for p in pending.into_iter().filter(|p| !done.contains(&p.event_id)) {
-        let kind = match p.mail.kind.as_str() {
-            "question" => SubjectKind::Question,
-            _ => SubjectKind::Scope,
-        };
-        let mail = queue_customer_mail(conn, blobs, cfg, &case, kind, &p.mail.text)?;
-        CaseEvent::record(
-            conn,
-            case_id,
-            &NewEvent {
-                actor_label: "casebook",
-                kind: EventKind::CustomerMailQueued,
-                note: Some(&p.mail.kind),
-                data: Some(
-                    CustomerMailQueued {
-                        event_id: p.event_id,
-                        message_id: mail.message_id,
-                    }
-                    .to_data(),
-                ),
-                ..NewEvent::default()
-            },
-        )?;
-        queued += 1;
-    }
-    Ok(queued)
 }

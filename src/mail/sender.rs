@@ -235,8 +235,20 @@ impl Sender {
         .context("the sender's database task failed")?
     }
 
-    /// One pass: takes back stale claims, then claims and delivers every due row.
+    /// One pass: queues the mail of waiting staff notifications
+    /// ([`crate::notifications::mail::queue_pending_mail`]), takes back stale claims, then claims and
+    /// delivers every due row.
     pub async fn send_due(&self) -> anyhow::Result<SendReport> {
+        let cfg = self.cfg.clone();
+        let notices = self
+            .blocking(move |conn, blobs| {
+                crate::notifications::mail::queue_pending_mail(conn, blobs, &cfg)
+            })
+            .await;
+        if let Err(e) = notices {
+            // A notification that cannot be composed must not hold up the mail already queued.
+            tracing::warn!(error = %format!("{e:#}"), "queueing notification mail failed");
+        }
         let due = self
             .blocking(|conn, _| {
                 release_stale_claims(conn)?;

@@ -54,6 +54,12 @@ impl CurrentUser {
 #[derive(Clone)]
 struct ResolvedUser(Option<CurrentUser>);
 
+/// How many unread notifications the signed-in user has (capped, see
+/// [`crate::notifications::service::unread_count`]), read with the session in one trip to the
+/// database and kept for the page's navigation bar.
+#[derive(Clone, Copy)]
+pub struct UnreadNotifications(pub i64);
+
 /// Looks up the signed-in user (if any) once per request.
 pub async fn optional_user(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
     if let Some(r) = req.extensions().get::<ResolvedUser>() {
@@ -69,9 +75,18 @@ pub async fn optional_user(req: &HttpRequest) -> Result<Option<CurrentUser>, App
                 .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))?
                 .clone();
             let found = state
-                .db(move |conn| Ok(sessions::resolve(conn, &sid)?))
+                .db(move |conn| {
+                    let Some(user) = sessions::resolve(conn, &sid)? else {
+                        return Ok(None);
+                    };
+                    let unread = crate::notifications::service::unread_count(conn, user.id)?;
+                    Ok(Some((user, unread)))
+                })
                 .await?;
-            found.map(|u| CurrentUser {
+            if let Some((_, unread)) = &found {
+                req.extensions_mut().insert(UnreadNotifications(*unread));
+            }
+            found.map(|(u, _)| CurrentUser {
                 id: u.id,
                 role: u.role(),
                 locale: u.locale.as_deref().and_then(|l| l.parse().ok()),

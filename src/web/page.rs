@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_session::SessionExt;
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 
 use super::extract::{CurrentUser, optional_user, request_lang};
 use super::{AppState, Catalog, csrf};
@@ -37,6 +37,8 @@ pub struct Page {
     pub flash: Option<Flash>,
     /// The path of this request (language switch returns here).
     pub path: String,
+    /// Unread notifications of the signed-in user (the navigation bar's count), capped.
+    pub unread_notifications: i64,
     catalog: Arc<Catalog>,
 }
 
@@ -44,6 +46,16 @@ impl Page {
     /// The interface string `key` in the page's language.
     pub fn t<'a>(&'a self, key: &'a str) -> &'a str {
         self.catalog.get(self.lang, key)
+    }
+
+    /// The unread count as the navigation bar shows it: `None` for none, `99+` past the cap.
+    pub fn unread_label(&self) -> Option<String> {
+        let cap = crate::notifications::service::UNREAD_CAP;
+        match self.unread_notifications {
+            n if n <= 0 => None,
+            n if n >= cap => Some(format!("{}+", cap - 1)),
+            n => Some(n.to_string()),
+        }
     }
 
     /// Whether the nav shows the Admin section.
@@ -107,12 +119,17 @@ impl FromRequest for Page {
             let lang = request_lang(&req, &session);
             let csrf = csrf::session_token(&session);
             let flash = session.remove_as::<Flash>(FLASH_KEY).and_then(Result::ok);
+            let unread_notifications = req
+                .extensions()
+                .get::<super::extract::UnreadNotifications>()
+                .map_or(0, |u| u.0);
             Ok(Page {
                 lang,
                 user,
                 csrf,
                 flash,
                 path: req.path().to_string(),
+                unread_notifications,
                 catalog: state.catalog.clone(),
             })
         })

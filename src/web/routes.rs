@@ -96,6 +96,10 @@ pub const FEATURES: &[Feature] = &[
         crate::reports::dashboard::routes::register,
         crate::reports::dashboard::routes::ROUTES,
     ),
+    (
+        crate::notifications::routes::register,
+        crate::notifications::routes::ROUTES,
+    ),
     (crate::api::admin::register, crate::api::admin::ROUTES),
     (crate::api::routes::config, crate::api::routes::ROUTES),
 ];

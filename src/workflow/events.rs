@@ -498,7 +498,7 @@ impl EventData for SummaryWritten {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PendingMail {
-    /// `definition_and_scope` or `question`.
+    /// `definition_and_scope`, `question`, `resolution` or `summary`.
     pub kind: String,
     /// The body text in the customer's language, ready to go below a greeting.
     pub text: String,

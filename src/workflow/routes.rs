@@ -13,16 +13,22 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::service::{self, ActionRequest, ActorRef, CaseText, SlaRules, WorkflowError};
+use super::service::{
+    self, ActionRequest, ActorRef, CaseKey, CaseText, Move, SlaRules, TransitionCommand,
+    WorkflowError,
+};
 use super::sla::format_business_duration;
 use super::state::{CaseState, Priority};
-use super::transitions::{Action, Requirement, TransitionError, TransitionInput, allowed_from};
+use super::transitions::{
+    Action, CustomerMail, Requirement, TransitionError, TransitionInput, allowed_from,
+};
 use super::views::ClockView;
 use crate::auth::{Role, User};
 use crate::cases::{Case, CaseNumber};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
 
@@ -55,6 +61,7 @@ pub(crate) fn refusal(err: WorkflowError, page: &Page) -> AppError {
             AppError::Unprocessable(page.t(key).to_string())
         }
         WorkflowError::Corrupt(what) => AppError::Internal(anyhow::anyhow!(what)),
+        WorkflowError::Mail(e) => AppError::Internal(e),
         WorkflowError::Db(e) => e.into(),
     }
 }
@@ -75,6 +82,10 @@ struct TransitionForm {
     action: String,
     #[serde(default)]
     from: Option<String>,
+    /// Present when the form showed the "mail the customer" checkbox: an unticked box is absent,
+    /// so this tells "switched off" from "not offered" (which means on, as in the API).
+    #[serde(default)]
+    mail_offered: Option<String>,
     #[serde(flatten)]
     input: TransitionInput,
 }
@@ -101,37 +112,28 @@ async fn transition(
         ),
         None => None,
     };
+    let mut input = form.input;
+    if form.mail_offered.is_some() && input.mail_customer.is_none() {
+        input.mail_customer = Some(false);
+    }
     let actor = ActorRef::from(&user);
-    let config = state.config.clone();
-    let input = form.input;
-    let blobs = state.blobs.clone();
+    let how = Move::Action(ActionRequest {
+        action,
+        expected_from,
+    });
+    let (config, blobs) = (state.config.clone(), state.blobs.clone());
     let result = state
         .db(move |conn| {
-            // The action and the mail it asks for commit together: the customer gets the scope mail
+            // The action and the mail it sends commit together: the customer gets the scope mail
             // exactly when the case is scoped, never one without the other.
-            let mut outcome = None;
-            crate::db::write_transaction::<_, anyhow::Error, _>(conn, |conn| {
-                let applied = service::apply_action(
-                    conn,
-                    &number,
-                    &actor,
-                    ActionRequest {
-                        action,
-                        expected_from,
-                    },
-                    &input,
-                    Utc::now(),
-                    &SlaRules::from_config(&config),
-                );
-                if let Ok(a) = &applied {
-                    crate::mail::outbox::queue_pending_workflow_mail(
-                        conn, &blobs, &config, a.case_id,
-                    )?;
-                }
-                outcome = Some(applied);
-                Ok(())
-            })?;
-            outcome.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no outcome")))
+            let cmd = TransitionCommand {
+                case: CaseKey::from(&number),
+                actor,
+                how,
+                input,
+                at: Utc::now(),
+            };
+            Ok(service::take_transition(conn, &blobs, &config, &cmd))
         })
         .await?;
     let applied = result.map_err(|e| refusal(e, &page))?;
@@ -315,8 +317,23 @@ pub struct ActionForm {
     pub label: &'static str,
     /// Inputs, required ones first, then the optional note.
     pub fields: Vec<FieldView>,
-    /// Whether the customer is mailed when it is taken.
+    /// Whether the customer is always mailed when it is taken (definition and scope, a question).
     pub mails_customer: bool,
+    /// The label of the "mail the customer" checkbox, ticked by default, when the mail is optional
+    /// (the resolution, the summary).
+    pub mail_switch: Option<&'static str>,
+    /// Shows what changed since the latest summary version (the archive form).
+    pub shows_summary_changes: bool,
+}
+
+/// What the record gained since the latest summary version, as the archive and summary forms list it.
+pub struct SinceSummaryView {
+    /// The version.
+    pub version: i32,
+    /// When it was written (UTC).
+    pub at: String,
+    /// "Findings — Test engineer, 2026-12-08 10:00 UTC", oldest first.
+    pub changes: Vec<String>,
 }
 
 /// An option of a select.
@@ -385,8 +402,14 @@ pub struct Panel {
     pub escalations: Vec<EscalationView>,
     /// Summary versions, newest first.
     pub summaries: Vec<SummaryView>,
-    /// Pre-filled text for a new summary (the latest version, else a draft from the record).
+    /// Pre-filled text for a new summary: the latest version when the record has not changed since,
+    /// else a draft from the record as it is now.
     pub summary_draft: String,
+    /// What changed since the latest summary version, when there is one.
+    pub since_summary: Option<SinceSummaryView>,
+    /// When the reader may take no workflow step now: why, as a plain status (e.g. the engineer who
+    /// handed the case back).
+    pub read_only: Option<String>,
     /// SLA clocks, oldest first.
     pub clocks: Vec<ClockView>,
 }
@@ -410,10 +433,23 @@ pub fn load_panel(
     // The summary is written for the customer (its last section tells them how to reopen), so the
     // draft follows the case's language, not the reader's.
     let case_lang: Lang = case.language.parse().unwrap_or_default();
-    let summary_draft = match summaries.first() {
-        Some(latest) => latest.body.clone(),
-        None => service::summary_draft(conn, case.id, case_lang)?,
-    };
+    let (summary_draft, since) = service::summary_prefill(conn, case.id, case_lang)?;
+    let since_summary = since.map(|s| SinceSummaryView {
+        version: s.version,
+        at: fmt_time(s.written_at),
+        changes: s
+            .changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} — {}, {}",
+                    c.field.label(lang),
+                    c.actor_label,
+                    fmt_time(c.at)
+                )
+            })
+            .collect(),
+    });
     let actor = ActorRef::from(user).actor();
     let actions = allowed_from(state, actor)
         .into_iter()
@@ -441,14 +477,26 @@ pub fn load_panel(
                 is_target: false,
                 value: String::new(),
             });
+            let mail = t.mails_customer();
             ActionForm {
                 action: t.action().as_str(),
                 label: t.action().label(lang),
                 fields,
-                mails_customer: t.mails_customer().is_some(),
+                mails_customer: mail.is_some_and(|m| !m.is_optional()),
+                mail_switch: match mail {
+                    Some(CustomerMail::Resolution) => {
+                        Some(builtin(lang).t("workflow.mail_switch.resolution"))
+                    }
+                    Some(CustomerMail::Summary) => {
+                        Some(builtin(lang).t("workflow.mail_switch.summary"))
+                    }
+                    _ => None,
+                },
+                shows_summary_changes: t.action() == Action::Archive,
             }
         })
-        .collect();
+        .collect::<Vec<ActionForm>>();
+    let actions_empty = actions.is_empty();
     let engineers = User::list_by_role(conn, Role::Engineer)?
         .into_iter()
         .map(|u| OptionView {
@@ -499,7 +547,13 @@ pub fn load_panel(
             body: s.body,
         })
         .collect();
-    let escalations = service::escalations_of(conn, case.id)?
+    let escalations = service::escalations_of(conn, case.id)?;
+    let read_only = if actions_empty {
+        Some(read_only_status(case, user, &escalations, lang))
+    } else {
+        None
+    };
+    let escalations = escalations
         .into_iter()
         .map(|e| EscalationView {
             open: e.closed_at.is_none(),
@@ -528,8 +582,37 @@ pub fn load_panel(
         escalations,
         summaries,
         summary_draft,
+        since_summary,
+        read_only,
         clocks,
     })
+}
+
+/// The status shown instead of action forms when the reader may take no step now: for the engineer
+/// who handed the case back, that they did and who works it now; for anyone else, the state and
+/// what they can still do. Never worded as a fault: it is how the method divides the work.
+fn read_only_status(
+    case: &Case,
+    user: &CurrentUser,
+    escalations: &[service::Escalation],
+    lang: Lang,
+) -> String {
+    let t = builtin(lang);
+    let state = case.state.label(lang);
+    if case.merged_into_id.is_some() {
+        return t.t("workflow.read_only.merged").to_string();
+    }
+    let handed_back = escalations
+        .iter()
+        .rev()
+        .find(|e| e.handed_back_by == Some(user.id));
+    match handed_back {
+        Some(e) if case.state != CaseState::Escalated => t
+            .t("workflow.read_only.handed_back")
+            .replace("{at}", &fmt_time(e.handed_back_at.unwrap_or(e.created_at)))
+            .replace("{state}", state),
+        _ => t.t("workflow.read_only.other").replace("{state}", state),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! Tables of the workflow feature (kept in step with `migrations/*/2026-11-29-000003_workflow`,
-//! `2026-12-05-000001_sla_near_breach` and `2026-12-10-000100_reports`).
+//! `2026-12-05-000001_sla_near_breach`, `2026-12-08-000040_notifications` (`warned_at`) and
+//! `2026-12-10-000100_reports` (`elapsed_seconds`)).
 //!
 //! They live here rather than in `crate::db::schema` so the feature owns its storage; the joins with
 //! `cases` and `users` are declared below.
@@ -21,6 +22,7 @@ diesel::table! {
         /// Business seconds from start to met, pauses excluded; set when met (migration
         /// `2026-12-10-000100_reports`), NULL while open.
         elapsed_seconds -> Nullable<BigInt>,
+        warned_at -> Nullable<Timestamp>,
     }
 }
 

@@ -397,6 +397,21 @@ pub enum ClockPhase {
     Paused,
 }
 
+impl ClockPhase {
+    /// The name integrations read (the `status` of a clock in the case JSON): `running`,
+    /// `near_breach`, `overdue`, `met`, `met_late` or `paused` — the badge's meaning without its words.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockPhase::Running => "running",
+            ClockPhase::NearBreach => "near_breach",
+            ClockPhase::Overdue => "overdue",
+            ClockPhase::Met { on_time: true } => "met",
+            ClockPhase::Met { on_time: false } => "met_late",
+            ClockPhase::Paused => "paused",
+        }
+    }
+}
+
 /// The SLA conditions a case list can ask for. A case matches when one of its clocks does. Defined
 /// once, in Rust by [`SlaCondition::holds`] and in SQL by [`crate::workflow::sla_sql::condition`];
 /// a property test runs both over random clocks on both databases.

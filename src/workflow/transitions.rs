@@ -267,6 +267,37 @@ pub struct TransitionInput {
     pub summary: Option<String>,
     /// The question mailed to the customer.
     pub question: Option<String>,
+    /// Whether to send the customer the mail an optional row sends ([`CustomerMail::is_optional`]:
+    /// the resolution, the summary); absent means yes. The page's checkbox posts `true`, the API
+    /// takes a JSON boolean; both arrive here (a form value is text, hence the lenient reader).
+    #[serde(deserialize_with = "lenient_bool")]
+    pub mail_customer: Option<bool>,
+}
+
+/// Reads a switch given as a JSON boolean or as form text (`true`/`false`, `on`/`off`, `1`/`0`,
+/// `yes`/`no`); anything else is an error naming the value.
+fn lenient_bool<'de, D>(deserializer: D) -> Result<Option<bool>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Switch {
+        Bool(bool),
+        Text(String),
+    }
+    let value: Option<Switch> = serde::Deserialize::deserialize(deserializer)?;
+    match value {
+        None => Ok(None),
+        Some(Switch::Bool(b)) => Ok(Some(b)),
+        Some(Switch::Text(t)) => match t.trim().to_ascii_lowercase().as_str() {
+            "true" | "on" | "1" | "yes" => Ok(Some(true)),
+            "false" | "off" | "0" | "no" => Ok(Some(false)),
+            other => Err(serde::de::Error::custom(format!(
+                "mail_customer must be true or false, not {other:?}"
+            ))),
+        },
+    }
 }
 
 impl TransitionInput {
@@ -291,13 +322,26 @@ impl TransitionInput {
     }
 }
 
-/// What is mailed to the customer when the transition happens, unless the agent opts out on the form.
+/// What is mailed to the customer when the transition happens. The definition-and-scope mail and the
+/// question *are* what those actions do, so they always go; the resolution and the summary go unless
+/// the agent switches them off for this case at the action ([`TransitionInput::mail_customer`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CustomerMail {
     /// The problem definition and scope, for the customer to confirm (as in the seed thread's first reply).
     DefinitionAndScope,
     /// The question from [`TransitionInput::question`].
     Question,
+    /// The resolution, telling the customer that replying reopens the case.
+    Resolution,
+    /// The case summary written at archiving.
+    Summary,
+}
+
+impl CustomerMail {
+    /// Whether the agent may switch this mail off at the action (on by default).
+    pub fn is_optional(self) -> bool {
+        matches!(self, CustomerMail::Resolution | CustomerMail::Summary)
+    }
 }
 
 /// Who may take a transition.
@@ -382,6 +426,13 @@ impl Transition {
     pub fn mails_customer(&self) -> Option<CustomerMail> {
         self.mail
     }
+
+    /// What is mailed to the customer with this input: the row's mail, unless it is optional and
+    /// the input switches it off.
+    pub fn customer_mail(&self, input: &TransitionInput) -> Option<CustomerMail> {
+        self.mail
+            .filter(|m| !m.is_optional() || input.mail_customer.unwrap_or(true))
+    }
 }
 
 use Action::{
@@ -446,17 +497,17 @@ pub static TRANSITIONS: &[Transition] = &[
     row(Investigating,     Escalated,         Escalate,        AGENTS,             ESCALATION,          None),
     row(WaitingOnCustomer, Escalated,         Escalate,        AGENTS,             ESCALATION,          None),
     row(Escalated,         Investigating,     HandBack,        AGENTS_OR_ENGINEER, &[R::Findings],      None),
-    row(Defined,           Resolved,          Resolve,         AGENTS,             &[R::Resolution],    None),
-    row(Scoped,            Resolved,          Resolve,         AGENTS,             &[R::Resolution],    None),
-    row(Investigating,     Resolved,          Resolve,         AGENTS,             &[R::Resolution],    None),
-    row(WaitingOnCustomer, Resolved,          Resolve,         AGENTS,             &[R::Resolution],    None),
-    row(Escalated,         Resolved,          Resolve,         AGENTS,             &[R::Resolution],    None),
-    row(Defined,           Archived,          Archive,         AGENTS,             &[R::Summary],       None),
-    row(Scoped,            Archived,          Archive,         AGENTS,             &[R::Summary],       None),
-    row(Investigating,     Archived,          Archive,         AGENTS,             &[R::Summary],       None),
-    row(WaitingOnCustomer, Archived,          Archive,         AGENTS,             &[R::Summary],       None),
-    row(Escalated,         Archived,          Archive,         AGENTS,             &[R::Summary],       None),
-    row(Resolved,          Archived,          Archive,         AGENTS,             &[R::Summary],       None),
+    row(Defined,           Resolved,          Resolve,         AGENTS,             &[R::Resolution],    Some(CustomerMail::Resolution)),
+    row(Scoped,            Resolved,          Resolve,         AGENTS,             &[R::Resolution],    Some(CustomerMail::Resolution)),
+    row(Investigating,     Resolved,          Resolve,         AGENTS,             &[R::Resolution],    Some(CustomerMail::Resolution)),
+    row(WaitingOnCustomer, Resolved,          Resolve,         AGENTS,             &[R::Resolution],    Some(CustomerMail::Resolution)),
+    row(Escalated,         Resolved,          Resolve,         AGENTS,             &[R::Resolution],    Some(CustomerMail::Resolution)),
+    row(Defined,           Archived,          Archive,         AGENTS,             &[R::Summary],       Some(CustomerMail::Summary)),
+    row(Scoped,            Archived,          Archive,         AGENTS,             &[R::Summary],       Some(CustomerMail::Summary)),
+    row(Investigating,     Archived,          Archive,         AGENTS,             &[R::Summary],       Some(CustomerMail::Summary)),
+    row(WaitingOnCustomer, Archived,          Archive,         AGENTS,             &[R::Summary],       Some(CustomerMail::Summary)),
+    row(Escalated,         Archived,          Archive,         AGENTS,             &[R::Summary],       Some(CustomerMail::Summary)),
+    row(Resolved,          Archived,          Archive,         AGENTS,             &[R::Summary],       Some(CustomerMail::Summary)),
     row(Resolved,          Investigating,     Reopen,          AGENTS_OR_SYSTEM,   &[R::Reason],        None),
     row(Archived,          Investigating,     Reopen,          AGENTS_OR_SYSTEM,   &[R::Reason],        None),
 ];
@@ -628,6 +679,7 @@ mod tests {
             resolution: Some("res".into()),
             summary: Some("sum".into()),
             question: Some("q".into()),
+            mail_customer: None,
         }
     }
 
@@ -980,15 +1032,85 @@ mod tests {
     }
 
     #[test]
-    fn only_scope_and_questions_mail_the_customer_by_default() {
+    fn scope_questions_resolution_and_summary_mail_the_customer_by_default() {
         for t in TRANSITIONS {
             let expected = match t.action() {
                 Scope => Some(CustomerMail::DefinitionAndScope),
                 AskCustomer => Some(CustomerMail::Question),
+                Resolve => Some(CustomerMail::Resolution),
+                Archive => Some(CustomerMail::Summary),
                 _ => None,
             };
             assert_eq!(t.mails_customer(), expected, "{}", t.action());
+            assert_eq!(
+                t.customer_mail(&TransitionInput::default()),
+                expected,
+                "on unless switched off: {}",
+                t.action()
+            );
         }
+    }
+
+    #[test]
+    fn only_the_resolution_and_summary_mails_can_be_switched_off() {
+        let off = TransitionInput {
+            mail_customer: Some(false),
+            ..Default::default()
+        };
+        let on = TransitionInput {
+            mail_customer: Some(true),
+            ..Default::default()
+        };
+        let row = |from, action| find_by_action(from, action).unwrap();
+        assert_eq!(row(Investigating, Resolve).customer_mail(&off), None);
+        assert_eq!(row(Resolved, Archive).customer_mail(&off), None);
+        assert_eq!(
+            row(Resolved, Archive).customer_mail(&on),
+            Some(CustomerMail::Summary)
+        );
+        assert_eq!(
+            row(Defined, Scope).customer_mail(&off),
+            Some(CustomerMail::DefinitionAndScope),
+            "the scope mail is what scoping does"
+        );
+        assert_eq!(
+            row(Investigating, AskCustomer).customer_mail(&off),
+            Some(CustomerMail::Question)
+        );
+    }
+
+    #[test]
+    fn the_mail_switch_reads_form_text_and_json_booleans() {
+        #[derive(serde::Deserialize)]
+        struct Form {
+            #[allow(dead_code)]
+            action: String,
+            #[serde(flatten)]
+            input: TransitionInput,
+        }
+        let form = |body: &str| serde_urlencoded::from_str::<Form>(body).map(|f| f.input);
+        assert_eq!(
+            form("action=resolve&mail_customer=true")
+                .unwrap()
+                .mail_customer,
+            Some(true)
+        );
+        assert_eq!(
+            form("action=resolve&mail_customer=off")
+                .unwrap()
+                .mail_customer,
+            Some(false)
+        );
+        assert_eq!(form("action=resolve").unwrap().mail_customer, None);
+        assert!(form("action=resolve&mail_customer=maybe").is_err());
+        let json = |body: &str| serde_json::from_str::<Form>(body).map(|f| f.input);
+        assert_eq!(
+            json(r#"{"action":"resolve","mail_customer":false}"#)
+                .unwrap()
+                .mail_customer,
+            Some(false)
+        );
+        assert_eq!(json(r#"{"action":"resolve"}"#).unwrap().mail_customer, None);
     }
 
     #[test]

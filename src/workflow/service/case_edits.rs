@@ -15,7 +15,8 @@ use crate::workflow::events::{Assigned, EventData, EventKind, PriorityChanged};
 use crate::workflow::state::Priority;
 
 /// Makes `assignee` (an active account) the owner of the case, or nobody with `None`. Records an
-/// `assigned` event. Returns `false` (and records nothing) when the owner is unchanged.
+/// `assigned` event and notifies the new owner (not when they assigned themselves). Returns `false`
+/// (and records nothing) when the owner is unchanged.
 pub fn assign<'a>(
     conn: &mut DbConn,
     case: impl Into<CaseKey<'a>>,
@@ -70,6 +71,20 @@ pub fn assign<'a>(
                 at: Some(when),
                 ..Default::default()
             },
+        )?;
+        // The new owner hears of it (unless they took the case themselves).
+        crate::notifications::notify(
+            conn,
+            &crate::notifications::Event {
+                kind: crate::notifications::Kind::Assigned,
+                case_id: Some(case.id),
+                actor_id: actor.id(),
+                actor_label: actor.label(),
+                detail: None,
+                excerpt: None,
+                at: when,
+            },
+            &assignee.into_iter().collect::<Vec<_>>(),
         )?;
         Ok(true)
     })

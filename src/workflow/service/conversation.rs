@@ -49,7 +49,8 @@ pub struct CustomerWrote {
 /// A customer message (not an automatic reply) arrived at `at`. As the System actor: a case waiting on
 /// the customer goes back to `investigating`; a resolved or archived case is reopened (the note says
 /// the customer wrote again). Then a next-response clock starts unless a response clock is already
-/// open — the oldest unanswered message sets the deadline.
+/// open — the oldest unanswered message sets the deadline. The case's owner (and the engineer it is
+/// escalated to by name) is notified.
 pub fn customer_wrote(
     conn: &mut DbConn,
     case_id: i64,
@@ -81,6 +82,7 @@ pub fn customer_wrote_in(
         }
         _ => None,
     };
+    notify_customer_wrote(conn, &case, at)?;
     let open_response: bool = crate::db::conn::on_backend!(conn, c => diesel::select(
         diesel::dsl::exists(
             sla_clocks::table
@@ -113,4 +115,53 @@ pub fn customer_wrote_in(
         transition,
         next_response_started,
     })
+}
+
+/// Tells the case's owner, and the engineer it is escalated to by name, that the customer wrote,
+/// quoting the start of the newest customer message. Costs nothing on a case nobody owns.
+fn notify_customer_wrote(
+    conn: &mut DbConn,
+    case: &crate::cases::Case,
+    at: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    use crate::db::schema::messages;
+    use crate::workflow::schema::escalations;
+    let mut recipients: Vec<i64> = case.assignee_id.into_iter().collect();
+    if case.state == CaseState::Escalated {
+        let engineers: Vec<Option<i64>> = escalations::table
+            .filter(escalations::case_id.eq(case.id))
+            .filter(escalations::closed_at.is_null())
+            .select(escalations::target_user_id)
+            .load(conn)?;
+        recipients.extend(engineers.into_iter().flatten());
+    }
+    if recipients.is_empty() {
+        return Ok(());
+    }
+    let words: Option<String> = messages::table
+        .filter(messages::case_id.eq(case.id))
+        .filter(messages::direction.eq(crate::cases::messages::INBOUND))
+        .filter(messages::auto.eq(false))
+        .order(messages::id.desc())
+        .select(messages::new_text)
+        .first(conn)
+        .optional()?;
+    let customer = case
+        .customer_name
+        .as_deref()
+        .unwrap_or(&case.customer_email);
+    crate::notifications::notify(
+        conn,
+        &crate::notifications::Event {
+            kind: crate::notifications::Kind::CustomerReplied,
+            case_id: Some(case.id),
+            actor_id: None,
+            actor_label: customer,
+            detail: None,
+            excerpt: words.as_deref(),
+            at: super::stamp(at),
+        },
+        &recipients,
+    )?;
+    Ok(())
 }

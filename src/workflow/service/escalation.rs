@@ -91,6 +91,32 @@ pub(super) fn open_escalation(
     Ok(target)
 }
 
+/// Who an escalation to `target` is for: the named engineer, else the active engineers of its team
+/// (engineers without a team are in [`ENGINEERING_TEAM`]), at most
+/// [`crate::notifications::service::MAX_RECIPIENTS`], oldest account first.
+pub(super) fn engineers_for(conn: &mut DbConn, target: &Target) -> Result<Vec<i64>, WorkflowError> {
+    use crate::db::schema::users;
+    if let Some(id) = target.user_id {
+        return Ok(vec![id]);
+    }
+    let Some(team) = target.team.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let mut query = users::table
+        .filter(users::role.eq(Role::Engineer.as_str()))
+        .filter(users::disabled.eq(false))
+        .order(users::id.asc())
+        .limit(crate::notifications::service::MAX_RECIPIENTS as i64)
+        .select(users::id)
+        .into_boxed();
+    query = if team == ENGINEERING_TEAM {
+        query.filter(users::team.eq(team).or(users::team.is_null()))
+    } else {
+        query.filter(users::team.eq(team))
+    };
+    Ok(query.load(conn)?)
+}
+
 /// Ends the case's open escalation without findings (the case left `escalated` some other way than a
 /// hand-back: resolved, archived, or so imported) and takes the case off the team: it leaves the
 /// engineers' queue.

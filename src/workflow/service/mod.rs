@@ -3,15 +3,20 @@
 //! transaction together with a case event, so the timeline always explains the record.
 //!
 //! One concern per file, each re-exported here so callers write `workflow::service::X`:
+//! - `take` — [`take_transition`], the operation the form and the API call: the transition with the
+//!   customer mail it sends (composed before the write transaction, recorded inside it) and the
+//!   response clocks that mail meets;
 //! - `transition` — [`apply_transition`] / [`apply_action`]: one writer per action behind a short
-//!   dispatcher, then what every transition shares (state, `transition` event, mail, clocks);
+//!   dispatcher, then what every transition shares (state, `transition` event, mail request,
+//!   clocks, notifications of escalations and hand-backs);
 //! - `pending_mail` — the customer mail a transition calls for ([`PendingMail`]);
 //! - `escalation` — escalation targets, opening and ending escalations, [`engineering_queue`];
 //! - `case_edits` — [`assign`], [`set_priority`], [`edit_text`];
 //! - `summaries` — case summary versions and the draft ([`write_summary`], [`summary_draft`]);
 //! - `clocks` — SLA clock rows: start, pause/resume, meet, next deadlines, the near-breach fill;
 //! - `conversation` — what mail does to a case ([`customer_wrote`], [`reply_sent`]);
-//! - `sweep` — the periodic breach sweep ([`breach_sweep`]);
+//! - `sweep` — the periodic SLA sweep: near-breach warnings ([`warn_near_breach`]) and breaches
+//!   ([`breach_sweep`]);
 //! - `import` — history replayed from transcripts ([`record_imported_event`]);
 //! - this file — what they share: [`ActorRef`], [`CaseKey`], [`WorkflowError`], [`SlaRules`],
 //!   and small helpers (finding the case, timestamps, interface texts). Event kinds and their payloads
@@ -37,6 +42,7 @@ mod import;
 mod pending_mail;
 mod summaries;
 mod sweep;
+mod take;
 mod transition;
 
 pub use case_edits::{CaseText, assign, edit_text, set_priority};
@@ -48,10 +54,17 @@ pub use clocks::{
 pub use conversation::{CustomerWrote, customer_wrote, customer_wrote_in, reply_sent};
 pub use escalation::{Escalation, QueueItem, engineering_queue, escalations_of};
 pub use import::{ImportedEvent, record_imported_event};
-pub use pending_mail::{PendingMail, PendingMailEvent, pending_customer_mail};
-pub use summaries::{CaseSummary, message_count, summaries, summary_draft, write_summary};
-pub use sweep::{BREACH_SWEEP_EVERY, breach_sweep, spawn_breach_sweeper, start_breach_sweeper};
-pub use transition::{ActionRequest, Applied, apply_action, apply_transition};
+pub use pending_mail::{PendingMail, PendingMailEvent, pending_customer_mail, subject_kind};
+pub use summaries::{
+    CaseSummary, MAX_CHANGES_LISTED, RecordChange, RecordField, SinceSummary,
+    changes_since_summary, message_count, summaries, summary_draft, summary_prefill, write_summary,
+};
+pub use sweep::{
+    BREACH_SWEEP_EVERY, NEAR_BREACH_WARNING, SweepReport, WARNINGS_PER_SWEEP, breach_sweep,
+    spawn_breach_sweeper, start_breach_sweeper, sweep, warn_near_breach,
+};
+pub use take::{TransitionCommand, take_transition};
+pub use transition::{ActionRequest, Applied, Move, apply_action, apply_transition};
 
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 
@@ -246,6 +259,10 @@ pub enum WorkflowError {
     /// The database failed.
     #[error("database error: {0}")]
     Db(#[from] diesel::result::Error),
+    /// The mail the operation sends could not be composed or stored (the blob store, the
+    /// configuration's sender address); nothing was written.
+    #[error("the customer mail could not be queued: {0:#}")]
+    Mail(anyhow::Error),
 }
 
 fn invalid(key: &'static str, detail: impl Into<String>) -> WorkflowError {

@@ -43,6 +43,24 @@ impl PendingMail {
                 "question",
                 format!("{}\n", input.get(Requirement::Question).unwrap_or("")),
             ),
+            CustomerMail::Resolution => (
+                "resolution",
+                fill(
+                    t("workflow.customer_mail.resolution"),
+                    case,
+                    "{resolution}",
+                    input.get(Requirement::Resolution).unwrap_or(""),
+                ),
+            ),
+            CustomerMail::Summary => (
+                "summary",
+                fill(
+                    t("workflow.customer_mail.summary"),
+                    case,
+                    "{summary}",
+                    input.get(Requirement::Summary).unwrap_or(""),
+                ),
+            ),
         };
         Ok(PendingMail {
             kind: kind.to_string(),
@@ -52,14 +70,58 @@ impl PendingMail {
     }
 }
 
+/// A mail template from `messages.toml` with the case's number and title and one text filled in,
+/// in one pass over the template, so braces in the title or the agent's text are never read as
+/// placeholders.
+fn fill(template: &str, case: &Case, placeholder: &str, text: &str) -> String {
+    let values = [
+        ("{number}", case.number.as_str()),
+        ("{title}", case.title.as_str()),
+        (placeholder, text),
+    ];
+    let mut out = String::with_capacity(template.len() + text.len() + case.title.len());
+    let mut rest = template;
+    while let Some(at) = rest.find('{') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match values.iter().find(|(key, _)| rest.starts_with(key)) {
+            Some((key, value)) => {
+                out.push_str(value);
+                rest = &rest[key.len()..];
+            }
+            None => {
+                out.push('{');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// The subject a workflow mail of this stored kind is sent under.
+pub fn subject_kind(kind: &str) -> crate::mail::compose::SubjectKind {
+    use crate::mail::compose::SubjectKind;
+    match kind {
+        "question" => SubjectKind::Question,
+        "resolution" => SubjectKind::Resolution,
+        "summary" => SubjectKind::Summary,
+        _ => SubjectKind::Scope,
+    }
+}
+
 /// Records the `customer_mail_pending` event that carries `mail`; runs inside the caller's transaction.
+/// Returns the event's id.
 pub(super) fn record_pending_mail(
     conn: &mut DbConn,
     case_id: i64,
     actor: &ActorRef,
     mail: &PendingMail,
     when: NaiveDateTime,
-) -> Result<(), WorkflowError> {
+) -> Result<i64, WorkflowError> {
     CaseEvent::record(
         conn,
         case_id,
@@ -73,7 +135,13 @@ pub(super) fn record_pending_mail(
             ..Default::default()
         },
     )?;
-    Ok(())
+    // The newest request of this case: the row just written (the caller holds the case's write lock).
+    Ok(case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .filter(case_events::kind.eq(EventKind::CustomerMailPending))
+        .select(diesel::dsl::max(case_events::id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or_default())
 }
 
 /// A `customer_mail_pending` event: the event id (so the outbound module can remember which it has
@@ -167,6 +235,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(en.text, "Problem definition:\n\n\nScope:\n协助用户分析。\n");
+        let resolved = TransitionInput {
+            resolution: Some("解绑后激活成功 {summary}".into()),
+            summary: Some("Problem definition:\n…".into()),
+            ..Default::default()
+        };
+        let mail =
+            PendingMail::new(CustomerMail::Resolution, &case_in("zh-CN", None), &resolved).unwrap();
+        assert_eq!(mail.kind, "resolution");
+        assert!(
+            mail.text.contains("CAS-06004-S8K5X3")
+                && mail.text.contains("激活失败")
+                && mail.text.contains("解绑后激活成功 {summary}")
+                && mail.text.contains("直接回复此邮件"),
+            "{}",
+            mail.text
+        );
+        let mail =
+            PendingMail::new(CustomerMail::Resolution, &case_in("en", None), &resolved).unwrap();
+        assert!(mail.text.contains("reply to this mail"), "{}", mail.text);
+        let mail =
+            PendingMail::new(CustomerMail::Summary, &case_in("en", None), &resolved).unwrap();
+        assert_eq!(mail.kind, "summary");
+        assert!(
+            mail.text.contains("Problem definition:\n…"),
+            "{}",
+            mail.text
+        );
         let question =
             PendingMail::new(CustomerMail::Question, &case_in("en", None), &input).unwrap();
         assert_eq!(

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::clocks::{insert_clock, meet_clocks, sync_clocks};
-use super::escalation::{end_open_escalation, open_escalation};
+use super::escalation::{end_open_escalation, engineers_for, open_escalation};
 use super::pending_mail::{PendingMail, record_pending_mail};
 use super::summaries::insert_summary;
 use super::{
@@ -42,6 +42,8 @@ pub struct Applied {
     pub action: Action,
     /// Mail the customer should now receive, also recorded as a `customer_mail_pending` event.
     pub customer_mail: Option<PendingMail>,
+    /// That event's id.
+    pub customer_mail_event: Option<i64>,
 }
 
 /// Moves a case to `to` if the transition table allows it for this actor and input, storing what the
@@ -58,12 +60,70 @@ pub fn apply_transition<'a>(
     rules: &SlaRules<'_>,
 ) -> Result<Applied, WorkflowError> {
     let key = case.into();
+    let how = Move::To {
+        to,
+        expected_from: None,
+    };
     crate::db::write_transaction(conn, |conn| {
         let case = find_case(conn, key)?;
-        let from = state_of(&case)?;
-        let transition = check(from, to, actor.actor(), input)?;
+        let transition = choose(&case, how, actor, input)?;
         apply(conn, &case, transition, actor, input, at, rules)
     })
+}
+
+/// How a caller names a move: by the action a form names, or by the target state (the API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// The button pressed, in the state the form was made for.
+    Action(ActionRequest),
+    /// The state the case should go to, and the state the caller believes it is in (refused as
+    /// [`WorkflowError::Stale`] when it is not).
+    To {
+        /// Target state.
+        to: CaseState,
+        /// The state the caller saw, if it says.
+        expected_from: Option<CaseState>,
+    },
+}
+
+/// The row of the transition table `how` names for `case` and this actor and input, or why not:
+/// stale (the case moved on since the caller looked), no such move, not this actor's, a required
+/// text missing. Reads nothing but its arguments.
+pub(super) fn choose(
+    case: &Case,
+    how: Move,
+    actor: &ActorRef,
+    input: &TransitionInput,
+) -> Result<&'static Transition, WorkflowError> {
+    let from = state_of(case)?;
+    let expected = match how {
+        Move::Action(request) => request.expected_from,
+        Move::To { expected_from, .. } => expected_from,
+    };
+    if let Some(expected) = expected
+        && expected != from
+    {
+        return Err(WorkflowError::Stale {
+            expected,
+            found: from,
+        });
+    }
+    let to = match how {
+        Move::To { to, .. } => to,
+        Move::Action(request) => match find_by_action(from, request.action) {
+            Some(row) => row.to(),
+            None => {
+                // Every action leads to one state wherever it applies, so the refusal can name it.
+                let to = crate::workflow::transitions::TRANSITIONS
+                    .iter()
+                    .find(|t| t.action() == request.action)
+                    .map(|t| t.to())
+                    .unwrap_or(from);
+                return Err(TransitionError::IllegalTransition { from, to }.into());
+            }
+        },
+    };
+    Ok(check(from, to, actor.actor(), input)?)
 }
 
 /// A button press: the action named on the form, in the state the form was made for.
@@ -90,25 +150,7 @@ pub fn apply_action<'a>(
     let key = case.into();
     crate::db::write_transaction(conn, |conn| {
         let case = find_case(conn, key)?;
-        let from = state_of(&case)?;
-        if let Some(expected) = request.expected_from
-            && expected != from
-        {
-            return Err(WorkflowError::Stale {
-                expected,
-                found: from,
-            });
-        }
-        let Some(row) = find_by_action(from, request.action) else {
-            // Every action leads to one state wherever it applies, so the refusal can name it.
-            let to = crate::workflow::transitions::TRANSITIONS
-                .iter()
-                .find(|t| t.action() == request.action)
-                .map(|t| t.to())
-                .unwrap_or(from);
-            return Err(TransitionError::IllegalTransition { from, to }.into());
-        };
-        let transition = check(from, row.to(), actor.actor(), input)?;
+        let transition = choose(&case, Move::Action(request), actor, input)?;
         apply(conn, &case, transition, actor, input, at, rules)
     })
 }
@@ -231,17 +273,71 @@ fn scope(conn: &mut DbConn, step: Step<'_>) -> Result<Applied, WorkflowError> {
     finish(conn, step)
 }
 
-/// Escalate: an escalation is opened to the named team or engineer, whose team now holds the case.
+/// Tells `recipients` (never the actor) about this step, in its transaction.
+fn notify_about(
+    conn: &mut DbConn,
+    step: &Step<'_>,
+    kind: crate::notifications::Kind,
+    detail: Option<&str>,
+    excerpt: Option<&str>,
+    recipients: &[i64],
+) -> Result<(), WorkflowError> {
+    crate::notifications::notify(
+        conn,
+        &crate::notifications::Event {
+            kind,
+            case_id: Some(step.case.id),
+            actor_id: step.actor.id(),
+            actor_label: step.actor.label(),
+            detail,
+            excerpt,
+            at: step.when,
+        },
+        recipients,
+    )?;
+    Ok(())
+}
+
+/// Escalate: an escalation is opened to the named team or engineer, whose team now holds the case;
+/// the engineer, or the team's engineers, are notified.
 fn escalate(conn: &mut DbConn, mut step: Step<'_>) -> Result<Applied, WorkflowError> {
     let target = open_escalation(conn, step.case.id, step.input, step.actor.id(), step.when)?;
+    let engineers = engineers_for(conn, &target)?;
+    notify_about(
+        conn,
+        &step,
+        crate::notifications::Kind::Escalated,
+        Some(&target.label),
+        step.input.get(Requirement::Reason),
+        &engineers,
+    )?;
     step.data.target = Some(target.label);
     step.data.target_user_id = target.user_id;
     finish(conn, step)
 }
 
-/// Hand back: engineering's findings close the open escalation and the case leaves the team.
+/// Hand back: engineering's findings close the open escalation and the case leaves the team; the
+/// person who escalated it and the case's owner are notified.
 fn hand_back(conn: &mut DbConn, step: Step<'_>) -> Result<Applied, WorkflowError> {
     let (case_id, when) = (step.case.id, step.when);
+    let escalated_by: Vec<Option<i64>> = escalations::table
+        .filter(escalations::case_id.eq(case_id))
+        .filter(escalations::closed_at.is_null())
+        .select(escalations::created_by)
+        .load(conn)?;
+    let recipients: Vec<i64> = escalated_by
+        .into_iter()
+        .flatten()
+        .chain(step.case.assignee_id)
+        .collect();
+    notify_about(
+        conn,
+        &step,
+        crate::notifications::Kind::HandedBack,
+        None,
+        step.input.get(Requirement::Findings),
+        &recipients,
+    )?;
     diesel::update(
         escalations::table
             .filter(escalations::case_id.eq(case_id))
@@ -377,12 +473,13 @@ fn finish(conn: &mut DbConn, step: Step<'_>) -> Result<Applied, WorkflowError> {
     )?;
 
     let customer_mail = transition
-        .mails_customer()
+        .customer_mail(input)
         .map(|kind| PendingMail::new(kind, case, input))
         .transpose()?;
-    if let Some(mail) = &customer_mail {
-        record_pending_mail(conn, case.id, actor, mail, when)?;
-    }
+    let customer_mail_event = match &customer_mail {
+        Some(mail) => Some(record_pending_mail(conn, case.id, actor, mail, when)?),
+        None => None,
+    };
 
     sync_clocks(conn, case.id, to, at, rules)?;
     Ok(Applied {
@@ -392,6 +489,7 @@ fn finish(conn: &mut DbConn, step: Step<'_>) -> Result<Applied, WorkflowError> {
         to,
         action,
         customer_mail,
+        customer_mail_event,
     })
 }
 
