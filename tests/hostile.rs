@@ -662,14 +662,11 @@ async fn inbound_mail_over_the_rate_gets_429_with_retry_after(backend: BackendKi
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "too_many_requests");
     assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains(&if retry == 1 {
-                "try again in 1 second ".to_string()
-            } else {
-                format!("try again in {retry} seconds ")
-            }),
+        body["message"].as_str().unwrap().contains(&if retry == 1 {
+            "try again in 1 second ".to_string()
+        } else {
+            format!("try again in {retry} seconds ")
+        }),
         "{body}"
     );
     // The refused message was not stored.
@@ -739,13 +736,15 @@ async fn each_upload_link_has_its_own_rate_limit(backend: BackendKind) {
         "a clear message: {page}"
     );
     // Posting is refused the same way, before the upload is read.
-    let form = reqwest::multipart::Form::new().text("csrf_token", csrf).part(
-        "files",
-        reqwest::multipart::Part::bytes(
-            b"Manufacturer  Model\r\nVMware, Inc.  VMware7,1\r\n".to_vec(),
-        )
-        .file_name("wmic.txt"),
-    );
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf)
+        .part(
+            "files",
+            reqwest::multipart::Part::bytes(
+                b"Manufacturer  Model\r\nVMware, Inc.  VMware7,1\r\n".to_vec(),
+            )
+            .file_name("wmic.txt"),
+        );
     let r = customer
         .client
         .post(customer.url(&links[0]))
@@ -798,10 +797,12 @@ async fn hostile_upload_names_are_shown_as_text(backend: BackendKind) {
     let name = format!("<script>{PWN}</script>\"><img src=x onerror={PWN}>.txt");
     let content =
         format!("Manufacturer  Model\r\nVMware, Inc.\0 <script>{PWN}</script>  VMware7,1\r\n");
-    let form = reqwest::multipart::Form::new().text("csrf_token", csrf).part(
-        "files",
-        reqwest::multipart::Part::bytes(content.into_bytes()).file_name(name),
-    );
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf)
+        .part(
+            "files",
+            reqwest::multipart::Part::bytes(content.into_bytes()).file_name(name),
+        );
     let r = customer
         .client
         .post(customer.url(&link))

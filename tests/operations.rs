@@ -123,7 +123,11 @@ async fn a_mail_with_thousands_of_cc_adds_a_capped_number_of_participants_and_no
     app.login_as(Role::Agent).await;
     let (status, html) = app.get_text(&format!("/cases/{number}")).await;
     assert_eq!(status, 200);
-    assert_eq!(cc_field(&html), "", "Cc starts empty: a reply goes to the customer only");
+    assert_eq!(
+        cc_field(&html),
+        "",
+        "Cc starts empty: a reply goes to the customer only"
+    );
     // The case's other participants are offered under the field, a bounded number of them, never
     // the support team's own addresses.
     let offered = html

@@ -433,7 +433,10 @@ async fn the_empty_result_says_whether_the_search_or_the_state_found_nothing(bac
         "a query with a state names both: {html}"
     );
     assert!(html.contains("<li>State: New</li>"), "{html}");
-    assert!(html.contains("<li>Search: “nothing-like-this”</li>"), "{html}");
+    assert!(
+        html.contains("<li>Search: “nothing-like-this”</li>"),
+        "{html}"
+    );
     assert!(
         html.contains("Search all cases for “nothing-like-this”"),
         "offers the search without the state"
@@ -459,7 +462,10 @@ async fn the_empty_result_says_whether_the_search_or_the_state_found_nothing(bac
         .await
         .unwrap();
     let html = r.text().await.unwrap();
-    assert!(html.contains("没有与“nothing-like-this”匹配的案例。"), "{html}");
+    assert!(
+        html.contains("没有与“nothing-like-this”匹配的案例。"),
+        "{html}"
+    );
 
     // The search box is on every page.
     let (_, list) = app.get_text("/cases").await;

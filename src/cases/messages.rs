@@ -388,11 +388,7 @@ impl Participant {
     /// message to the case with, else the name it was added as a participant with. A "name" that
     /// is an address (`chenhui.zd@centerm.com <chenhui.zd@centerm.com>`) does not count, so a
     /// greeting never reads "chenhui.zd@centerm.com，您好".
-    pub fn known_name(
-        conn: &mut DbConn,
-        case_id: i64,
-        email: &str,
-    ) -> QueryResult<Option<String>> {
+    pub fn known_name(conn: &mut DbConn, case_id: i64, email: &str) -> QueryResult<Option<String>> {
         let is_name = |n: &String| !n.trim().is_empty() && !n.contains('@');
         let from_mail: Vec<Option<String>> = messages::table
             .filter(messages::case_id.eq(case_id))
@@ -411,7 +407,10 @@ impl Participant {
             .select(participants::name)
             .first(conn)
             .optional()?;
-        Ok(listed.flatten().filter(is_name).map(|n| n.trim().to_string()))
+        Ok(listed
+            .flatten()
+            .filter(is_name)
+            .map(|n| n.trim().to_string()))
     }
 
     /// Adds a participant unless the address is already on the case.

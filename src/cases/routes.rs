@@ -125,7 +125,11 @@ fn empty_list(page: &Page, query: &ListQuery, users: &[Assignable], matching: i6
     }
     match query.assignee.trim() {
         "" => {}
-        "mine" => filters.push(format!("{}: {}", page.t("case.assignee"), page.t("cases.mine"))),
+        "mine" => filters.push(format!(
+            "{}: {}",
+            page.t("case.assignee"),
+            page.t("cases.mine")
+        )),
         "none" => filters.push(format!(
             "{}: {}",
             page.t("case.assignee"),
@@ -142,7 +146,11 @@ fn empty_list(page: &Page, query: &ListQuery, users: &[Assignable], matching: i6
     }
     let priority = trimmed(&query.priority);
     if !priority.is_empty() {
-        filters.push(format!("{}: {}", page.t("case.priority"), page.t(&priority)));
+        filters.push(format!(
+            "{}: {}",
+            page.t("case.priority"),
+            page.t(&priority)
+        ));
     }
     let sla = match query.sla.trim() {
         "running" => Some(page.t("cases.sla_running")),
@@ -163,7 +171,9 @@ fn empty_list(page: &Page, query: &ListQuery, users: &[Assignable], matching: i6
     }
     let heading = match filters.len() {
         0 => page.t("cases.no_filter_match").to_string(),
-        1 if !state.is_empty() => page.t("cases.none_match").replace("{state}", page.t(&state)),
+        1 if !state.is_empty() => page
+            .t("cases.none_match")
+            .replace("{state}", page.t(&state)),
         1 if !q.is_empty() => page.t("cases.no_search_match").replace("{q}", &q),
         _ => page.t("cases.no_filter_match").to_string(),
     };
@@ -178,7 +188,11 @@ fn empty_list(page: &Page, query: &ListQuery, users: &[Assignable], matching: i6
     });
     EmptyList {
         heading,
-        filters: if filters.len() > 1 { filters } else { Vec::new() },
+        filters: if filters.len() > 1 {
+            filters
+        } else {
+            Vec::new()
+        },
         search_everywhere,
         first_page: None,
     }
@@ -459,7 +473,9 @@ fn thread_item(
     let (quoted, html) = match body {
         Some(b) => (
             (b.body_text.trim() != head.new_text.trim()).then_some(b.body_text),
-            b.body_html.as_deref().map(|h| inline_images(h, number, own)),
+            b.body_html
+                .as_deref()
+                .map(|h| inline_images(h, number, own)),
         ),
         None => (None, None),
     };
@@ -700,7 +716,11 @@ async fn set_thread_order(
         .ok_or_else(|| AppError::BadRequest(format!("unknown order {:?}", form.order)))?;
     let user_id = user.id;
     state
-        .db(move |conn| Ok(crate::auth::preferences::set_thread_order(conn, user_id, order)?))
+        .db(move |conn| {
+            Ok(crate::auth::preferences::set_thread_order(
+                conn, user_id, order,
+            )?)
+        })
         .await?;
     let back = match super::CaseNumber::parse(&form.back) {
         Ok(n) => format!("/cases/{}#thread", n.as_str()),

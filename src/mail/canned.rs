@@ -208,9 +208,16 @@ mod tests {
             fill_named(zh, &c, Some("陈辉"), "王彬彬"),
             "陈辉，您好：\n案例 CAS-06004-S8K5X3\n王彬彬"
         );
-        assert_eq!(fill_named(zh, &c, None, "王彬彬"), "您好：\n案例 CAS-06004-S8K5X3\n王彬彬");
+        assert_eq!(
+            fill_named(zh, &c, None, "王彬彬"),
+            "您好：\n案例 CAS-06004-S8K5X3\n王彬彬"
+        );
         assert_eq!(fill_named(en, &c, None, "A"), "Hello,\nRegards, A");
-        assert_eq!(fill(en, &c, "A"), "Hello,\nRegards, A", "no address in a greeting");
+        assert_eq!(
+            fill(en, &c, "A"),
+            "Hello,\nRegards, A",
+            "no address in a greeting"
+        );
         assert_eq!(
             fill(en, &case(Some("Chen Hui")), "A"),
             "Hello Chen Hui,\nRegards, A"

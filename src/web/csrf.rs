@@ -15,12 +15,12 @@
 //! sent, with its own size limits.
 
 use actix_session::{Session, SessionExt};
-use actix_web::{HttpMessage, ResponseError};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
+use actix_web::{HttpMessage, ResponseError};
 use futures_util::StreamExt;
 
 use crate::auth::tokens::{constant_time_eq, random_token};
@@ -278,14 +278,21 @@ mod tests {
             end(),
         ]
         .concat();
-        assert_eq!(scan_multipart(after_file.as_bytes(), BOUNDARY), Scan::Absent);
+        assert_eq!(
+            scan_multipart(after_file.as_bytes(), BOUNDARY),
+            Scan::Absent
+        );
         let none = [part("body", None, "hi"), end()].concat();
         assert_eq!(scan_multipart(none.as_bytes(), BOUNDARY), Scan::Absent);
     }
 
     #[test]
     fn a_body_cut_before_the_token_is_complete_asks_for_more() {
-        let body = [part("body", None, "hi"), part("csrf_token", None, "tok-123")].concat();
+        let body = [
+            part("body", None, "hi"),
+            part("csrf_token", None, "tok-123"),
+        ]
+        .concat();
         // Every cut before the end of the token's part (its closing CRLF and the next delimiter).
         for cut in 0..body.len() {
             assert_eq!(

@@ -2,11 +2,11 @@
 //! browsers, a redirect to the sign-in form when a page needs a session, and JSON under `/api`.
 
 use actix_session::SessionExt;
+use actix_web::HttpResponse;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::HttpResponse;
 use askama::Template;
 
 use super::Page;
@@ -172,9 +172,7 @@ fn error_page(page: Page, status: StatusCode, path: &str, message: String) -> St
             (title.to_string(), message, String::new())
         }
     };
-    let case_number = in_path
-        .filter(|_| !unknown_case)
-        .and_then(|c| c.number);
+    let case_number = in_path.filter(|_| !unknown_case).and_then(|c| c.number);
     let rendered = ErrorPage {
         page,
         status: code,
