@@ -37,10 +37,13 @@ fn ingest(app: &common::TestApp, bytes: Vec<u8>) -> String {
 
 /// Signs the agent in through the sign-in page, as a person types it.
 async fn sign_in(browser: &Browser, app: &common::TestApp) {
+    sign_in_as(browser, app, "agent@casebook.test").await;
+}
+
+/// Signs `email` in through the sign-in page.
+async fn sign_in_as(browser: &Browser, app: &common::TestApp, email: &str) {
     browser.goto(&app.url("/login")).await;
-    browser
-        .type_into("input[name=email]", "agent@casebook.test")
-        .await;
+    browser.type_into("input[name=email]", email).await;
     browser
         .type_into("input[name=password]", TEST_PASSWORD)
         .await;
@@ -364,4 +367,351 @@ async fn an_agent_turns_on_two_factor_sign_in_and_signs_in_with_a_code_in_chromi
     browser.click("button[type=submit].primary").await;
     browser.wait_for_text("Sign out").await;
     assert!(browser.url().await.ends_with("/cases"), "signed in");
+}
+
+/// Imports the seed thread (21 mails of the story, the agent Wang Binbin's replies among them) as
+/// `casebook ingest seed-thread.txt` does; returns its case number.
+fn import_seed(app: &common::TestApp) -> String {
+    let mut conn = app.conn();
+    let blobs = casebook::db::blobs::BlobStore::new(&app.config.data_dir);
+    let ingestor = Ingestor::new(&mut conn, &app.config, &blobs).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/transcripts/seed-thread.txt"
+    ))
+    .unwrap();
+    let transcript = casebook::ingest::sources::transcript::parse_transcript(&text).unwrap();
+    casebook::ingest::transcript_import::import(
+        &mut conn,
+        ingestor.staff(),
+        &transcript,
+        &"0".repeat(64),
+        &ingestor.sla_rules(),
+    )
+    .unwrap();
+    "CAS-06004-S8K5X3".to_string()
+}
+
+fn artifacts() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Elements that stick out of the viewport sideways (outside any scrolling or clipping box), and
+/// how far the page scrolls sideways.
+const OVERFLOW: &str = "
+    const vw = document.documentElement.clientWidth;
+    const contained = (el) => {
+        for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+            if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(a).overflowX)) return true;
+        }
+        return false;
+    };
+    const over = [];
+    for (const el of document.querySelectorAll('body *')) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0) continue;
+        if ((r.right > vw + 1 || r.left < -1) && !contained(el)) {
+            over.push(el.tagName.toLowerCase() + '.' + el.className + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
+        }
+    }
+    return {vw, sideways: document.documentElement.scrollWidth - vw, over: over.slice(0, 8), count: over.length};";
+
+fn assert_fits(m: &serde_json::Value, what: &str) {
+    assert_eq!(
+        m["count"], 0,
+        "{what}: elements stick out of the viewport: {m}"
+    );
+    assert!(
+        m["sideways"].as_f64().unwrap() <= 0.0,
+        "{what}: the page scrolls sideways: {m}"
+    );
+}
+
+/// The case page of the seed story as an agent reads it: at 1366×900 the reply box is on the first
+/// screen, above the thread, and takes most of the conversation's width; the newest three messages
+/// are open and the older ones one line each, opening in place without a reload; the order
+/// switches and stays switched; nothing sticks out at 390×844.
+#[actix_web::test]
+async fn the_case_page_puts_the_reply_box_first_and_folds_older_messages_on_desktop_and_phone() {
+    let Some(app) = spawn_app(BackendKind::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    app.create_user("agent@casebook.test", "Wang Binbin", Role::Agent);
+    let number = import_seed(&app);
+    sign_in(&browser, &app).await;
+    browser.wait_for_text("Sign out").await;
+
+    const MEASURE: &str = "
+        const r = (el) => el.getBoundingClientRect();
+        const box = r(document.querySelector('form.reply-form textarea[name=body]'));
+        const conversation = r(document.querySelector('section.conversation'));
+        const first = r(document.querySelector('.thread .message'));
+        const lines = [...document.querySelectorAll('.thread details.message.collapsed > summary')]
+            .map((s) => r(s).height);
+        return {
+            box: box.width, conversation: conversation.width,
+            box_top: box.top + scrollY, first_top: first.top + scrollY, screen: innerHeight,
+            open: document.querySelectorAll('.thread article.message.open').length,
+            collapsed: lines.length, tallest_line: Math.max(...lines),
+        };";
+    let num = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k}: {v}"));
+    let dir = artifacts();
+    for (width, height, name) in [(1366, 900, "desktop"), (390, 844, "phone")] {
+        browser.set_window_size(width, height).await;
+        browser.goto(&app.url(&format!("/cases/{number}"))).await;
+        browser.wait_for_text("Reply to the customer").await;
+        let m = browser.execute(MEASURE).await;
+        assert_eq!(
+            num(&m, "open"),
+            3.0,
+            "the newest three messages are open: {m}"
+        );
+        assert_eq!(num(&m, "collapsed"), 18.0, "the other 18 are folded: {m}");
+        assert!(
+            num(&m, "tallest_line") < 40.0,
+            "a folded message is one line: {m}"
+        );
+        assert!(
+            num(&m, "box_top") < num(&m, "first_top"),
+            "the reply box comes before the thread: {m}"
+        );
+        assert!(
+            num(&m, "box") >= 0.6 * num(&m, "conversation"),
+            "the message box takes most of the conversation's width at {width}px: {m}"
+        );
+        if name == "desktop" {
+            assert!(
+                num(&m, "box_top") < num(&m, "screen"),
+                "on the first screen: {m}"
+            );
+            assert!(num(&m, "box") >= 600.0, "{m}");
+        }
+        assert_fits(
+            &browser.execute(OVERFLOW).await,
+            &format!("case page at {width}px"),
+        );
+        std::fs::write(
+            dir.join(format!("case-page-{name}.png")),
+            browser.screenshot().await,
+        )
+        .unwrap();
+        browser
+            .execute("document.querySelector('.thread').scrollIntoView(); return null;")
+            .await;
+        std::fs::write(
+            dir.join(format!("case-page-thread-{name}.png")),
+            browser.screenshot().await,
+        )
+        .unwrap();
+    }
+
+    // A folded message opens in place: no reload, its whole new text shows.
+    browser.set_window_size(1366, 900).await;
+    browser.goto(&app.url(&format!("/cases/{number}"))).await;
+    browser.wait_for_text("Reply to the customer").await;
+    browser
+        .execute("window.stillHere = true; return null;")
+        .await;
+    browser
+        .click(".thread details.message.collapsed:last-of-type > summary")
+        .await;
+    let opened = browser
+        .execute(
+            "const d = [...document.querySelectorAll('.thread details.message.collapsed')].pop();
+             const more = d.querySelector('.message-more');
+             return {open: d.open, height: more.getBoundingClientRect().height,
+                     text: more.textContent, stillHere: window.stillHere === true};",
+        )
+        .await;
+    assert_eq!(opened["open"], true, "{opened}");
+    assert_eq!(
+        opened["stillHere"], true,
+        "opened without a reload: {opened}"
+    );
+    assert!(opened["height"].as_f64().unwrap() > 40.0, "{opened}");
+    assert!(
+        opened["text"]
+            .as_str()
+            .unwrap()
+            .contains("如刚刚电话沟通，我谨在此阐述问题涉及的范围定义"),
+        "the oldest message, newest first: {opened}"
+    );
+
+    // Oldest first, remembered on the next visit.
+    browser
+        .click("form.order-toggle button[value=oldest_first]")
+        .await;
+    browser
+        .wait_for_text("value=\"oldest_first\" aria-pressed=\"true\"")
+        .await;
+    browser.goto(&app.url(&format!("/cases/{number}"))).await;
+    browser.wait_for_text("Reply to the customer").await;
+    let first = browser
+        .execute("return document.querySelector('.thread .message').textContent;")
+        .await;
+    assert!(
+        first
+            .as_str()
+            .unwrap()
+            .contains("如刚刚电话沟通，我谨在此阐述"),
+        "the oldest message first now: {first}"
+    );
+    let m = browser.execute(MEASURE).await;
+    assert!(num(&m, "box_top") < num(&m, "first_top"), "{m}");
+}
+
+/// An unknown case and a refused action keep the page's frame: the navigation bar, a way back, a
+/// search box — on a phone too.
+#[actix_web::test]
+async fn an_error_page_keeps_the_navigation_bar_and_a_way_back_in_chromium() {
+    let Some(app) = spawn_app(BackendKind::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    app.create_user("agent@casebook.test", "Wang Binbin", Role::Agent);
+    ingest(&app, first_mail());
+    sign_in(&browser, &app).await;
+    browser.wait_for_text("Sign out").await;
+    for (width, height, name) in [(1366, 900, "desktop"), (390, 844, "phone")] {
+        browser.set_window_size(width, height).await;
+        browser.goto(&app.url("/cases/CAS-99999-ZZZZZZ")).await;
+        browser.wait_for_text("Case not found").await;
+        let shown = browser
+            .execute(
+                "const nav = document.querySelector('header.topbar nav.mainnav');
+                 const r = nav && nav.getBoundingClientRect();
+                 return {nav: !!nav && r.height > 0 && r.width > 0,
+                         cases: !!document.querySelector('nav.mainnav a[href=\"/cases\"]'),
+                         search: document.querySelector('form.error-search input[name=q]').value};",
+            )
+            .await;
+        assert_eq!(
+            shown["nav"], true,
+            "the navigation bar shows at {width}px: {shown}"
+        );
+        assert_eq!(shown["cases"], true, "{shown}");
+        assert_eq!(shown["search"], "CAS-99999-ZZZZZZ", "{shown}");
+        assert_fits(
+            &browser.execute(OVERFLOW).await,
+            &format!("error page at {width}px"),
+        );
+        std::fs::write(
+            artifacts().join(format!("error-page-{name}.png")),
+            browser.screenshot().await,
+        )
+        .unwrap();
+    }
+    // The search box finds nothing for the made-up number, and says so without naming a state.
+    browser.click("form.error-search button[type=submit]").await;
+    let html = browser.wait_for_text("No cases match").await;
+    assert!(!html.contains("No cases in state"), "{html}");
+}
+
+/// A 970-character subject and the dates in the case list and the engineering queue: each title
+/// is one line cut with an ellipsis (the whole title on hover), each date one line, and nothing
+/// sticks out at 1366 or 390 pixels.
+#[actix_web::test]
+async fn long_titles_are_cut_to_one_line_and_dates_do_not_wrap_in_the_list_and_queue() {
+    let Some(app) = spawn_app(BackendKind::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    app.create_user("manager@casebook.test", "Li Na", Role::Manager);
+    let long_title = "CMGE版本激活失败问题 Device marker binding is Invalid ".repeat(20);
+    let long_title = long_title.trim().to_string();
+    assert!(long_title.chars().count() > 900);
+    let raw = format!(
+        "From: Chen Hui <chenhui.zd@centerm.example>\r\nTo: support@casebook.invalid\r\n\
+         Subject: {long_title}\r\nMessage-ID: <long@centerm.example>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n"
+    );
+    let number = ingest(&app, raw.into_bytes());
+    ingest(&app, first_mail());
+    // Escalate it, so it is in the engineering queue too.
+    app.login_as(Role::Agent).await;
+    let reason = "A reason long enough to need two lines in the queue. ".repeat(6);
+    for (action, from, fields) in [
+        ("define", "new", vec![("definition", "x")]),
+        ("scope", "defined", vec![("scope", "x")]),
+        ("investigate", "scoped", vec![]),
+        (
+            "escalate",
+            "investigating",
+            vec![
+                ("target", "team:engineering"),
+                ("reason", reason.as_str()),
+                ("tried", "wmic"),
+            ],
+        ),
+    ] {
+        let mut all = vec![("action", action), ("from", from)];
+        all.extend(fields.iter().map(|(k, v)| (*k, *v)));
+        let r = app
+            .post_form(&format!("/cases/{number}/transition"), &all)
+            .await;
+        assert_eq!(r.status().as_u16(), 303, "{action}");
+    }
+    sign_in_as(&browser, &app, "manager@casebook.test").await;
+    browser.wait_for_text("Sign out").await;
+
+    const MEASURE: &str = "
+        const title = document.querySelector('a.case-title');
+        const lines = (el) => { const r = document.createRange(); r.selectNodeContents(el); return r.getBoundingClientRect().height; };
+        const dates = [...document.querySelectorAll('td.date-cell')].filter((t) => t.textContent.trim()).map(lines);
+        const rows = [...document.querySelectorAll('tbody tr')].map((t) => t.getBoundingClientRect().height);
+        return {
+            cut: title.scrollWidth > title.clientWidth, hover: title.title,
+            title_height: title.getBoundingClientRect().height,
+            tallest_date: Math.max(...dates), dates: dates.length, tallest_row: Math.max(...rows),
+        };";
+    for (path, what) in [("/cases", "case list"), ("/queue", "engineering queue")] {
+        for (width, height, name) in [(1366, 900, "desktop"), (390, 844, "phone")] {
+            browser.set_window_size(width, height).await;
+            browser.goto(&app.url(path)).await;
+            browser.wait_for_text(&number).await;
+            let m = browser.execute(MEASURE).await;
+            assert_eq!(
+                m["cut"], true,
+                "{what} at {width}px: the long title is cut: {m}"
+            );
+            assert_eq!(m["hover"], long_title.as_str(), "the whole title on hover");
+            assert!(
+                m["title_height"].as_f64().unwrap() < 30.0,
+                "{what} at {width}px: one line: {m}"
+            );
+            assert!(m["dates"].as_f64().unwrap() >= 1.0, "{m}");
+            if name == "desktop" {
+                assert!(
+                    m["tallest_date"].as_f64().unwrap() < 30.0,
+                    "{what}: dates and deadlines on one line: {m}"
+                );
+                assert!(
+                    m["tallest_row"].as_f64().unwrap() < 90.0,
+                    "{what}: a row stays short: {m}"
+                );
+            }
+            assert_fits(
+                &browser.execute(OVERFLOW).await,
+                &format!("{what} at {width}px"),
+            );
+            let file = format!(
+                "{}-{name}.png",
+                if path == "/cases" {
+                    "case-list"
+                } else {
+                    "queue"
+                }
+            );
+            std::fs::write(artifacts().join(file), browser.screenshot().await).unwrap();
+        }
+    }
 }

@@ -58,7 +58,7 @@ fn new_case(app: &TestApp, title: &str) -> Case {
     .expect("create case")
 }
 
-/// Posts fixtures as a multipart upload, with the session's CSRF token in the query string.
+/// Posts fixtures as a multipart upload, with the session's CSRF token as the form's first field.
 async fn upload_as(
     app: &TestApp,
     path: &str,
@@ -66,6 +66,9 @@ async fn upload_as(
     files: &[(&str, Vec<u8>)],
 ) -> reqwest::Response {
     let mut form = reqwest::multipart::Form::new();
+    if let Some(token) = csrf {
+        form = form.text("csrf_token", token.to_string());
+    }
     for (name, bytes) in files {
         form = form.part(
             "files",
@@ -75,12 +78,8 @@ async fn upload_as(
                 .unwrap(),
         );
     }
-    let url = match csrf {
-        Some(token) => app.url(&format!("{path}?csrf_token={token}")),
-        None => app.url(path),
-    };
     app.client
-        .post(url)
+        .post(app.url(path))
         .multipart(form)
         .send()
         .await
@@ -135,7 +134,11 @@ async fn create_link(app: &TestApp, case: &Case, days: &str) -> String {
 }
 
 fn form_csrf(html: &str) -> String {
-    let re = regex::Regex::new(r#"\?csrf_token=([A-Za-z0-9_-]+)""#).unwrap();
+    assert!(
+        !html.contains("csrf_token="),
+        "no CSRF token in a URL of the page: {html}"
+    );
+    let re = regex::Regex::new(r#"name="csrf_token" value="([A-Za-z0-9_-]+)""#).unwrap();
     re.captures(html)
         .map(|c| c[1].to_string())
         .unwrap_or_else(|| panic!("upload form names its CSRF token: {html}"))

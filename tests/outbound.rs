@@ -148,7 +148,14 @@ async fn a_reply_is_mailed_with_threading_headers_and_the_customers_answer_threa
     let (status, page) = app.get_text(&format!("/cases/{}", case.number)).await;
     assert_eq!(status, 200);
     assert!(page.contains("enctype=\"multipart/form-data\""), "{page}");
-    assert!(page.contains("colleague@centerm.example"), "cc pre-filled");
+    assert!(
+        page.contains("name=\"cc\" value=\"\""),
+        "Cc starts empty: {page}"
+    );
+    assert!(
+        page.contains("<span class=\"mono\">colleague@centerm.example</span>"),
+        "the customer's colleague is offered under the Cc field"
+    );
 
     let body = "陈女士，您好：\n\n请运行 wmic baseboard get serialnumber <b>并</b> 把结果发给我们。\n.\n..以点开头的行";
     let r = post_reply(
@@ -588,7 +595,7 @@ async fn notes_are_never_mailed_and_engineers_may_note_but_not_reply(backend: Ba
     assert_eq!(status, 200);
     assert!(page.contains("/note\""), "engineers see the note form");
     assert!(
-        !page.contains("/reply?csrf_token="),
+        !page.contains(&format!("action=\"/cases/{}/reply\"", case.number)),
         "but not the reply form"
     );
 

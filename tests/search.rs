@@ -404,19 +404,54 @@ async fn the_empty_result_says_whether_the_search_or_the_state_found_nothing(bac
 
     let (found, html) = search_page(&app, &[("q", "nothing-like-this")]).await;
     assert!(found.is_empty());
-    assert!(html.contains("No cases match your search."), "{html}");
-    assert!(!html.contains("No cases in this state."));
+    assert!(
+        html.contains("No cases match “nothing-like-this”."),
+        "{html}"
+    );
+    assert!(!html.contains("No cases in state"), "no state was chosen");
+
+    // The list's own filter form sends every field, empty ones included: still no state.
+    let (_, html) = search_page(
+        &app,
+        &[
+            ("state", ""),
+            ("assignee", ""),
+            ("priority", ""),
+            ("sla", ""),
+            ("customer", ""),
+            ("q", "nothing-like-this"),
+            ("sort", "updated"),
+        ],
+    )
+    .await;
+    assert!(html.contains("No cases match “nothing-like-this”."));
+    assert!(!html.contains("No cases in state"));
 
     let (_, html) = search_page(&app, &[("q", "nothing-like-this"), ("state", "new")]).await;
     assert!(
-        html.contains("No cases match your search."),
-        "a query with a state"
+        html.contains("No cases match these filters."),
+        "a query with a state names both: {html}"
+    );
+    assert!(html.contains("<li>State: New</li>"), "{html}");
+    assert!(
+        html.contains("<li>Search: “nothing-like-this”</li>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Search all cases for “nothing-like-this”"),
+        "offers the search without the state"
     );
 
     let (found, html) = search_page(&app, &[("state", "resolved")]).await;
     assert!(found.is_empty());
-    assert!(html.contains("No cases in this state."));
-    assert!(!html.contains("No cases match your search."));
+    assert!(html.contains("No cases in state “Resolved”."), "{html}");
+    assert!(!html.contains("No cases match"));
+
+    let (_, html) = search_page(&app, &[("page", "7")]).await;
+    assert!(
+        html.contains("There are no cases on this page."),
+        "a page past the last one says so: {html}"
+    );
 
     let r = app
         .client
@@ -427,7 +462,10 @@ async fn the_empty_result_says_whether_the_search_or_the_state_found_nothing(bac
         .await
         .unwrap();
     let html = r.text().await.unwrap();
-    assert!(html.contains("没有与搜索匹配的案例。"), "{html}");
+    assert!(
+        html.contains("没有与“nothing-like-this”匹配的案例。"),
+        "{html}"
+    );
 
     // The search box is on every page.
     let (_, list) = app.get_text("/cases").await;

@@ -78,7 +78,13 @@ pub async fn reply(
                 let case = find_case(conn, &number)?;
                 let canned = crate::mail::canned::CannedResponse::find(conn, id)?
                     .ok_or_else(|| AppError::Unprocessable(format!("no canned response {id}")))?;
-                text = crate::mail::canned::fill(&canned.body, &case, &author_name);
+                let customer = crate::mail::canned::customer_name(conn, &case)?;
+                text = crate::mail::canned::fill_named(
+                    &canned.body,
+                    &case,
+                    customer.as_deref(),
+                    &author_name,
+                );
             }
             let cmd = ReplyCommand {
                 case_number: number.clone(),

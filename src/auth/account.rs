@@ -18,6 +18,7 @@ use super::two_factor::{self, Enrolment, TwoFactorError};
 use super::users::User;
 use super::{routes::start_session, throttle};
 use crate::error::{AppError, AppResult};
+use crate::web::catalog::builtin;
 use crate::web::local_path::LocalPath;
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
@@ -144,7 +145,7 @@ async fn code_submit(
         CodeOutcome::Locked(secs) => {
             let error = page
                 .t("twofactor.throttled")
-                .replace("{secs}", &secs.to_string());
+                .replace("{wait}", &builtin(page.lang).seconds(secs.max(0) as u64));
             let body = CodePage {
                 page,
                 error: Some(error),
@@ -293,7 +294,7 @@ async fn confirm(
             let error = match locked {
                 Some(secs) => page
                     .t("twofactor.throttled")
-                    .replace("{secs}", &secs.to_string()),
+                    .replace("{wait}", &builtin(page.lang).seconds(secs.max(0) as u64)),
                 None => page.t("twofactor.wrong").to_string(),
             };
             let (enrolled, required, enrolment, recovery_left) =

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod password;
 pub mod permissions;
+pub mod preferences;
 pub mod role;
 pub mod routes;
 pub mod schema;

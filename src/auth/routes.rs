@@ -13,6 +13,7 @@ use super::users::{User, validate_email};
 use super::{password, sessions, setup, throttle, two_factor};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::web::catalog::builtin;
 use crate::web::extract::{SESSION_ID_KEY, SESSION_LANG_KEY};
 use crate::web::local_path::LocalPath;
 use crate::web::page::set_flash;
@@ -133,12 +134,9 @@ async fn login(
     match outcome {
         LoginOutcome::Locked(secs) => {
             tracing::warn!(ip = %ip, "sign-in throttled");
-            let msg = match lang {
-                Lang::En => {
-                    format!("Too many failed sign-in attempts. Try again in {secs} seconds.")
-                }
-                Lang::ZhCn => format!("登录失败次数过多，请在 {secs} 秒后重试。"),
-            };
+            let msg = page
+                .t("login.throttled")
+                .replace("{wait}", &builtin(lang).seconds(secs.max(0) as u64));
             let body = LoginPage {
                 next: safe_next(form.next.as_deref()),
                 email: form.email,

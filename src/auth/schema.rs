@@ -26,3 +26,13 @@ diesel::table! {
         value -> Text,
     }
 }
+
+diesel::table! {
+    /// Per-person reading preferences (`auth::preferences`, migration
+    /// `2026-12-06-000041_user_preferences`).
+    user_preferences (user_id) {
+        user_id -> BigInt,
+        thread_order -> Text,
+        updated_at -> Timestamp,
+    }
+}

@@ -296,6 +296,15 @@ impl Attachment {
             .load(conn)
     }
 
+    /// Attachments of one message.
+    pub fn for_message(conn: &mut DbConn, message_id: i64) -> QueryResult<Vec<Attachment>> {
+        attachments::table
+            .filter(attachments::message_id.eq(message_id))
+            .order(attachments::id.asc())
+            .select(Attachment::as_select())
+            .load(conn)
+    }
+
     /// Stores one attachment row; returns its id.
     #[allow(clippy::too_many_arguments)]
     pub fn insert(
@@ -374,6 +383,35 @@ impl Participant {
             .limit(limit)
             .select(participants::email)
             .load(conn)
+    }
+
+    /// The name `email` is known by on a case, when the mail gave one: the newest name it signed a
+    /// message to the case with, else the name it was added as a participant with. A "name" that
+    /// is an address (`chenhui.zd@centerm.com <chenhui.zd@centerm.com>`) does not count, so a
+    /// greeting never reads "chenhui.zd@centerm.com，您好".
+    pub fn known_name(conn: &mut DbConn, case_id: i64, email: &str) -> QueryResult<Option<String>> {
+        let is_name = |n: &String| !n.trim().is_empty() && !n.contains('@');
+        let from_mail: Vec<Option<String>> = messages::table
+            .filter(messages::case_id.eq(case_id))
+            .filter(messages::from_email.eq(email))
+            .filter(messages::from_name.is_not_null())
+            .order((messages::received_at.desc(), messages::id.desc()))
+            .limit(20)
+            .select(messages::from_name)
+            .load(conn)?;
+        if let Some(name) = from_mail.into_iter().flatten().find(is_name) {
+            return Ok(Some(name.trim().to_string()));
+        }
+        let listed: Option<Option<String>> = participants::table
+            .filter(participants::case_id.eq(case_id))
+            .filter(participants::email.eq(email))
+            .select(participants::name)
+            .first(conn)
+            .optional()?;
+        Ok(listed
+            .flatten()
+            .filter(is_name)
+            .map(|n| n.trim().to_string()))
     }
 
     /// Adds a participant unless the address is already on the case.
@@ -490,5 +528,26 @@ impl CaseEvent {
             .order((case_events::created_at.asc(), case_events::id.asc()))
             .select(CaseEvent::as_select())
             .load(conn)
+    }
+
+    /// The newest `limit` events of the timeline, oldest first, and how many the case has in all
+    /// (the case page shows a bounded timeline; the API and CLI give all of it).
+    pub fn recent_for_case(
+        conn: &mut DbConn,
+        case_id: i64,
+        limit: i64,
+    ) -> QueryResult<(Vec<CaseEvent>, i64)> {
+        let total: i64 = case_events::table
+            .filter(case_events::case_id.eq(case_id))
+            .count()
+            .get_result(conn)?;
+        let mut events: Vec<CaseEvent> = case_events::table
+            .filter(case_events::case_id.eq(case_id))
+            .order((case_events::created_at.desc(), case_events::id.desc()))
+            .limit(limit)
+            .select(CaseEvent::as_select())
+            .load(conn)?;
+        events.reverse();
+        Ok((events, total))
     }
 }

@@ -1,6 +1,7 @@
 //! Cases: numbers, the case record, participants, messages, and the pages that list and show them.
 
 pub mod activity;
+pub mod conversation;
 pub mod filters;
 pub mod messages;
 pub mod model;

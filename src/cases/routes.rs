@@ -16,6 +16,8 @@ use crate::workflow::service::{ActorRef, SlaRules};
 crate::route_table! {
     GET "/cases" => list, Access::Page(Operation::ReadCases);
     GET "/cases/{number}" => show, Access::Page(Operation::ReadCases);
+    GET "/cases/{number}/messages/{id}" => message_page, Access::Page(Operation::ReadCases);
+    POST "/preferences/thread-order" => set_thread_order, Access::Page(Operation::ReadCases);
     POST "/cases/{number}/merge" => merge, Access::Page(Operation::MergeCases);
     GET "/cases/{number}/attachments/{id}" => attachment, Access::Page(Operation::ReadCases);
     GET "/cases/{number}/attachments/{id}/inline" => inline_image, Access::Page(Operation::ReadCases);
@@ -149,6 +151,116 @@ struct Assignable {
     name: String,
 }
 
+/// Why the list shows no case, in words: the filters that are on, and the ways out.
+struct EmptyList {
+    /// "No cases in state “Escalated”.", "No cases match “kms”.", "No cases match these filters:".
+    heading: String,
+    /// Each filter that is on, as "Owner: Mine" (only when several are).
+    filters: Vec<String>,
+    /// `/cases?q=…`: the same search without the other filters.
+    search_everywhere: Option<(String, String)>,
+    /// The first page, when a page past the last one was asked for.
+    first_page: Option<String>,
+}
+
+/// The empty state for `query` (`matching` cases exist in all, `page_no` was asked for).
+fn empty_list(page: &Page, query: &ListQuery, users: &[Assignable], matching: i64) -> EmptyList {
+    let trimmed = |s: &str| s.trim().to_string();
+    let q = trimmed(&query.q);
+    if matching > 0 {
+        // The filters match cases, but not on this page (an old link to a later page).
+        let mut first = query.clone();
+        first.page = None;
+        return EmptyList {
+            heading: page.t("cases.past_last_page").to_string(),
+            filters: Vec::new(),
+            search_everywhere: None,
+            first_page: Some(format!(
+                "/cases?{}",
+                serde_urlencoded::to_string(&first).unwrap_or_default()
+            )),
+        };
+    }
+    let mut filters = Vec::new();
+    let state = trimmed(&query.state);
+    if !state.is_empty() {
+        filters.push(format!("{}: {}", page.t("case.state"), page.t(&state)));
+    }
+    match query.assignee.trim() {
+        "" => {}
+        "mine" => filters.push(format!(
+            "{}: {}",
+            page.t("case.assignee"),
+            page.t("cases.mine")
+        )),
+        "none" => filters.push(format!(
+            "{}: {}",
+            page.t("case.assignee"),
+            page.t("cases.unassigned")
+        )),
+        id => {
+            let name = users
+                .iter()
+                .find(|u| u.id.to_string() == id)
+                .map(|u| u.name.clone())
+                .unwrap_or_else(|| id.to_string());
+            filters.push(format!("{}: {name}", page.t("case.assignee")));
+        }
+    }
+    let priority = trimmed(&query.priority);
+    if !priority.is_empty() {
+        filters.push(format!(
+            "{}: {}",
+            page.t("case.priority"),
+            page.t(&priority)
+        ));
+    }
+    let sla = match query.sla.trim() {
+        "running" => Some(page.t("cases.sla_running")),
+        "overdue" => Some(page.t("cases.sla_overdue")),
+        "due_soon" => Some(page.t("cases.sla_due_soon")),
+        "breached" => Some(page.t("cases.sla_breached")),
+        _ => None,
+    };
+    if let Some(sla) = sla {
+        filters.push(format!("SLA: {sla}"));
+    }
+    let customer = trimmed(&query.customer);
+    if !customer.is_empty() {
+        filters.push(format!("{}: “{customer}”", page.t("case.customer")));
+    }
+    if !q.is_empty() {
+        filters.push(format!("{}: “{q}”", page.t("cases.search")));
+    }
+    let heading = match filters.len() {
+        0 => page.t("cases.no_filter_match").to_string(),
+        1 if !state.is_empty() => page
+            .t("cases.none_match")
+            .replace("{state}", page.t(&state)),
+        1 if !q.is_empty() => page.t("cases.no_search_match").replace("{q}", &q),
+        _ => page.t("cases.no_filter_match").to_string(),
+    };
+    let search_everywhere = (!q.is_empty() && filters.len() > 1).then(|| {
+        (
+            format!(
+                "/cases?{}",
+                serde_urlencoded::to_string([("q", &q)]).unwrap_or_default()
+            ),
+            page.t("cases.search_everywhere").replace("{q}", &q),
+        )
+    });
+    EmptyList {
+        heading,
+        filters: if filters.len() > 1 {
+            filters
+        } else {
+            Vec::new()
+        },
+        search_everywhere,
+        first_page: None,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "cases/list.html")]
 struct ListPage {
@@ -163,6 +275,8 @@ struct ListPage {
     prev_link: Option<String>,
     next_link: Option<String>,
     users: Vec<Assignable>,
+    /// Why no case is listed (when none is).
+    empty: Option<EmptyList>,
     states: Vec<&'static str>,
     priorities: Vec<&'static str>,
     /// What an `activity` filter shows, in words.
@@ -238,7 +352,7 @@ async fn list(
     let names: std::collections::HashMap<i64, String> =
         users.iter().map(|u| (u.id, u.name.clone())).collect();
     let mut hits = found.hits;
-    let rows = details
+    let rows: Vec<Row> = details
         .into_iter()
         .map(|c| Row {
             sla: deadlines.remove(&c.id),
@@ -259,6 +373,17 @@ async fn list(
     let pages = ((found.total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let prev_link = (page_no > 1).then(|| format!("/cases?{}", query.with_page(page_no - 1)));
     let next_link = (page_no < pages).then(|| format!("/cases?{}", query.with_page(page_no + 1)));
+    let users: Vec<Assignable> = users
+        .into_iter()
+        .filter(|u| !u.disabled)
+        .map(|u| Assignable {
+            id: u.id,
+            name: u.name,
+        })
+        .collect();
+    let empty = rows
+        .is_empty()
+        .then(|| empty_list(&page, &query, &users, found.total));
     let body = ListPage {
         page,
         rows,
@@ -269,14 +394,8 @@ async fn list(
         pages,
         prev_link,
         next_link,
-        users: users
-            .into_iter()
-            .filter(|u| !u.disabled)
-            .map(|u| Assignable {
-                id: u.id,
-                name: u.name,
-            })
-            .collect(),
+        users,
+        empty,
         states: crate::workflow::state::CaseState::ALL
             .iter()
             .map(|s| s.as_str())
@@ -306,8 +425,10 @@ async fn list(
         .body(body))
 }
 
-/// A message as the thread shows it.
+/// A message as the thread shows it: open (its text, quoted history, HTML view and attachments) or
+/// collapsed to one line (sender, time, first line) that expands to its new text.
 struct ThreadItem {
+    id: i64,
     direction: String,
     from: String,
     /// The agent who wrote it, when the sender line names someone else (replies go out under the
@@ -315,12 +436,19 @@ struct ThreadItem {
     author: Option<String>,
     from_email: String,
     date: String,
-    subject: String,
+    /// The subject, only when it says something new after the message before.
+    subject: Option<String>,
+    /// One line for the collapsed view.
+    first_line: String,
     new_text: String,
+    /// Shown open (else one line until expanded).
+    open: bool,
     quoted: Option<String>,
     html: Option<String>,
     auto: bool,
+    /// Which threading rule placed it (stored code) and its catalogue key.
     thread_method: String,
+    method_key: &'static str,
     attachments: Vec<AttachmentItem>,
 }
 
@@ -340,16 +468,33 @@ struct EventItem {
     note: Option<String>,
 }
 
+/// The conversation part of the case page.
+struct Conversation {
+    /// Messages in the reader's order.
+    items: Vec<ThreadItem>,
+    /// Every message of the case.
+    total: i64,
+    /// Messages older than those shown, and the link to the page before them.
+    earlier: i64,
+    earlier_link: Option<String>,
+    /// Messages newer than those shown (when paging back).
+    newer: i64,
+    /// The reader's order.
+    newest_first: bool,
+}
+
 #[derive(Template)]
 #[template(path = "cases/show.html")]
 struct ShowPage {
     page: Page,
     case: Case,
     participants: Vec<Participant>,
-    thread: Vec<ThreadItem>,
+    conversation: Conversation,
     /// Outbound mail: the reply and note forms (`templates/cases/reply_form.html`).
     reply: crate::mail::routes::ReplyForm,
     events: Vec<EventItem>,
+    /// "The newest 100 of 340 events" when the timeline is cut at [`TIMELINE_LIMIT`].
+    timeline_note: Option<String>,
     /// Diagnostics panel (`templates/diagnostics/case_panel.html`).
     diagnostics: crate::diagnostics::routes::CasePanel,
     // workflow: the actions panel (templates/workflow/actions.html).
@@ -357,18 +502,18 @@ struct ShowPage {
     /// For a reviewer (a manager), the summary and milestones shown first
     /// (`templates/reports/case_review.html`).
     review: Option<crate::reports::summaries::views::SummaryView>,
-    /// Older messages folded away on long threads (`?all=1` shows them).
-    hidden_earlier: usize,
 }
 
-/// Long threads show only their newest messages until asked, so the page stays fast.
-const THREAD_WINDOW: usize = 50;
+/// Events shown on the case page's timeline (the newest; the API and CLI give all).
+const TIMELINE_LIMIT: i64 = 100;
+/// Characters of a collapsed message's first line.
+const FIRST_LINE_CHARS: usize = 160;
 
-/// `?all=1` unfolds a long thread.
+/// `?before=<message id>`: the page of the conversation before that message.
 #[derive(Debug, Default, serde::Deserialize)]
 struct ShowQuery {
     #[serde(default)]
-    all: Option<String>,
+    before: Option<i64>,
 }
 
 /// Human-readable byte count.
@@ -391,6 +536,133 @@ fn fmt_time(t: chrono::NaiveDateTime) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// The catalogue key explaining a stored `thread_method`.
+fn method_key(method: &str) -> &'static str {
+    match method {
+        "signed_message_id" => "thread_method.signed_message_id",
+        "known_message_id" => "thread_method.known_message_id",
+        "subject_token" => "thread_method.subject_token",
+        "new_case_foreign_token" => "thread_method.new_case_foreign_token",
+        "new_case" => "thread_method.new_case",
+        "transcript" => "thread_method.transcript",
+        "composed" => "thread_method.composed",
+        _ => "thread_method.other",
+    }
+}
+
+/// One message for the page, from its light columns and, when open, its body.
+fn thread_item(
+    number: &str,
+    head: super::conversation::MessageHead,
+    body: Option<super::conversation::MessageBody>,
+    subject_changed: bool,
+    own: &[&Attachment],
+    author: Option<String>,
+) -> ThreadItem {
+    let open = body.is_some();
+    let (quoted, html) = match body {
+        Some(b) => (
+            (b.body_text.trim() != head.new_text.trim()).then_some(b.body_text),
+            b.body_html
+                .as_deref()
+                .map(|h| inline_images(h, number, own)),
+        ),
+        None => (None, None),
+    };
+    let first_line = {
+        let line = super::conversation::first_line(&head.new_text, FIRST_LINE_CHARS);
+        if line.is_empty() {
+            super::conversation::first_line(&head.subject, FIRST_LINE_CHARS)
+        } else {
+            line
+        }
+    };
+    ThreadItem {
+        id: head.id,
+        date: fmt_time(head.date()),
+        from: head
+            .from_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| head.from_email.clone()),
+        author: author.filter(|a| Some(a) != head.from_name.as_ref()),
+        attachments: own
+            .iter()
+            .map(|a| AttachmentItem {
+                id: a.id,
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: human_size(a.size),
+            })
+            .collect(),
+        subject: subject_changed.then_some(head.subject),
+        first_line,
+        open,
+        quoted,
+        html,
+        auto: head.auto,
+        method_key: method_key(&head.thread_method),
+        thread_method: head.thread_method,
+        direction: head.direction,
+        from_email: head.from_email,
+        new_text: head.new_text,
+    }
+}
+
+/// The window of the conversation as the page shows it, in the reader's order.
+fn conversation(
+    case: &Case,
+    window: super::conversation::Window,
+    order: crate::auth::preferences::ThreadOrder,
+) -> Conversation {
+    let super::conversation::Window {
+        heads,
+        previous_subject,
+        earlier,
+        newer,
+        total,
+        open,
+        mut bodies,
+        attachments,
+        authors,
+    } = window;
+    let earlier_link = heads
+        .first()
+        .filter(|_| earlier > 0)
+        .map(|oldest| format!("/cases/{}?before={}#thread", case.number, oldest.id));
+    // The subject before the case's first message is the case title: a first mail says nothing
+    // new by repeating it.
+    let mut previous = previous_subject.or_else(|| Some(case.title.clone()));
+    let mut items = Vec::with_capacity(heads.len());
+    for head in heads {
+        let changed = super::conversation::subject_changed(previous.as_deref(), &head.subject);
+        previous = Some(head.subject.clone());
+        let own: Vec<&Attachment> = attachments
+            .iter()
+            .filter(|a| a.message_id == head.id)
+            .collect();
+        let body = if open.contains(&head.id) {
+            bodies.remove(&head.id)
+        } else {
+            None
+        };
+        let author = head.author_id.and_then(|id| authors.get(&id).cloned());
+        items.push(thread_item(&case.number, head, body, changed, &own, author));
+    }
+    let newest_first = order == crate::auth::preferences::ThreadOrder::NewestFirst;
+    if newest_first {
+        items.reverse();
+    }
+    Conversation {
+        items,
+        total,
+        earlier,
+        earlier_link,
+        newer,
+        newest_first,
+    }
+}
+
 async fn show(
     user: CurrentUser,
     page: Page,
@@ -400,10 +672,11 @@ async fn show(
 ) -> AppResult<HttpResponse> {
     user.require(Operation::ReadCases)?;
     let number = super::CaseNumber::parse(&path.into_inner()).map_err(|_| AppError::NotFound)?;
+    let before = query.before;
     // workflow: the panel needs the reader, their language and the SLA configuration.
     let (reader, lang, config) = (user.clone(), page.lang, state.config.clone());
     let reviews = crate::reports::summaries::routes::reviews_cases(&user);
-    let (case, participants, messages, attachments, events, workflow, review) = state
+    let (case, participants, window, order, (events, events_total), workflow, review) = state
         .db(move |conn| {
             let case = Case::find_by_number(conn, number.as_str())?.ok_or(AppError::NotFound)?;
             let id = case.id;
@@ -421,61 +694,21 @@ async fn show(
             Ok((
                 case,
                 Participant::for_case(conn, id)?,
-                Message::for_case_with_authors(conn, id)?,
-                Attachment::for_case(conn, id)?,
-                CaseEvent::for_case(conn, id)?,
+                super::conversation::window(conn, id, before)?,
+                crate::auth::preferences::thread_order(conn, reader.id)?,
+                CaseEvent::recent_for_case(conn, id, TIMELINE_LIMIT)?,
                 workflow,
                 review,
             ))
         })
         .await?;
     let diagnostics = crate::diagnostics::routes::case_panel(&state, &page, case.id).await?;
-    let hidden_earlier = if query.all.is_some() {
-        0
-    } else {
-        messages.len().saturating_sub(THREAD_WINDOW)
-    };
-    let thread = messages
-        .into_iter()
-        .skip(hidden_earlier)
-        .map(|(m, author)| {
-            let quoted = (m.body_text.trim() != m.new_text.trim()).then(|| m.body_text.clone());
-            let own: Vec<&Attachment> = attachments
-                .iter()
-                .filter(|a| a.message_id == m.id)
-                .collect();
-            let html = m
-                .body_html
-                .as_deref()
-                .map(|html| inline_images(html, &case.number, &own));
-            ThreadItem {
-                html,
-                attachments: own
-                    .iter()
-                    .map(|a| AttachmentItem {
-                        id: a.id,
-                        filename: a.filename.clone(),
-                        content_type: a.content_type.clone(),
-                        size: human_size(a.size),
-                    })
-                    .collect(),
-                from: m
-                    .from_name
-                    .clone()
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or_else(|| m.from_email.clone()),
-                author: author.filter(|a| Some(a) != m.from_name.as_ref()),
-                date: fmt_time(m.date()),
-                direction: m.direction,
-                from_email: m.from_email,
-                subject: m.subject,
-                new_text: m.new_text,
-                quoted,
-                auto: m.auto,
-                thread_method: m.thread_method,
-            }
-        })
-        .collect();
+    let conversation = conversation(&case, window, order);
+    let timeline_note = (events_total > events.len() as i64).then(|| {
+        page.t("case.timeline_newest")
+            .replace("{shown}", &events.len().to_string())
+            .replace("{total}", &events_total.to_string())
+    });
     let events = events
         .into_iter()
         .map(|e| EventItem {
@@ -494,17 +727,111 @@ async fn show(
         reply,
         case,
         participants,
-        thread,
+        conversation,
         events,
+        timeline_note,
         diagnostics,
         workflow,
         review,
-        hidden_earlier,
     }
     .render()?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(body))
+}
+
+#[derive(Template)]
+#[template(path = "cases/message.html")]
+struct MessagePage {
+    page: Page,
+    case: Case,
+    m: ThreadItem,
+}
+
+/// `GET /cases/{number}/messages/{id}`: one message whole (its quoted history, HTML view and
+/// attachments), for a message the case page shows collapsed or on an earlier page.
+async fn message_page(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::ReadCases)?;
+    let (number, id) = path.into_inner();
+    let number = super::CaseNumber::parse(&number).map_err(|_| AppError::NotFound)?;
+    let (case, message, attachments, author) = state
+        .db(move |conn| {
+            let case = Case::find_by_number(conn, number.as_str())?.ok_or(AppError::NotFound)?;
+            let message = Message::find(conn, id)?
+                .filter(|m| m.case_id == case.id)
+                .ok_or(AppError::NotFound)?;
+            let attachments = Attachment::for_message(conn, message.id)?;
+            let author = match message.author_id {
+                Some(a) => crate::auth::User::find_by_id(conn, a)?.map(|u| u.name),
+                None => None,
+            };
+            Ok((case, message, attachments, author))
+        })
+        .await?;
+    let own: Vec<&Attachment> = attachments.iter().collect();
+    let head = super::conversation::MessageHead {
+        id: message.id,
+        direction: message.direction,
+        from_email: message.from_email,
+        from_name: message.from_name,
+        subject: message.subject,
+        sent_at: message.sent_at,
+        received_at: message.received_at,
+        new_text: message.new_text,
+        auto: message.auto,
+        thread_method: message.thread_method,
+        author_id: message.author_id,
+    };
+    let body = super::conversation::MessageBody {
+        body_text: message.body_text,
+        body_html: message.body_html,
+    };
+    let m = thread_item(&case.number, head, Some(body), true, &own, author);
+    let body = MessagePage { page, case, m }.render()?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+#[derive(serde::Deserialize)]
+struct ThreadOrderForm {
+    order: String,
+    /// The case page to return to.
+    #[serde(default)]
+    back: String,
+}
+
+/// `POST /preferences/thread-order`: remembers the reader's conversation order (for every case,
+/// on every device) and returns to the case.
+async fn set_thread_order(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<ThreadOrderForm>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::ReadCases)?;
+    let form = form.into_inner();
+    let order = crate::auth::preferences::ThreadOrder::parse(&form.order)
+        .ok_or_else(|| AppError::BadRequest(format!("unknown order {:?}", form.order)))?;
+    let user_id = user.id;
+    state
+        .db(move |conn| {
+            Ok(crate::auth::preferences::set_thread_order(
+                conn, user_id, order,
+            )?)
+        })
+        .await?;
+    let back = match super::CaseNumber::parse(&form.back) {
+        Ok(n) => format!("/cases/{}#thread", n.as_str()),
+        Err(_) => "/cases".to_string(),
+    };
+    Ok(HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, back))
+        .finish())
 }
 
 /// A message's sanitised HTML with its `cid:` images pointed at [`inline_image`] for the message's
@@ -682,4 +1009,29 @@ async fn merge(
             format!("/cases/{}", merged.number),
         ))
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::thread::ThreadMethod;
+
+    #[test]
+    fn every_thread_method_has_words_in_both_languages() {
+        let catalog = crate::web::Catalog::builtin().unwrap();
+        for m in [
+            ThreadMethod::SignedMessageId,
+            ThreadMethod::KnownMessageId,
+            ThreadMethod::SubjectToken,
+            ThreadMethod::NewCaseFromForeignToken,
+            ThreadMethod::NewCase,
+            ThreadMethod::Transcript,
+            ThreadMethod::Composed,
+        ] {
+            let key = method_key(m.as_str());
+            assert_ne!(key, "thread_method.other", "{m:?} is explained");
+            assert!(catalog.contains(key), "{key}");
+        }
+        assert!(catalog.contains(method_key("something-new")));
+    }
 }

@@ -780,9 +780,9 @@ fn limit_link(state: &AppState, token: &str) -> Option<HttpResponse> {
 ///
 /// CSRF: the form keeps the ordinary session check rather than exempting `/upload/`. Visiting this
 /// page starts an anonymous cookie session that holds only the CSRF token, and the multipart form
-/// names it in its query string (`web::csrf`). The token in the URL is what authorises an upload;
-/// the CSRF check additionally stops another site from making a visitor's browser post files
-/// through a link it has learned, and costs the customer nothing.
+/// carries it as its first field (`web::csrf`, never in the URL). The token in the URL path is what
+/// authorises an upload; the CSRF check additionally stops another site from making a visitor's
+/// browser post files through a link it has learned, and costs the customer nothing.
 async fn public_form(
     page: Page,
     state: web::Data<AppState>,

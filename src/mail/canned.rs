@@ -99,10 +99,32 @@ impl CannedResponse {
         Ok(diesel::delete(canned_responses::table.find(id)).execute(conn)? > 0)
     }
 
-    /// The text with the placeholders filled in for `case` and the agent.
+    /// The text with the placeholders filled in for `case` and the agent, greeting the case's
+    /// customer by the name on the case record (see [`CannedResponse::render_for`]).
     pub fn render(&self, case: &Case, agent_name: &str) -> String {
         fill(&self.body, case, agent_name)
     }
+
+    /// Like [`CannedResponse::render`], greeting the customer as `customer_name` (from
+    /// [`customer_name`]: the name known from the thread).
+    pub fn render_for(&self, case: &Case, customer_name: Option<&str>, agent_name: &str) -> String {
+        fill_named(&self.body, case, customer_name, agent_name)
+    }
+}
+
+/// The customer's name as a greeting should use it: the case's customer name, else the name the
+/// customer's address signed a mail to the case with (or was listed with), else none — never the
+/// address, which is what "chenhui.zd@centerm.com，您好" came from.
+pub fn customer_name(conn: &mut DbConn, case: &Case) -> QueryResult<Option<String>> {
+    if let Some(n) = case
+        .customer_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && !n.contains('@'))
+    {
+        return Ok(Some(n.to_string()));
+    }
+    crate::cases::messages::Participant::known_name(conn, case.id, &case.customer_email)
 }
 
 fn name_taken(conn: &mut DbConn, name: &str, lang: &str, except: Option<i64>) -> QueryResult<bool> {
@@ -114,14 +136,91 @@ fn name_taken(conn: &mut DbConn, name: &str, lang: &str, except: Option<i64>) ->
     Ok(ids.into_iter().any(|id| Some(id) != except))
 }
 
-/// Replaces the placeholders; unknown `{{…}}` text is left as written.
+/// Replaces the placeholders with the case record's customer name; unknown `{{…}}` text is left
+/// as written.
 pub fn fill(body: &str, case: &Case, agent_name: &str) -> String {
-    let customer = case
+    let name = case
         .customer_name
         .as_deref()
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or(&case.customer_email);
+        .filter(|n| !n.trim().is_empty() && !n.contains('@'));
+    fill_named(body, case, name, agent_name)
+}
+
+/// Replaces the placeholders, greeting `customer_name`. Without a name the greeting is written
+/// without one ("您好：", "Hello,") rather than with the address.
+pub fn fill_named(
+    body: &str,
+    case: &Case,
+    customer_name: Option<&str>,
+    agent_name: &str,
+) -> String {
+    let body = match customer_name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => body.replace("{{customer_name}}", name),
+        None => body
+            .replace("{{customer_name}}，", "")
+            .replace("{{customer_name}}, ", "")
+            .replace(" {{customer_name}}", "")
+            .replace("{{customer_name}}", ""),
+    };
     body.replace("{{case_number}}", &case.number)
-        .replace("{{customer_name}}", customer)
         .replace("{{agent_name}}", agent_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(name: Option<&str>) -> Case {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        Case {
+            id: 1,
+            number: "CAS-06004-S8K5X3".into(),
+            seq: 6004,
+            title: "t".into(),
+            state: crate::workflow::state::CaseState::New,
+            priority: crate::workflow::state::Priority::Normal,
+            customer_email: "chenhui.zd@centerm.com".into(),
+            customer_name: name.map(str::to_string),
+            assignee_id: None,
+            team: None,
+            language: "zh-CN".into(),
+            problem_definition: None,
+            scope: None,
+            resolution: None,
+            duplicate_of_id: None,
+            merged_into_id: None,
+            created_at: at,
+            updated_at: at,
+            last_activity_at: at,
+            closed_at: None,
+        }
+    }
+
+    #[test]
+    fn the_greeting_uses_the_name_and_never_the_address() {
+        let zh = "{{customer_name}}，您好：\n案例 {{case_number}}\n{{agent_name}}";
+        let en = "Hello {{customer_name}},\nRegards, {{agent_name}}";
+        let c = case(None);
+        assert_eq!(
+            fill_named(zh, &c, Some("陈辉"), "王彬彬"),
+            "陈辉，您好：\n案例 CAS-06004-S8K5X3\n王彬彬"
+        );
+        assert_eq!(
+            fill_named(zh, &c, None, "王彬彬"),
+            "您好：\n案例 CAS-06004-S8K5X3\n王彬彬"
+        );
+        assert_eq!(fill_named(en, &c, None, "A"), "Hello,\nRegards, A");
+        assert_eq!(
+            fill(en, &c, "A"),
+            "Hello,\nRegards, A",
+            "no address in a greeting"
+        );
+        assert_eq!(
+            fill(en, &case(Some("Chen Hui")), "A"),
+            "Hello Chen Hui,\nRegards, A"
+        );
+    }
 }

@@ -27,6 +27,8 @@ use crate::error::{AppError, AppResult};
 use crate::web::page::set_flash;
 use crate::web::{AppState, CurrentUser, Page};
 
+/// Participants offered under the Cc field (the rest are counted).
+const CC_SUGGESTIONS: usize = 10;
 /// Largest text field read from the reply form.
 const MAX_TEXT_FIELD_BYTES: usize = 2 * 1024 * 1024;
 /// Rows shown on the outbox page.
@@ -76,8 +78,15 @@ pub struct ReplyForm {
     pub can_reply: bool,
     /// The customer, as the To line shows it.
     pub to: String,
-    /// Cc addresses, comma-separated, editable.
+    /// Cc addresses, comma-separated, editable; empty until the writer fills it in.
     pub cc: String,
+    /// Others on the case the writer may want to copy (never the support team's own addresses,
+    /// never staff), at most [`CC_SUGGESTIONS`]; shown under the Cc field, never pre-filled.
+    pub cc_suggestions: Vec<String>,
+    /// How many more such participants the case has.
+    pub cc_more: usize,
+    /// The customer's name as greetings use it (known from the thread), if any.
+    pub customer_name: Option<String>,
     /// Pre-filled reply text.
     pub body: String,
     /// Canned responses, the case's language first.
@@ -106,9 +115,10 @@ impl ReplyForm {
             .replace("{limit}", &self.max_recipients.to_string())
     }
 
-    /// The empty form for `case` as `user` sees it. Cc is pre-filled with the case's other
-    /// participants — never the support team's own addresses, and never more than a reply may
-    /// carry (`max_reply_recipients`, the customer included).
+    /// The empty form for `case` as `user` sees it. Cc starts empty: a reply goes to the customer
+    /// unless the writer copies someone. The case's other participants are offered under the
+    /// field — never the support team's own addresses (`mail_from`, `support_domains`, staff
+    /// accounts), and a bounded number of them.
     pub fn load(
         conn: &mut crate::db::DbConn,
         cfg: &Config,
@@ -116,22 +126,28 @@ impl ReplyForm {
         user: &CurrentUser,
     ) -> diesel::QueryResult<ReplyForm> {
         let room = i64::from(cfg.max_reply_recipients.saturating_sub(1));
-        let cc: Vec<String> =
+        let others: Vec<String> =
             Participant::cc_for_reply(conn, case.id, &case.customer_email, room + 100)?
                 .into_iter()
                 .filter(|email| !cfg.is_support_address(email))
                 .take(room as usize)
                 .collect();
+        let cc_more = others.len().saturating_sub(CC_SUGGESTIONS);
+        let cc_suggestions: Vec<String> = others.into_iter().take(CC_SUGGESTIONS).collect();
+        let customer_name = super::canned::customer_name(conn, case)?;
         let mut all = CannedResponse::list(conn)?;
         all.sort_by_key(|c| c.lang != case.language);
         Ok(ReplyForm {
             number: case.number.clone(),
             can_reply: user.is(Operation::Reply),
-            to: match &case.customer_name {
-                Some(n) if !n.trim().is_empty() => format!("{n} <{}>", case.customer_email),
-                _ => case.customer_email.clone(),
+            to: match &customer_name {
+                Some(n) => format!("{n} <{}>", case.customer_email),
+                None => case.customer_email.clone(),
             },
-            cc: cc.join(", "),
+            cc: String::new(),
+            cc_suggestions,
+            cc_more,
+            customer_name,
             body: String::new(),
             canned: all
                 .into_iter()
@@ -193,7 +209,7 @@ async fn reply_page(
             let mut reply = ReplyForm::load(conn, &cfg, &case, &u)?;
             if let Some(id) = canned_id {
                 let canned = CannedResponse::find(conn, id)?.ok_or(AppError::NotFound)?;
-                reply.body = canned.render(&case, &u.name);
+                reply.body = canned.render_for(&case, reply.customer_name.as_deref(), &u.name);
                 reply.selected_canned = Some(id);
             }
             Ok((case, reply))

@@ -43,6 +43,17 @@ impl BuiltinText {
     pub fn t(self, key: &'static str) -> &'static str {
         Catalog::builtin_static().get(self.lang, key)
     }
+
+    /// "1 second", "30 seconds", "30 秒": a wait in whole seconds, with the plural the language
+    /// needs (messages say "try again in {wait}").
+    pub fn seconds(self, n: u64) -> String {
+        let form = if n == 1 {
+            self.t("time.second")
+        } else {
+            self.t("time.seconds")
+        };
+        form.replace("{n}", &n.to_string())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,6 +155,15 @@ mod tests {
                 out.push(p);
             }
         }
+    }
+
+    #[test]
+    fn waits_have_the_right_plural_in_each_language() {
+        assert_eq!(builtin(Lang::En).seconds(1), "1 second");
+        assert_eq!(builtin(Lang::En).seconds(0), "0 seconds");
+        assert_eq!(builtin(Lang::En).seconds(30), "30 seconds");
+        assert_eq!(builtin(Lang::ZhCn).seconds(1), "1 秒");
+        assert_eq!(builtin(Lang::ZhCn).seconds(30), "30 秒");
     }
 
     #[test]

@@ -103,6 +103,40 @@ pub fn set_flash(req: &HttpRequest, level: &str, text: impl Into<String>) {
     );
 }
 
+impl Page {
+    /// The context of `req` for `user` (consumes the flash, creates the CSRF token if needed).
+    fn build(req: &HttpRequest, user: Option<CurrentUser>) -> Result<Page, AppError> {
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))?;
+        let session = req.get_session();
+        let lang = request_lang(req, &session);
+        let csrf = csrf::session_token(&session);
+        let flash = session.remove_as::<Flash>(FLASH_KEY).and_then(Result::ok);
+        let unread_notifications = req
+            .extensions()
+            .get::<super::extract::UnreadNotifications>()
+            .map_or(0, |u| u.0);
+        Ok(Page {
+            lang,
+            user,
+            csrf,
+            flash,
+            path: req.path().to_string(),
+            unread_notifications,
+            catalog: state.catalog.clone(),
+        })
+    }
+
+    /// The context for the error page of `req` (`web::errors`): like a handler's, except that a
+    /// user who cannot be looked up (the database is what failed) is left out instead of failing
+    /// the error page too. `None` only without application state.
+    pub async fn for_error(req: &HttpRequest) -> Option<Page> {
+        let user = optional_user(req).await.unwrap_or(None);
+        Page::build(req, user).ok()
+    }
+}
+
 impl FromRequest for Page {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -110,28 +144,8 @@ impl FromRequest for Page {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))?
-                .clone();
             let user = optional_user(&req).await?;
-            let session = req.get_session();
-            let lang = request_lang(&req, &session);
-            let csrf = csrf::session_token(&session);
-            let flash = session.remove_as::<Flash>(FLASH_KEY).and_then(Result::ok);
-            let unread_notifications = req
-                .extensions()
-                .get::<super::extract::UnreadNotifications>()
-                .map_or(0, |u| u.0);
-            Ok(Page {
-                lang,
-                user,
-                csrf,
-                flash,
-                path: req.path().to_string(),
-                unread_notifications,
-                catalog: state.catalog.clone(),
-            })
+            Page::build(&req, user)
         })
     }
 }

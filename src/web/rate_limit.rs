@@ -115,10 +115,11 @@ impl RateLimits {
 /// in the reader's language for people.
 pub fn too_many_requests(retry: RetryAfter, message: fn(Lang) -> &'static str) -> HttpResponse {
     let seconds = retry.0.to_string();
+    let wait = |lang| crate::web::catalog::builtin(lang).seconds(retry.0);
     let info = ErrorInfo {
         kind: "too_many_requests",
-        message_en: message(Lang::En).replace("{seconds}", &seconds),
-        message_zh: message(Lang::ZhCn).replace("{seconds}", &seconds),
+        message_en: message(Lang::En).replace("{wait}", &wait(Lang::En)),
+        message_zh: message(Lang::ZhCn).replace("{wait}", &wait(Lang::ZhCn)),
     };
     let mut response = HttpResponse::TooManyRequests()
         .insert_header((header::RETRY_AFTER, seconds))

@@ -381,8 +381,8 @@ impl TestApp {
         serde_json::from_str(&text).unwrap()
     }
 
-    /// Posts the multipart reply form of a case like a browser (the CSRF token rides in the query
-    /// string, as the form's action has it).
+    /// Posts the multipart reply form of a case like a browser: the CSRF token is the form's first
+    /// field (never in the URL), then `fields`, then the files.
     pub async fn post_reply(
         &self,
         number: &str,
@@ -390,7 +390,7 @@ impl TestApp {
         files: &[(&str, &str, &[u8])],
     ) -> reqwest::Response {
         let token = self.csrf().await;
-        let mut form = reqwest::multipart::Form::new();
+        let mut form = reqwest::multipart::Form::new().text("csrf_token", token);
         for (k, v) in fields {
             form = form.text(k.to_string(), v.to_string());
         }
@@ -403,9 +403,8 @@ impl TestApp {
                     .unwrap(),
             );
         }
-        let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
         self.client
-            .post(self.url(&format!("/cases/{number}/reply?csrf_token={token}")))
+            .post(self.url(&format!("/cases/{number}/reply")))
             .multipart(form)
             .send()
             .await
