@@ -113,7 +113,7 @@ fn one_case(
     );
     service::start_clocks_for_new_case(conn, case.id, priority, at, rules)?;
     let agent = &agents[n % agents.len()];
-    if n % 10 != 0 {
+    if !n.is_multiple_of(10) {
         service::assign(conn, case.id, agent, agent.id(), at)?;
     }
     let mut m = 1;

@@ -242,6 +242,15 @@ fn field_changed(kind: EventKind, from: Option<&str>, to: Option<&str>) -> Optio
     }
 }
 
+/// A record-changing event as read: kind, from state, to state, actor, time.
+type RecordEventRow = (
+    EventKind,
+    Option<String>,
+    Option<String>,
+    String,
+    NaiveDateTime,
+);
+
 /// The changes to the record since the latest summary version of the case, or `None` when it has
 /// no summary. Events are ordered by id, not time, because imported history carries the times of
 /// its mail.
@@ -263,13 +272,7 @@ pub fn changes_since_summary(
         .filter(case_events::kind.eq(EventKind::SummaryWritten))
         .select(diesel::dsl::max(case_events::id))
         .first(conn)?;
-    let rows: Vec<(
-        EventKind,
-        Option<String>,
-        Option<String>,
-        String,
-        NaiveDateTime,
-    )> = case_events::table
+    let rows: Vec<RecordEventRow> = case_events::table
         .filter(case_events::case_id.eq(case_id))
         .filter(case_events::id.gt(marker.unwrap_or(0)))
         .filter(case_events::kind.eq_any([
