@@ -521,7 +521,8 @@ async fn api_post(app: &TestApp, token: &str, path: &str, body: serde_json::Valu
 
 /// Uploads diagnostics files on a page (the case page's form or a customer upload link).
 async fn upload(app: &TestApp, path: &str, csrf: &str, names: &[&str]) -> reqwest::Response {
-    let mut form = reqwest::multipart::Form::new();
+    // The token rides as the form's first field, never in the URL.
+    let mut form = reqwest::multipart::Form::new().text("csrf_token", csrf.to_string());
     for name in names {
         let bytes = std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -538,7 +539,7 @@ async fn upload(app: &TestApp, path: &str, csrf: &str, names: &[&str]) -> reqwes
         );
     }
     app.client
-        .post(app.url(&format!("{path}?csrf_token={csrf}")))
+        .post(app.url(path))
         .multipart(form)
         .send()
         .await
