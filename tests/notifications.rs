@@ -130,7 +130,8 @@ async fn workflow_events_notify_the_right_people_and_never_the_actor(backend: Ba
     let Some(app) = app(backend).await else {
         return;
     };
-    let (manager, boss) = signed_in(&app, "li.na@cmgos.example", "Li Na", Role::Manager).await;
+    // Managers read and do not write; the team lead who hands out cases is an admin.
+    let (lead, boss) = signed_in(&app, "li.na@cmgos.example", "Li Na", Role::Admin).await;
     let (agent, wang) = signed_in(&app, "wangbb@cmgos.example", "Wang Binbin", Role::Agent).await;
     let (engineer, zhang) = signed_in(
         &app,
@@ -155,8 +156,8 @@ async fn workflow_events_notify_the_right_people_and_never_the_actor(backend: Ba
     let n = new_case(&app, "n-1@customer.example").await;
     assert!(rows(&app).is_empty());
 
-    // The manager assigns it to the agent: the agent is told, the manager is not.
-    assign(&manager, &n, &wang).await;
+    // The lead assigns it to the agent: the agent is told, the lead is not.
+    assign(&lead, &n, &wang).await;
     assert_eq!(rows_of(&app, &wang), ["assigned"]);
     assert!(rows_of(&app, &boss).is_empty());
 
@@ -274,7 +275,7 @@ async fn the_list_counts_unread_and_marks_read_for_its_owner_only(backend: Backe
     let Some(app) = app(backend).await else {
         return;
     };
-    let (manager, _) = signed_in(&app, "li.na@cmgos.example", "Li Na", Role::Manager).await;
+    let (lead, _) = signed_in(&app, "li.na@cmgos.example", "Li Na", Role::Admin).await;
     let (agent, wang) = signed_in(&app, "wangbb@cmgos.example", "Wang Binbin", Role::Agent).await;
     assert_eq!(unread_badge(&agent).await, None);
     let (_, html) = agent.get_text("/notifications").await;
@@ -284,10 +285,10 @@ async fn the_list_counts_unread_and_marks_read_for_its_owner_only(backend: Backe
     let b = new_case(&app, "l-2@customer.example").await;
     let c = new_case(&app, "l-3@customer.example").await;
     for n in [&a, &b, &c] {
-        assign(&manager, n, &wang).await;
+        assign(&lead, n, &wang).await;
     }
     assert_eq!(unread_badge(&agent).await.as_deref(), Some("3"));
-    assert_eq!(unread_badge(&manager).await, None, "the actor has none");
+    assert_eq!(unread_badge(&lead).await, None, "the actor has none");
 
     // The list: newest first, each saying who did what on which case.
     let (status, html) = agent.get_text("/notifications").await;
@@ -302,7 +303,7 @@ async fn the_list_counts_unread_and_marks_read_for_its_owner_only(backend: Backe
         .select(notifications::id)
         .first(&mut app.conn())
         .unwrap();
-    let r = manager
+    let r = lead
         .post_form(&format!("/notifications/{id}/read"), &[])
         .await;
     assert_eq!(r.status().as_u16(), 404);
@@ -360,7 +361,7 @@ async fn per_person_switches_choose_the_channels(backend: BackendKind) {
     let Some(app) = app(backend).await else {
         return;
     };
-    let (manager, _) = signed_in(&app, "li.na@cmgos.example", "Li Na", Role::Manager).await;
+    let (lead, _) = signed_in(&app, "li.na@cmgos.example", "Li Na", Role::Admin).await;
     let (agent, wang) = signed_in(&app, "wangbb@cmgos.example", "Wang Binbin", Role::Agent).await;
 
     // Everything is on until switched off.
@@ -389,7 +390,7 @@ async fn per_person_switches_choose_the_channels(backend: BackendKind) {
     assert!(html.contains(r#"name="by_mail.assigned" value="on">"#));
 
     let n = new_case(&app, "s-1@customer.example").await;
-    assign(&manager, &n, &wang).await;
+    assign(&lead, &n, &wang).await;
     let raw = mail(
         "s-2@customer.example",
         "Re: Activation fails",
@@ -454,12 +455,13 @@ async fn the_sla_warning_comes_once_within_the_hour_to_the_owner_or_the_managers
     let Some(app) = app(backend).await else {
         return;
     };
-    let (manager, boss) = signed_in(&app, "li.na@cmgos.example", "Li Na", Role::Manager).await;
+    let (_, boss) = signed_in(&app, "li.na@cmgos.example", "Li Na", Role::Manager).await;
+    let (lead, _) = signed_in(&app, "lead@cmgos.example", "Team Lead", Role::Admin).await;
     let other_manager = app.create_user("zhao@cmgos.example", "Zhao Lei", Role::Manager);
     let (_, wang) = signed_in(&app, "wangbb@cmgos.example", "Wang Binbin", Role::Agent).await;
 
     let owned = new_case(&app, "w-1@customer.example").await;
-    assign(&manager, &owned, &wang).await;
+    assign(&lead, &owned, &wang).await;
     let nobodys = new_case(&app, "w-2@customer.example").await;
     let due = |number: &str| {
         let id = Case::find_by_number(&mut app.conn(), number)
