@@ -710,7 +710,7 @@ async fn every_operation_records_its_kinds_one_payload_through_every_door(backen
     let customer = app.another_browser();
     let (status, form) = customer.get_text(&link).await;
     assert_eq!(status, 200);
-    let customer_csrf = regex::Regex::new(r#"\?csrf_token=([A-Za-z0-9_-]+)""#)
+    let customer_csrf = regex::Regex::new(r#"name="csrf_token" value="([A-Za-z0-9_-]+)""#)
         .unwrap()
         .captures(&form)
         .expect("the upload form's token")[1]
