@@ -24,6 +24,9 @@ both_backends!(
     page_and_api_replies_write_the_same_rows_and_events,
     page_and_api_assignments_write_the_same_events,
     page_and_api_transitions_write_the_same_events,
+    page_and_api_diagnostics_links_and_priority_write_the_same_events,
+    the_api_merges_by_the_workflow_rules,
+    a_case_holds_a_bounded_number_of_active_upload_links,
     every_operation_records_its_kinds_one_payload_through_every_door,
 );
 
@@ -468,6 +471,338 @@ async fn page_and_api_transitions_write_the_same_events(backend: BackendKind) {
         case(&app, &by_api).problem_definition
     );
     recorded_kinds(&app);
+}
+
+/// [`event_shapes`] with what must differ between two cases blanked: mail and link ids, expiry
+/// times (and the note that repeats the expiry).
+fn comparable_shapes(app: &TestApp, case: &Case, kind: &str) -> Vec<EventShape> {
+    event_shapes(app, case, kind)
+        .into_iter()
+        .map(|mut e| {
+            if let Some(data) = e.5.as_deref() {
+                let mut v: serde_json::Value = serde_json::from_str(data).unwrap();
+                for key in ["message_id", "link_id", "expires_at"] {
+                    if let Some(field) = v.get_mut(key) {
+                        assert!(!field.is_null(), "{kind}: {key} is recorded");
+                        *field = serde_json::Value::from("…");
+                    }
+                }
+                e.5 = Some(v.to_string());
+            }
+            if kind == "upload_link_created" {
+                e.4 = None;
+            }
+            e
+        })
+        .collect()
+}
+
+async fn page_and_api_diagnostics_links_and_priority_write_the_same_events(backend: BackendKind) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let (by_page, by_api, agent, token) = a_case_for_each_door(&app).await;
+    let api = |path: String, body: serde_json::Value| {
+        let token = token.clone();
+        let url = app.url(&format!("/api/v1/cases/{path}"));
+        async move {
+            let r = common::new_client()
+                .post(url)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+
+    // Priority.
+    let r = app
+        .post_form(
+            &format!("/cases/{by_page}/priority"),
+            &[("priority", "urgent")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let (status, body) = api(
+        format!("{by_api}/priority"),
+        serde_json::json!({"priority": "urgent"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api(
+        format!("{by_api}/priority"),
+        serde_json::json!({"priority": "asap"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(case(&app, &by_api).priority, case(&app, &by_page).priority);
+
+    // Sending the report before any diagnostics: nothing to send, nothing recorded.
+    let (status, body) = api(
+        format!("{by_api}/diagnostics/report/send"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("no diagnostics"), "{body}");
+
+    // Diagnostics: the page's multipart upload and the API's body.
+    let csrf = app.csrf().await;
+    let r = upload(
+        &app,
+        &format!("/cases/{by_page}/diagnostics"),
+        &csrf,
+        &["seed-after-console.txt"],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/diagnostics/seed-after-console.txt"),
+    )
+    .unwrap();
+    let r = common::new_client()
+        .post(app.url(&format!(
+            "/api/v1/cases/{by_api}/diagnostics?filename=seed-after-console.txt"
+        )))
+        .bearer_auth(&token)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+
+    // The report to the customer, in Chinese from both doors.
+    let r = app
+        .post_form(
+            &format!("/cases/{by_page}/diagnostics/report/send"),
+            &[("lang", "zh-CN")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let (status, body) = api(
+        format!("{by_api}/diagnostics/report/send"),
+        serde_json::json!({"lang": "zh-CN"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    for number in [&by_page, &by_api] {
+        let c = case(&app, number);
+        let sent = event_shapes(&app, &c, "report_sent");
+        let data: serde_json::Value = serde_json::from_str(sent[0].5.as_deref().unwrap()).unwrap();
+        let queued = OutboxRow::for_case(&mut app.conn(), c.id).unwrap();
+        assert!(
+            queued
+                .iter()
+                .any(|r| r.message_id == data["message_id"].as_str().unwrap()),
+            "the report on {number} is in the outbox: {data}"
+        );
+        // The report answers the customer: the first-response clock is met.
+        let first = casebook::workflow::service::clocks(&mut app.conn(), c.id)
+            .unwrap()
+            .into_iter()
+            .find(|c| c.clock.metric == casebook::workflow::sla::SlaMetric::FirstResponse)
+            .unwrap();
+        assert!(
+            first.clock.met_at.is_some(),
+            "first response met on {number}"
+        );
+    }
+
+    // An upload link from each door, then revoked from each.
+    let r = app
+        .post_form(&format!("/cases/{by_page}/upload-links"), &[("days", "14")])
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let (status, body) = api(
+        format!("{by_api}/upload-links"),
+        serde_json::json!({"days": 14}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        created["url"].as_str().unwrap().contains("/upload/"),
+        "{body}"
+    );
+    let (status, body) = api(
+        format!("{by_api}/upload-links"),
+        serde_json::json!({"days": 400}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let page_link = casebook::diagnostics::links::UploadLink::for_case(
+        &mut app.conn(),
+        case(&app, &by_page).id,
+    )
+    .unwrap()[0]
+        .id;
+    let r = app
+        .post_form(
+            &format!("/cases/{by_page}/upload-links/{page_link}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let (status, body) = api(
+        format!("{by_api}/upload-links/{}/revoke", created["id"]),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    // A second revoke, or another case's link, is not found.
+    let (status, _) = api(
+        format!("{by_api}/upload-links/{}/revoke", created["id"]),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = api(
+        format!("{by_api}/upload-links/{page_link}/revoke"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let listed: serde_json::Value = serde_json::from_str(
+        &common::new_client()
+            .get(app.url(&format!("/api/v1/cases/{by_api}/upload-links")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(listed["links"][0]["status"], "revoked", "{listed}");
+    assert!(
+        listed["links"][0].get("url").is_none(),
+        "the URL is shown once"
+    );
+
+    for kind in [
+        "priority_changed",
+        "diagnostics_uploaded",
+        "report_sent",
+        "upload_link_created",
+        "upload_link_revoked",
+    ] {
+        let page_events = comparable_shapes(&app, &case(&app, &by_page), kind);
+        let api_events = comparable_shapes(&app, &case(&app, &by_api), kind);
+        assert_eq!(page_events.len(), 1, "{kind}");
+        assert_eq!(page_events, api_events, "{kind}");
+        assert_eq!(page_events[0].0, Some(agent.id), "{kind}");
+    }
+    recorded_kinds(&app);
+}
+
+async fn the_api_merges_by_the_workflow_rules(backend: BackendKind) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let (keeper, dup, _agent, token) = a_case_for_each_door(&app).await;
+    let merge = |from: String, body: serde_json::Value| {
+        let url = app.url(&format!("/api/v1/cases/{from}/merge"));
+        let token = token.clone();
+        async move {
+            let r = common::new_client()
+                .post(url)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+    let (status, body) = merge(dup.clone(), serde_json::json!({"into": dup})).await;
+    assert_eq!(status, 422, "into itself: {body}");
+    let (status, body) = merge(
+        dup.clone(),
+        serde_json::json!({"into": keeper, "from": "investigating"}),
+    )
+    .await;
+    assert_eq!(status, 409, "the client saw another state: {body}");
+    let (status, body) = merge(
+        dup.clone(),
+        serde_json::json!({"into": keeper, "from": "new"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["into"], keeper.as_str());
+    assert_eq!(
+        case(&app, &dup).merged_into_id,
+        Some(case(&app, &keeper).id)
+    );
+    let merged = event_shapes(&app, &case(&app, &dup), "merged");
+    assert_eq!(merged.len(), 1);
+    let (status, body) = merge(dup.clone(), serde_json::json!({"into": keeper})).await;
+    assert_eq!(status, 422, "already merged: {body}");
+    recorded_kinds(&app);
+}
+
+async fn a_case_holds_a_bounded_number_of_active_upload_links(backend: BackendKind) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let (number, _, _agent, token) = a_case_for_each_door(&app).await;
+    let max = casebook::diagnostics::service::MAX_ACTIVE_LINKS;
+    let create = || {
+        let url = app.url(&format!("/api/v1/cases/{number}/upload-links"));
+        let token = token.clone();
+        async move {
+            common::new_client()
+                .post(url)
+                .bearer_auth(&token)
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mut first = None;
+    for _ in 0..max {
+        let r = create().await;
+        assert_eq!(r.status().as_u16(), 201);
+        let v: serde_json::Value = r.json().await.unwrap();
+        first.get_or_insert(v["id"].as_i64().unwrap());
+    }
+    let r = create().await;
+    assert_eq!(r.status().as_u16(), 409);
+    assert!(r.text().await.unwrap().contains("revoke one first"));
+    // The page says the same, in the layout, and makes nothing.
+    let r = app
+        .post_form(&format!("/cases/{number}/upload-links"), &[("days", "7")])
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let (_, html) = app.get_text(&format!("/cases/{number}")).await;
+    assert!(
+        html.contains("active upload links. Revoke one"),
+        "flash shown"
+    );
+    // Revoking one makes room for one more.
+    let r = common::new_client()
+        .post(app.url(&format!(
+            "/api/v1/cases/{number}/upload-links/{}/revoke",
+            first.unwrap()
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(create().await.status().as_u16(), 201);
+    let c = case(&app, &number);
+    assert_eq!(
+        event_shapes(&app, &c, "upload_link_created").len() as i64,
+        max + 1
+    );
 }
 
 /// Every event of every case: a kind this version knows, with its kind's payload in `data` (or

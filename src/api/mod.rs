@@ -14,6 +14,7 @@
 
 pub mod admin;
 pub mod cli;
+pub mod diagnostics;
 pub mod extract;
 pub mod routes;
 pub mod tokens;

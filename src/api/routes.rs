@@ -54,7 +54,13 @@ crate::route_table! {
     POST "/cases/{number}/assign" => assign, Access::Api(Operation::WorkCase);
     POST "/cases/{number}/replies" => super::write::reply, Access::Api(Operation::Reply);
     POST "/cases/{number}/transitions" => super::write::transition, Access::Api(Operation::WorkCase);
-    POST "/cases/{number}/diagnostics" => super::write::diagnostics, Access::Api(Operation::WorkDiagnostics);
+    POST "/cases/{number}/priority" => super::write::priority, Access::Api(Operation::WorkCase);
+    POST "/cases/{number}/merge" => super::write::merge, Access::Api(Operation::MergeCases);
+    POST "/cases/{number}/diagnostics" => super::diagnostics::attach, Access::Api(Operation::WorkDiagnostics);
+    POST "/cases/{number}/diagnostics/report/send" => super::diagnostics::send_report, Access::Api(Operation::WorkDiagnostics);
+    GET "/cases/{number}/upload-links" => super::diagnostics::list_links, Access::Api(Operation::ReadCases);
+    POST "/cases/{number}/upload-links" => super::diagnostics::create_link, Access::Api(Operation::WorkDiagnostics);
+    POST "/cases/{number}/upload-links/{id}/revoke" => super::diagnostics::revoke_link, Access::Api(Operation::WorkDiagnostics);
     GET "/reports/summary" => crate::reports::dashboard::routes::api_summary, Access::Api(Operation::ViewReports);
 }
 

@@ -15,7 +15,7 @@ use crate::i18n::Lang;
 use crate::mail::reply::{self, Refusal, ReplyCommand, ReplyError};
 use crate::web::AppState;
 use crate::workflow::service::{self, ActorRef, WorkflowError};
-use crate::workflow::state::CaseState;
+use crate::workflow::state::{CaseState, Priority};
 use crate::workflow::transitions::{TransitionError, TransitionInput};
 
 /// `POST /api/v1/cases/{number}/replies` body.
@@ -206,11 +206,7 @@ pub async fn transition(
         None => None,
     };
     let number = path.into_inner();
-    let actor = ActorRef::User {
-        id: user.id,
-        name: user.name.clone(),
-        role: user.role,
-    };
+    let actor = actor_of(&user);
     let (blobs, config) = (state.blobs.clone(), state.config.clone());
     let applied = state
         .db(move |conn| {
@@ -236,67 +232,120 @@ pub async fn transition(
     })))
 }
 
-/// `POST /api/v1/cases/{number}/diagnostics?filename=NAME` with the file as the body → 201 with the
-/// snapshot's verdict and findings.
-pub async fn diagnostics(
+/// The workflow's actor for the token's account.
+fn actor_of(user: &ApiUser) -> ActorRef {
+    ActorRef::User {
+        id: user.id,
+        name: user.name.clone(),
+        role: user.role,
+    }
+}
+
+/// `POST /api/v1/cases/{number}/priority` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityBody {
+    /// `low`, `normal`, `high` or `urgent`.
+    pub priority: String,
+}
+
+/// `POST /api/v1/cases/{number}/priority` → 200 with the case's priority; the SLA deadlines of
+/// running clocks follow it, as on the page.
+pub async fn priority(
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<DiagnosticsQuery>,
-    bytes: web::Bytes,
+    body: web::Json<PriorityBody>,
 ) -> AppResult<HttpResponse> {
     user.require(Operation::WorkCase)?;
-    if bytes.len() as u64 > state.config.max_attachment_bytes {
-        return Err(AppError::PayloadTooLarge(format!(
-            "the file is larger than max_attachment_bytes ({} bytes)",
-            state.config.max_attachment_bytes
-        )));
-    }
-    if bytes.is_empty() {
-        return Err(AppError::Unprocessable(
-            "send the file as the request body".into(),
-        ));
-    }
-    let filename = query
-        .into_inner()
-        .filename
-        .unwrap_or_else(|| "upload.txt".into());
+    let priority: Priority = body.priority.parse().map_err(|_| {
+        AppError::Unprocessable(format!(
+            "unknown priority {:?} (low, normal, high or urgent)",
+            body.priority
+        ))
+    })?;
     let number = path.into_inner();
-    let (blobs, config) = (state.blobs.clone(), state.config.clone());
-    let row = state
+    let actor = actor_of(&user);
+    let config = state.config.clone();
+    let number = state
         .db(move |conn| {
             let case = find_case(conn, &number)?;
-            let rules = crate::diagnostics::store::rules_for(&config)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("diagnostics rules: {e}")))?;
-            let limits = crate::diagnostics::store::upload_limits(&config);
-            let origin = crate::diagnostics::store::Origin {
-                via: crate::diagnostics::store::Via::Api,
-                uploaded_by: Some(user.id),
-                attachment_id: None,
-                upload_link_id: None,
-            };
-            // A refused file is the client's problem (422, with the reason); a database or blob
-            // store failure is ours (500, its cause logged), as on the case page.
-            let row = crate::diagnostics::store::attach(
-                conn, &blobs, &rules, &limits, case.id, &filename, &bytes, &origin,
-            )?;
-            let snapshot: serde_json::Value =
-                serde_json::from_str(&row.analysis).unwrap_or_default();
-            Ok(serde_json::json!({
-                "case": case.number,
-                "source": filename,
-                "verdict": snapshot["verdict"],
-                "fingerprint": snapshot["fingerprint"],
-                "findings": snapshot["findings"],
-            }))
+            service::set_priority(
+                conn,
+                service::CaseKey::Id(case.id),
+                &actor,
+                priority,
+                Utc::now(),
+                &service::SlaRules::from_config(&config),
+            )
+            .map_err(api_refusal)?;
+            Ok(case.number)
         })
         .await?;
-    Ok(HttpResponse::Created().json(row))
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "number": number,
+        "priority": priority.as_str(),
+    })))
 }
 
-/// Query of the diagnostics upload.
+/// `POST /api/v1/cases/{number}/merge` body.
 #[derive(Debug, Deserialize)]
-pub struct DiagnosticsQuery {
-    /// The file's name (decides the reader when the content is ambiguous).
-    pub filename: Option<String>,
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The case that keeps the thread.
+    pub into: String,
+    /// The state the client last saw this case in; refused with 409 if it moved on since.
+    #[serde(default)]
+    pub from: Option<String>,
+}
+
+/// `POST /api/v1/cases/{number}/merge` → 200 with the case that now holds the thread; the rules
+/// (which states may merge, no merging into itself) are the workflow's, as on the page.
+pub async fn merge(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<MergeBody>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::MergeCases)?;
+    let body = body.into_inner();
+    let parse = |n: &str| {
+        crate::cases::CaseNumber::parse(n)
+            .map(|n| n.as_str().to_string())
+            .map_err(|_| AppError::Unprocessable(format!("{n:?} is not a case number")))
+    };
+    let source = crate::cases::CaseNumber::parse(&path.into_inner())
+        .map_err(|_| AppError::NotFound)?
+        .as_str()
+        .to_string();
+    let target = parse(&body.into)?;
+    let expected = match body.from.as_deref() {
+        None => None,
+        Some(f) => Some(
+            f.parse::<CaseState>()
+                .map_err(|e| AppError::Unprocessable(e.to_string()))?,
+        ),
+    };
+    let cmd = crate::workflow::merge::MergeCommand {
+        source: source.clone(),
+        target,
+        actor: actor_of(&user),
+        expected,
+    };
+    let config = state.config.clone();
+    let merged = state
+        .db(move |conn| {
+            crate::workflow::merge::merge(
+                conn,
+                &cmd,
+                Utc::now(),
+                &service::SlaRules::from_config(&config),
+            )
+            .map_err(api_refusal)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "merged": source,
+        "into": merged.number,
+    })))
 }

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::workflow::service::kinds;
+use crate::workflow::events::EventKind;
 use crate::workflow::sla::SlaMetric;
 use crate::workflow::state::CaseState;
 
@@ -328,7 +328,7 @@ impl EventSql {
     pub fn into_state(e: &str, to: CaseState) -> String {
         format!(
             "{e}.kind = '{}' AND {e}.to_state = '{}'",
-            kinds::TRANSITION,
+            EventKind::Transition,
             to.as_str()
         )
     }
@@ -337,7 +337,7 @@ impl EventSql {
     pub fn out_of(e: &str, from: CaseState) -> String {
         format!(
             "{e}.kind = '{}' AND {e}.from_state = '{}'",
-            kinds::TRANSITION,
+            EventKind::Transition,
             from.as_str()
         )
     }
@@ -350,7 +350,7 @@ impl EventSql {
         format!(
             "{e}.kind = '{}' AND {e}.to_state IN ('{resolved}', '{archived}') \
              AND ({e}.from_state IS NULL OR {e}.from_state <> '{resolved}')",
-            kinds::TRANSITION
+            EventKind::Transition
         )
     }
 
@@ -360,7 +360,7 @@ impl EventSql {
         format!(
             "{e}.kind = '{}' AND {e}.from_state IN ('{resolved}', '{archived}') \
              AND {e}.to_state IS NOT NULL AND {e}.to_state NOT IN ('{resolved}', '{archived}')",
-            kinds::TRANSITION
+            EventKind::Transition
         )
     }
 }

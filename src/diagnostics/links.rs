@@ -20,6 +20,8 @@ pub const MAX_DAYS: u32 = 90;
 /// Uploads (form submissions) one link accepts: plenty for a customer collecting logs, and a bound
 /// on what a leaked link can make the server store.
 pub const MAX_UPLOADS: i32 = 50;
+/// Links of a case listed on its page and in the API, newest first.
+pub const MAX_LISTED: i64 = 100;
 
 /// A link's validity in whole days, 1 to [`MAX_DAYS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,13 +157,29 @@ impl UploadLink {
             .optional()
     }
 
-    /// Links of a case, newest first.
+    /// Links of a case, newest first, at most [`MAX_LISTED`].
     pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<UploadLink>> {
         upload_links::table
             .filter(upload_links::case_id.eq(case_id))
             .order((upload_links::created_at.desc(), upload_links::id.desc()))
+            .limit(MAX_LISTED)
             .select(UploadLink::as_select())
             .load(conn)
+    }
+
+    /// How many links of a case accept uploads at `at` (not revoked, not expired, not used up).
+    pub fn count_active(
+        conn: &mut DbConn,
+        case_id: i64,
+        at: chrono::NaiveDateTime,
+    ) -> QueryResult<i64> {
+        upload_links::table
+            .filter(upload_links::case_id.eq(case_id))
+            .filter(upload_links::revoked_at.is_null())
+            .filter(upload_links::expires_at.gt(at))
+            .filter(upload_links::uses.lt(MAX_UPLOADS))
+            .count()
+            .get_result(conn)
     }
 
     /// Revokes a link of this case; false when there is no such link or it was already revoked.

@@ -27,6 +27,7 @@ pub mod report;
 pub mod routes;
 pub mod rules;
 pub mod schema;
+pub mod service;
 pub mod store;
 mod systeminfo;
 pub mod upload;

@@ -13,15 +13,17 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::Rules;
-use super::links::{DEFAULT_DAYS, LinkStatus, MAX_DAYS, UploadLink, ValidityDays};
+use super::links::{DEFAULT_DAYS, MAX_DAYS, UploadLink, ValidityDays};
 use super::report::{ReportView, build_view};
+use super::service::{
+    self, Attached, Engine, LinkLookup, LinkRefusal, MAX_ACTIVE_LINKS, NewLink, ReportOutcome,
+    Staff, Uploader,
+};
 use super::store::{
-    self, Origin, RelatedCase, SnapshotRow, StoreError, Via, analysis_for_case, attach, rules_for,
-    upload_limits,
+    self, RelatedCase, SnapshotRow, Via, analysis_for_case, rules_for, upload_limits,
 };
 use super::upload::{self, Form, UploadError};
 use crate::auth::User;
-use crate::cases::messages::{CaseEvent, NewEvent};
 use crate::cases::{Case, CaseNumber};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
@@ -30,10 +32,6 @@ use crate::web::catalog::builtin;
 use crate::web::page::set_flash;
 use crate::web::rate_limit::too_many_requests;
 use crate::web::{AppState, Catalog, CurrentUser, Page};
-use crate::workflow::events::{
-    DiagnosticsUploaded, EventData, EventKind, RefusedUpload, ReportSent, UploadLinkCreated,
-    UploadLinkRevoked, UploadedSnapshot,
-};
 
 crate::route_table! {
     GET "/diagnostics/diagnostics.css" => stylesheet, Access::Public;
@@ -138,109 +136,31 @@ async fn read_form(
     upload::parse(&content_type, &body, MAX_FILES_PER_UPLOAD)
 }
 
-/// What happened to each file of an upload.
-#[derive(Debug, Default)]
-struct Outcome {
-    /// (source, verdict) of stored snapshots.
-    stored: Vec<(String, String)>,
-    /// Refused files; nothing of them was stored.
-    refused: Vec<Refusal>,
-}
-
-/// A file not accepted, and why.
-#[derive(Debug)]
-struct Refusal {
-    source: String,
-    /// For staff: the limit and its configuration key, or what the engine expected.
-    reason: String,
-    /// For the customer: an `upload.why.*` interface string.
-    customer_key: &'static str,
-}
-
-impl Outcome {
-    fn event_data(&self) -> DiagnosticsUploaded {
-        DiagnosticsUploaded {
-            snapshots: (self.stored.iter())
-                .map(|(source, verdict)| UploadedSnapshot {
-                    source: source.clone(),
-                    verdict: verdict.clone(),
-                })
-                .collect(),
-            refused: (self.refused.iter())
-                .map(|r| RefusedUpload {
-                    source: r.source.clone(),
-                    reason: r.reason.clone(),
-                })
-                .collect(),
-        }
-    }
-
-    fn note(&self) -> String {
-        self.stored
-            .iter()
-            .map(|(s, v)| format!("{s}: {v}"))
-            .chain(
-                self.refused
-                    .iter()
-                    .map(|r| format!("{}: {}", r.source, r.reason)),
-            )
-            .collect::<Vec<_>>()
-            .join("\n")
+fn staff(user: &CurrentUser) -> Staff {
+    Staff {
+        id: user.id,
+        name: user.name.clone(),
     }
 }
 
-/// Analyses and stores every file; refusals are collected, other failures abort.
-async fn store_files(
+/// Analyses, stores and records an upload through [`service::attach_files`].
+async fn attach(
     state: &AppState,
     case_id: i64,
     files: Vec<upload::UploadedFile>,
-    origin: Origin,
-    event: (EventKind, Option<i64>, String),
-) -> AppResult<Outcome> {
+    by: Uploader,
+) -> AppResult<Attached> {
     let rules = rules(state)?;
     let limits = upload_limits(&state.config);
     let blobs = state.blobs.clone();
     state
         .db(move |conn| {
-            let mut outcome = Outcome::default();
-            for file in &files {
-                match attach(
-                    conn,
-                    &blobs,
-                    &rules,
-                    &limits,
-                    case_id,
-                    &file.filename,
-                    &file.bytes,
-                    &origin,
-                ) {
-                    Ok(row) => outcome.stored.push((file.filename.clone(), row.verdict)),
-                    Err(StoreError::Refused(e)) => outcome.refused.push(Refusal {
-                        source: file.filename.clone(),
-                        reason: e.to_string(),
-                        customer_key: e.customer_reason_key(),
-                    }),
-                    Err(other) => return Err(other.into()),
-                }
-            }
-            if let Some(link) = origin.upload_link_id {
-                UploadLink::record_use(conn, link)?;
-            }
-            let (kind, actor_id, actor_label) = event;
-            let note = outcome.note();
-            CaseEvent::record(
-                conn,
-                case_id,
-                &NewEvent {
-                    actor_id,
-                    actor_label: &actor_label,
-                    kind,
-                    note: Some(&note),
-                    data: Some(outcome.event_data().to_data()),
-                    ..Default::default()
-                },
-            )?;
-            Ok(outcome)
+            let engine = Engine {
+                blobs: &blobs,
+                rules: &rules,
+                limits: &limits,
+            };
+            service::attach_files(conn, &engine, case_id, &files, &by)
         })
         .await
 }
@@ -264,21 +184,19 @@ async fn upload_on_case(
         set_flash(&req, "error", page.t("diagnostics.flash.no_files"));
         return Ok(redirect(&back));
     }
-    let outcome = store_files(
+    let outcome = attach(
         &state,
         case.id,
         form.files,
-        Origin::page(user.id),
-        (
-            EventKind::DiagnosticsUploaded,
-            Some(user.id),
-            user.name.clone(),
-        ),
+        Uploader::Staff {
+            staff: staff(&user),
+            via: Via::Page,
+        },
     )
     .await?;
     let mut parts = Vec::new();
     if !outcome.stored.is_empty() {
-        let names: Vec<&str> = outcome.stored.iter().map(|(s, _)| s.as_str()).collect();
+        let names: Vec<&str> = outcome.stored.iter().map(|s| s.source.as_str()).collect();
         parts.push(format!(
             "{} {}",
             page.t("diagnostics.flash.analysed"),
@@ -512,58 +430,25 @@ async fn send_report(
     user.require(Operation::WorkDiagnostics)?;
     let case = load_case(&state, path.into_inner()).await?;
     let back = format!("/cases/{}#diagnostics", case.number);
-    let lang = form
-        .lang
-        .as_deref()
+    let lang = (form.lang.as_deref())
         .filter(|l| !l.is_empty())
-        .or(Some(case.language.as_str()))
-        .and_then(|l| l.parse().ok())
-        .unwrap_or_default();
+        .and_then(|l| l.parse().ok());
     let rules = rules(&state)?;
-    let case_id = case.id;
-    let actor = user.name.clone();
+    let staff = staff(&user);
     let blobs = state.blobs.clone();
     let config = state.config.clone();
     let sent = state
         .db(move |conn| {
-            crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
-                let Some(text) = store::report_mail_text(conn, case_id, &rules, lang)? else {
-                    return Ok(false);
-                };
-                let case =
-                    crate::cases::Case::find_by_id(conn, case_id)?.ok_or(AppError::NotFound)?;
-                // The report goes through the outbox in the same transaction as its timeline entry.
-                let mail = crate::mail::outbox::queue_customer_mail(
-                    conn,
-                    &blobs,
-                    &config,
-                    &case,
-                    crate::mail::compose::SubjectKind::DiagnosticsReport,
-                    &text,
-                )?;
-                CaseEvent::record(
-                    conn,
-                    case_id,
-                    &NewEvent {
-                        actor_id: Some(user.id),
-                        actor_label: &actor,
-                        kind: EventKind::ReportSent,
-                        note: Some(lang.code()),
-                        data: Some(
-                            ReportSent {
-                                lang,
-                                message_id: mail.message_id,
-                            }
-                            .to_data(),
-                        ),
-                        ..Default::default()
-                    },
-                )?;
-                Ok(true)
-            })
+            let limits = upload_limits(&config);
+            let engine = Engine {
+                blobs: &blobs,
+                rules: &rules,
+                limits: &limits,
+            };
+            service::send_report(conn, &config, &engine, &staff, &case, lang)
         })
         .await?;
-    if sent {
+    if let ReportOutcome::Queued { .. } = sent {
         set_flash(&req, "ok", page.t("diagnostics.flash.send_requested"));
     } else {
         set_flash(&req, "error", page.t("diagnostics.flash.nothing_to_send"));
@@ -611,33 +496,23 @@ async fn create_link(
     };
     let secret = state.config.secret().to_string();
     let case_id = case.id;
-    let actor = user.name.clone();
-    let (link, token) = state
-        .db(move |conn| {
-            let (link, token) =
-                UploadLink::create(conn, &secret, case_id, Some(user.id), validity)?;
-            let note = format!("→ {}", fmt_time(link.expires_at));
-            CaseEvent::record(
-                conn,
-                case_id,
-                &NewEvent {
-                    actor_id: Some(user.id),
-                    actor_label: &actor,
-                    kind: EventKind::UploadLinkCreated,
-                    note: Some(&note),
-                    data: Some(
-                        UploadLinkCreated {
-                            link_id: link.id,
-                            expires_at: link.expires_at,
-                        }
-                        .to_data(),
-                    ),
-                    ..Default::default()
-                },
-            )?;
-            Ok((link, token))
-        })
+    let staff = staff(&user);
+    let made = state
+        .db(move |conn| service::create_upload_link(conn, &secret, &staff, case_id, validity))
         .await?;
+    let NewLink { link, token } = match made {
+        Ok(made) => made,
+        Err(refusal @ LinkRefusal::TooMany) => {
+            set_flash(
+                &req,
+                "error",
+                page.t("diagnostics.links.too_many")
+                    .replace("{max}", &MAX_ACTIVE_LINKS.to_string()),
+            );
+            tracing::info!(case = %case.number, "{refusal}");
+            return Ok(redirect(&format!("/cases/{}#upload-links", case.number)));
+        }
+    };
     let body = LinkCreatedPage {
         url: UploadLink::url(state.config.base_url_trimmed(), &token),
         expires_at: fmt_time(link.expires_at),
@@ -664,25 +539,9 @@ async fn revoke_link(
     let (number, id) = path.into_inner();
     let case = load_case(&state, number).await?;
     let case_id = case.id;
-    let actor = user.name.clone();
+    let staff = staff(&user);
     let revoked = state
-        .db(move |conn| {
-            let revoked = UploadLink::revoke(conn, case_id, id)?;
-            if revoked {
-                CaseEvent::record(
-                    conn,
-                    case_id,
-                    &NewEvent {
-                        actor_id: Some(user.id),
-                        actor_label: &actor,
-                        kind: EventKind::UploadLinkRevoked,
-                        data: Some(UploadLinkRevoked { link_id: id }.to_data()),
-                        ..Default::default()
-                    },
-                )?;
-            }
-            Ok(revoked)
-        })
+        .db(move |conn| service::revoke_upload_link(conn, &staff, case_id, id))
         .await?;
     if !revoked {
         return Err(AppError::NotFound);
@@ -715,27 +574,10 @@ struct PublicPage {
     no_files: bool,
 }
 
-enum LinkLookup {
-    Active(Box<(UploadLink, Case)>),
-    Gone,
-    Unknown,
-}
-
 async fn lookup_link(state: &AppState, token: String) -> AppResult<LinkLookup> {
     let secret = state.config.secret().to_string();
     state
-        .db(move |conn| {
-            let Some(link) = UploadLink::find_by_token(conn, &secret, &token)? else {
-                return Ok(LinkLookup::Unknown);
-            };
-            if link.status(crate::db::now()) != LinkStatus::Active {
-                return Ok(LinkLookup::Gone);
-            }
-            match Case::find_by_id(conn, link.case_id)? {
-                Some(case) => Ok(LinkLookup::Active(Box::new((link, case)))),
-                None => Ok(LinkLookup::Unknown),
-            }
-        })
+        .db(move |conn| service::lookup_link(conn, &secret, &token))
         .await
 }
 
@@ -838,27 +680,17 @@ async fn public_upload(
             view.render()?,
         ));
     }
-    let origin = Origin {
-        via: Via::UploadLink,
-        uploaded_by: None,
-        attachment_id: None,
-        upload_link_id: Some(link.id),
+    let customer = Uploader::Customer {
+        link_id: link.id,
+        email: case.customer_email.clone(),
     };
-    let actor = format!("{} (upload link)", case.customer_email);
-    let outcome = store_files(
-        &state,
-        case.id,
-        form.files,
-        origin,
-        (EventKind::CustomerUploaded, None, actor),
-    )
-    .await?;
+    let outcome = attach(&state, case.id, form.files, customer).await?;
     view.mode = "done";
     view.results = outcome
         .stored
         .into_iter()
-        .map(|(name, _)| PublicResult {
-            name,
+        .map(|s| PublicResult {
+            name: s.source,
             ok: true,
             why: "",
         })

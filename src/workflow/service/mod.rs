@@ -80,54 +80,6 @@ use crate::i18n::Lang;
 /// The team an escalation goes to when it names no other team, and the team of engineers without one.
 pub const ENGINEERING_TEAM: &str = "engineering";
 
-/// The event kinds under their earlier constant names, kept so code written against them still
-/// compiles; new code names [`EventKind`] variants (`workflow::events`), which also list the payload
-/// each kind stores.
-pub mod kinds {
-    use crate::workflow::events::EventKind;
-
-    /// [`EventKind::Transition`].
-    pub const TRANSITION: EventKind = EventKind::Transition;
-    /// [`EventKind::Assigned`].
-    pub const ASSIGNED: EventKind = EventKind::Assigned;
-    /// [`EventKind::PriorityChanged`].
-    pub const PRIORITY_CHANGED: EventKind = EventKind::PriorityChanged;
-    /// [`EventKind::DefinitionChanged`].
-    pub const DEFINITION_CHANGED: EventKind = EventKind::DefinitionChanged;
-    /// [`EventKind::ScopeChanged`].
-    pub const SCOPE_CHANGED: EventKind = EventKind::ScopeChanged;
-    /// [`EventKind::SummaryWritten`].
-    pub const SUMMARY_WRITTEN: EventKind = EventKind::SummaryWritten;
-    /// [`EventKind::CustomerMailPending`].
-    pub const CUSTOMER_MAIL_PENDING: EventKind = EventKind::CustomerMailPending;
-    /// [`EventKind::SlaBreached`].
-    pub const SLA_BREACHED: EventKind = EventKind::SlaBreached;
-    /// [`EventKind::NoteAdded`].
-    pub const NOTE_ADDED: EventKind = EventKind::NoteAdded;
-    /// [`EventKind::CaseCreated`].
-    pub const CASE_CREATED: EventKind = EventKind::CaseCreated;
-    /// [`EventKind::PossibleDuplicate`].
-    pub const POSSIBLE_DUPLICATE: EventKind = EventKind::PossibleDuplicate;
-    /// [`EventKind::ReplySent`].
-    pub const REPLY_SENT: EventKind = EventKind::ReplySent;
-    /// [`EventKind::CustomerMailQueued`].
-    pub const CUSTOMER_MAIL_QUEUED: EventKind = EventKind::CustomerMailQueued;
-    /// [`EventKind::DeliveryFailed`].
-    pub const DELIVERY_FAILED: EventKind = EventKind::DeliveryFailed;
-    /// [`EventKind::ReportSent`].
-    pub const REPORT_SENT: EventKind = EventKind::ReportSent;
-    /// [`EventKind::UploadLinkCreated`].
-    pub const UPLOAD_LINK_CREATED: EventKind = EventKind::UploadLinkCreated;
-    /// [`EventKind::UploadLinkRevoked`].
-    pub const UPLOAD_LINK_REVOKED: EventKind = EventKind::UploadLinkRevoked;
-    /// [`EventKind::Merged`].
-    pub const MERGED: EventKind = EventKind::Merged;
-    /// [`EventKind::DiagnosticsUploaded`].
-    pub const DIAGNOSTICS_UPLOADED: EventKind = EventKind::DiagnosticsUploaded;
-    /// [`EventKind::CustomerUploaded`].
-    pub const CUSTOMER_UPLOADED: EventKind = EventKind::CustomerUploaded;
-}
-
 /// The calendar and targets SLA clocks are computed with (`[business_hours]` and `[sla]`).
 #[derive(Debug, Clone, Copy)]
 pub struct SlaRules<'a> {
