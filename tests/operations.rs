@@ -502,21 +502,6 @@ async fn page_and_api_diagnostics_links_and_priority_write_the_same_events(backe
         return;
     };
     let (by_page, by_api, agent, token) = a_case_for_each_door(&app).await;
-    let api = |path: String, body: serde_json::Value| {
-        let token = token.clone();
-        let url = app.url(&format!("/api/v1/cases/{path}"));
-        async move {
-            let r = common::new_client()
-                .post(url)
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            (status, r.text().await.unwrap())
-        }
-    };
 
     // Priority.
     let r = app
@@ -527,12 +512,16 @@ async fn page_and_api_diagnostics_links_and_priority_write_the_same_events(backe
         .await;
     assert_eq!(r.status().as_u16(), 303);
     let (status, body) = api(
+        &app,
+        &token,
         format!("{by_api}/priority"),
         serde_json::json!({"priority": "urgent"}),
     )
     .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = api(
+        &app,
+        &token,
         format!("{by_api}/priority"),
         serde_json::json!({"priority": "asap"}),
     )
@@ -542,6 +531,8 @@ async fn page_and_api_diagnostics_links_and_priority_write_the_same_events(backe
 
     // Sending the report before any diagnostics: nothing to send, nothing recorded.
     let (status, body) = api(
+        &app,
+        &token,
         format!("{by_api}/diagnostics/report/send"),
         serde_json::json!({}),
     )
@@ -584,6 +575,8 @@ async fn page_and_api_diagnostics_links_and_priority_write_the_same_events(backe
         .await;
     assert_eq!(r.status().as_u16(), 303);
     let (status, body) = api(
+        &app,
+        &token,
         format!("{by_api}/diagnostics/report/send"),
         serde_json::json!({"lang": "zh-CN"}),
     )
@@ -618,6 +611,8 @@ async fn page_and_api_diagnostics_links_and_priority_write_the_same_events(backe
         .await;
     assert_eq!(r.status().as_u16(), 200);
     let (status, body) = api(
+        &app,
+        &token,
         format!("{by_api}/upload-links"),
         serde_json::json!({"days": 14}),
     )
@@ -629,6 +624,8 @@ async fn page_and_api_diagnostics_links_and_priority_write_the_same_events(backe
         "{body}"
     );
     let (status, body) = api(
+        &app,
+        &token,
         format!("{by_api}/upload-links"),
         serde_json::json!({"days": 400}),
     )
@@ -648,6 +645,8 @@ async fn page_and_api_diagnostics_links_and_priority_write_the_same_events(backe
         .await;
     assert_eq!(r.status().as_u16(), 303);
     let (status, body) = api(
+        &app,
+        &token,
         format!("{by_api}/upload-links/{}/revoke", created["id"]),
         serde_json::json!({}),
     )
@@ -655,12 +654,16 @@ async fn page_and_api_diagnostics_links_and_priority_write_the_same_events(backe
     assert_eq!(status, 204, "{body}");
     // A second revoke, or another case's link, is not found.
     let (status, _) = api(
+        &app,
+        &token,
         format!("{by_api}/upload-links/{}/revoke", created["id"]),
         serde_json::json!({}),
     )
     .await;
     assert_eq!(status, 404);
     let (status, _) = api(
+        &app,
+        &token,
         format!("{by_api}/upload-links/{page_link}/revoke"),
         serde_json::json!({}),
     )
@@ -705,31 +708,26 @@ async fn the_api_merges_by_the_workflow_rules(backend: BackendKind) {
         return;
     };
     let (keeper, dup, _agent, token) = a_case_for_each_door(&app).await;
-    let merge = |from: String, body: serde_json::Value| {
-        let url = app.url(&format!("/api/v1/cases/{from}/merge"));
-        let token = token.clone();
-        async move {
-            let r = common::new_client()
-                .post(url)
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            (status, r.text().await.unwrap())
-        }
-    };
-    let (status, body) = merge(dup.clone(), serde_json::json!({"into": dup})).await;
+    let (status, body) = api(
+        &app,
+        &token,
+        format!("{dup}/merge"),
+        serde_json::json!({"into": dup}),
+    )
+    .await;
     assert_eq!(status, 422, "into itself: {body}");
-    let (status, body) = merge(
-        dup.clone(),
+    let (status, body) = api(
+        &app,
+        &token,
+        format!("{dup}/merge"),
         serde_json::json!({"into": keeper, "from": "investigating"}),
     )
     .await;
     assert_eq!(status, 409, "the client saw another state: {body}");
-    let (status, body) = merge(
-        dup.clone(),
+    let (status, body) = api(
+        &app,
+        &token,
+        format!("{dup}/merge"),
         serde_json::json!({"into": keeper, "from": "new"}),
     )
     .await;
@@ -742,7 +740,13 @@ async fn the_api_merges_by_the_workflow_rules(backend: BackendKind) {
     );
     let merged = event_shapes(&app, &case(&app, &dup), "merged");
     assert_eq!(merged.len(), 1);
-    let (status, body) = merge(dup.clone(), serde_json::json!({"into": keeper})).await;
+    let (status, body) = api(
+        &app,
+        &token,
+        format!("{dup}/merge"),
+        serde_json::json!({"into": keeper}),
+    )
+    .await;
     assert_eq!(status, 422, "already merged: {body}");
     recorded_kinds(&app);
 }
@@ -852,6 +856,19 @@ async fn api_post(app: &TestApp, token: &str, path: &str, body: serde_json::Valu
     let status = r.status().as_u16();
     assert!(status < 300, "{path}: {status} {}", r.text().await.unwrap());
     status
+}
+
+/// Posts JSON to `/api/v1/cases/{path}` → (status, body).
+async fn api(app: &TestApp, token: &str, path: String, body: serde_json::Value) -> (u16, String) {
+    let r = common::new_client()
+        .post(app.url(&format!("/api/v1/cases/{path}")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
 }
 
 /// Uploads diagnostics files on a page (the case page's form or a customer upload link).
