@@ -26,6 +26,7 @@ both_backends!(
     page_and_api_transitions_write_the_same_events,
     page_and_api_diagnostics_links_and_priority_write_the_same_events,
     the_api_merges_by_the_workflow_rules,
+    page_and_api_text_edits_and_summaries_write_the_same_events,
     a_case_holds_a_bounded_number_of_active_upload_links,
     every_operation_records_its_kinds_one_payload_through_every_door,
 );
@@ -700,6 +701,94 @@ async fn page_and_api_diagnostics_links_and_priority_write_the_same_events(backe
         assert_eq!(page_events, api_events, "{kind}");
         assert_eq!(page_events[0].0, Some(agent.id), "{kind}");
     }
+    recorded_kinds(&app);
+}
+
+async fn page_and_api_text_edits_and_summaries_write_the_same_events(backend: BackendKind) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let (by_page, by_api, agent, token) = a_case_for_each_door(&app).await;
+    let definition = "Offline activation fails: Device marker binding is Invalid.";
+    act(
+        &app,
+        &by_page,
+        "new",
+        "define",
+        &[("definition", definition)],
+    )
+    .await;
+    let (status, body) = api(
+        &app,
+        &token,
+        format!("{by_api}/transitions"),
+        serde_json::json!({"to": "defined", "from": "new", "definition": definition}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let corrected = "Offline activation fails: the baseboard serial is missing.";
+    let r = app
+        .post_form(
+            &format!("/cases/{by_page}/text"),
+            &[("field", "definition"), ("text", corrected)],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let (status, body) = api(
+        &app,
+        &token,
+        format!("{by_api}/text"),
+        serde_json::json!({"field": "definition", "text": corrected}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api(
+        &app,
+        &token,
+        format!("{by_api}/text"),
+        serde_json::json!({"field": "definition", "text": "  "}),
+    )
+    .await;
+    assert_eq!(status, 422, "blank text: {body}");
+    let (status, body) = api(
+        &app,
+        &token,
+        format!("{by_api}/text"),
+        serde_json::json!({"field": "title", "text": "x"}),
+    )
+    .await;
+    assert_eq!(status, 422, "unknown field: {body}");
+
+    let summary = "Problem: marker binding invalid. Resolution: none yet. Next: collect logs.";
+    let r = app
+        .post_form(
+            &format!("/cases/{by_page}/summary"),
+            &[("summary", summary)],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let (status, body) = api(
+        &app,
+        &token,
+        format!("{by_api}/summary"),
+        serde_json::json!({"summary": summary}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body.contains(r#""version":1"#), "{body}");
+
+    for kind in ["definition_changed", "summary_written"] {
+        let page_events = event_shapes(&app, &case(&app, &by_page), kind);
+        let api_events = event_shapes(&app, &case(&app, &by_api), kind);
+        assert_eq!(page_events.len(), 1, "{kind}");
+        assert_eq!(page_events, api_events, "{kind}");
+        assert_eq!(page_events[0].0, Some(agent.id), "{kind}");
+    }
+    assert_eq!(
+        case(&app, &by_api).problem_definition.as_deref(),
+        Some(corrected)
+    );
     recorded_kinds(&app);
 }
 

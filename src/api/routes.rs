@@ -56,6 +56,8 @@ crate::route_table! {
     POST "/cases/{number}/transitions" => super::write::transition, Access::Api(Operation::WorkCase);
     POST "/cases/{number}/priority" => super::write::priority, Access::Api(Operation::WorkCase);
     POST "/cases/{number}/merge" => super::write::merge, Access::Api(Operation::MergeCases);
+    POST "/cases/{number}/text" => super::write::edit_text, Access::Api(Operation::WorkCase);
+    POST "/cases/{number}/summary" => super::write::summary, Access::Api(Operation::WorkCase);
     POST "/cases/{number}/diagnostics" => super::diagnostics::attach, Access::Api(Operation::WorkDiagnostics);
     POST "/cases/{number}/diagnostics/report/send" => super::diagnostics::send_report, Access::Api(Operation::WorkDiagnostics);
     GET "/cases/{number}/upload-links" => super::diagnostics::list_links, Access::Api(Operation::ReadCases);

@@ -349,3 +349,67 @@ pub async fn merge(
         "into": merged.number,
     })))
 }
+
+/// `POST /api/v1/cases/{number}/text` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextBody {
+    /// `definition` or `scope`.
+    pub field: String,
+    /// The corrected text (not blank).
+    pub text: String,
+}
+
+/// `POST /api/v1/cases/{number}/text` → 200: corrects the problem definition or scope without
+/// changing the state, as the case page's edit does.
+pub async fn edit_text(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<TextBody>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::WorkCase)?;
+    let body = body.into_inner();
+    let field: service::CaseText = body.field.parse().map_err(api_refusal)?;
+    let number = path.into_inner();
+    let actor = actor_of(&user);
+    let number = state
+        .db(move |conn| {
+            let case = find_case(conn, &number)?;
+            service::edit_text(conn, case.id, &actor, field, &body.text, Utc::now())
+                .map_err(api_refusal)?;
+            Ok(case.number)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"number": number, "field": field.as_str()})))
+}
+
+/// `POST /api/v1/cases/{number}/summary` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryBody {
+    /// The summary text (problem definition, progress/resolution, next steps).
+    pub summary: String,
+}
+
+/// `POST /api/v1/cases/{number}/summary` → 201 with the new summary version.
+pub async fn summary(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<SummaryBody>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::WorkCase)?;
+    let text = body.into_inner().summary;
+    let number = path.into_inner();
+    let actor = actor_of(&user);
+    let (number, version) = state
+        .db(move |conn| {
+            let case = find_case(conn, &number)?;
+            let version = service::write_summary(conn, case.id, &actor, &text, Utc::now())
+                .map_err(api_refusal)?;
+            Ok((case.number, version))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({"number": number, "version": version})))
+}

@@ -166,6 +166,16 @@ pub enum CaseText {
     Scope,
 }
 
+impl CaseText {
+    /// The form and API name (`definition`, `scope`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseText::Definition => "definition",
+            CaseText::Scope => "scope",
+        }
+    }
+}
+
 impl std::str::FromStr for CaseText {
     type Err = WorkflowError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
