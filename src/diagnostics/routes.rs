@@ -469,6 +469,8 @@ struct LinkCreatedPage {
     case: Case,
     url: String,
     expires_at: String,
+    /// The reply to the customer, pre-filled with the link (for those who may reply).
+    reply: Option<crate::mail::routes::ReplyForm>,
 }
 
 /// `POST /cases/{number}/upload-links`: creates a link and shows it once.
@@ -513,11 +515,26 @@ async fn create_link(
             return Ok(redirect(&format!("/cases/{}#upload-links", case.number)));
         }
     };
+    let url = UploadLink::url(state.config.base_url_trimmed(), &token);
+    let expires_at = fmt_time(link.expires_at);
+    // The reply that sends the link, in the customer's language, ready to edit and send.
+    let reply = if user.is(Operation::Reply) {
+        let mut reply = crate::mail::routes::ReplyForm::for_case(&state, &user, &case).await?;
+        let lang: Lang = case.language.parse().unwrap_or_default();
+        reply.body = builtin(lang)
+            .t("diagnostics.links.message")
+            .replace("{expires}", &expires_at)
+            .replace("{url}", &url);
+        Some(reply)
+    } else {
+        None
+    };
     let body = LinkCreatedPage {
-        url: UploadLink::url(state.config.base_url_trimmed(), &token),
-        expires_at: fmt_time(link.expires_at),
+        url,
+        expires_at,
         page,
         case,
+        reply,
     }
     .render()?;
     // The token is in this page only: keep it out of caches.
