@@ -1,4 +1,4 @@
-//! The command line: `casebook serve | migrate | user add | user list | diagnose`.
+//! The command line: `casebook serve | demo | migrate | user add | user list | diagnose | …`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -28,6 +28,16 @@ pub struct Cli {
 pub enum Command {
     /// Run the web application (migrates the database first).
     Serve,
+    /// A working Casebook in one command: a fresh data directory with the seed case, generated
+    /// cases in every state, diagnostics, and one account per role (passwords printed); then serve.
+    Demo {
+        /// Where to make the demo (must be absent or empty; default: a new folder in the temp dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Make the data and print the accounts, but do not start the server.
+        #[arg(long)]
+        no_serve: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage staff accounts.
@@ -176,6 +186,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Cases(CasesCommand::List { json, state }) => cases_list(config, json, state),
         Command::Cases(CasesCommand::Show { number, json }) => cases_show(config, &number, json),
         Command::Serve => serve(config).await,
+        Command::Demo { data_dir, no_serve } => demo(config, data_dir, no_serve).await,
         Command::Migrate => {
             let prepared = startup::prepare(config)?;
             fill_sla_instants(&prepared)?;
@@ -310,9 +321,25 @@ fn fill_sla_instants(prepared: &startup::Prepared) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn demo(config: Config, data_dir: Option<PathBuf>, no_serve: bool) -> anyhow::Result<i32> {
+    let (demo, prepared) = crate::demo::build(config, data_dir.as_deref())?;
+    print!(
+        "{}",
+        crate::demo::welcome(&demo, prepared.config.base_url_trimmed())
+    );
+    if no_serve {
+        return Ok(0);
+    }
+    run_server(prepared).await
+}
+
 async fn serve(config: Config) -> anyhow::Result<i32> {
-    let bind = config.bind.clone();
     let prepared = startup::prepare(config)?;
+    run_server(prepared).await
+}
+
+async fn run_server(prepared: startup::Prepared) -> anyhow::Result<i32> {
+    let bind = prepared.config.bind.clone();
     fill_sla_instants(&prepared)?;
     let listener = std::net::TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
     let app = startup::build(&prepared, listener)?;

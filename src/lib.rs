@@ -8,6 +8,7 @@ pub mod cases;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod diagnostics;
 pub mod error;
 pub mod i18n;
