@@ -1280,6 +1280,58 @@ async fn every_operation_records_its_kinds_one_payload_through_every_door(backen
     )
     .await;
 
+    // Link the two cases on the page, unlink through the API; split the API's latest message
+    // off into a case of its own through the API, and one of the page's through the page.
+    post(
+        format!("/cases/{by_page}/links"),
+        vec![
+            ("other", by_api.clone()),
+            ("relation", "related".into()),
+            ("reason", "Same customer, same device family.".into()),
+        ],
+    )
+    .await;
+    let link_id: i64 = {
+        use casebook::workflow::schema::case_links;
+        use diesel::prelude::*;
+        case_links::table
+            .order(case_links::id.desc())
+            .select(case_links::id)
+            .first(&mut app.conn())
+            .unwrap()
+    };
+    let (status, body) = api(
+        &app,
+        &token,
+        format!("{by_api}/links/{link_id}/remove"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let last_message = |number: &str| -> i64 {
+        use casebook::db::schema::messages;
+        use diesel::prelude::*;
+        messages::table
+            .filter(messages::case_id.eq(case(&app, number).id))
+            .order(messages::id.desc())
+            .select(messages::id)
+            .first(&mut app.conn())
+            .unwrap()
+    };
+    let (status, body) = api(
+        &app,
+        &token,
+        format!("{by_api}/split"),
+        serde_json::json!({"message": last_message(&by_api)}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    post(
+        format!("/cases/{by_page}/split"),
+        vec![("message", last_message(&by_page).to_string())],
+    )
+    .await;
+
     let seen = recorded_kinds(&app);
     let all: std::collections::BTreeSet<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
     let missing: Vec<_> = all.difference(&seen).collect();

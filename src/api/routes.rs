@@ -58,6 +58,9 @@ crate::route_table! {
     POST "/cases/{number}/merge" => super::write::merge, Access::Api(Operation::MergeCases);
     POST "/cases/{number}/text" => super::write::edit_text, Access::Api(Operation::WorkCase);
     POST "/cases/{number}/summary" => super::write::summary, Access::Api(Operation::WorkCase);
+    POST "/cases/{number}/split" => super::write::split, Access::Api(Operation::WorkCase);
+    POST "/cases/{number}/links" => super::write::link, Access::Api(Operation::WorkCase);
+    POST "/cases/{number}/links/{id}/remove" => super::write::unlink, Access::Api(Operation::WorkCase);
     POST "/cases/{number}/diagnostics" => super::diagnostics::attach, Access::Api(Operation::WorkDiagnostics);
     POST "/cases/{number}/diagnostics/report/send" => super::diagnostics::send_report, Access::Api(Operation::WorkDiagnostics);
     GET "/cases/{number}/upload-links" => super::diagnostics::list_links, Access::Api(Operation::ReadCases);

@@ -413,3 +413,112 @@ pub async fn summary(
         .await?;
     Ok(HttpResponse::Created().json(serde_json::json!({"number": number, "version": version})))
 }
+
+/// `POST /api/v1/cases/{number}/split` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitBody {
+    /// The message (its id in the case JSON's `messages`).
+    pub message: i64,
+    /// Move the messages after it too.
+    #[serde(default)]
+    pub following: bool,
+    /// The new case's title (default: the message's subject).
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// `POST /api/v1/cases/{number}/split` → 201 with the new case's number.
+pub async fn split(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<SplitBody>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::WorkCase)?;
+    let body = body.into_inner();
+    let number =
+        crate::cases::CaseNumber::parse(&path.into_inner()).map_err(|_| AppError::NotFound)?;
+    let cmd = crate::workflow::split::SplitCommand {
+        case: number.as_str().to_string(),
+        message_id: body.message,
+        following: body.following,
+        title: body.title,
+        actor: actor_of(&user),
+    };
+    let config = state.config.clone();
+    let new = state
+        .db(move |conn| {
+            crate::workflow::split::split(
+                conn,
+                &cmd,
+                Utc::now(),
+                &service::SlaRules::from_config(&config),
+            )
+            .map_err(api_refusal)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "source": number.as_str(),
+        "case": new.number,
+        "title": new.title,
+    })))
+}
+
+/// `POST /api/v1/cases/{number}/links` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// The other case's number.
+    pub case: String,
+    /// What the other case is to this one: `related`, `parent` or `child`.
+    pub relation: String,
+    /// Why they are linked.
+    pub reason: String,
+}
+
+/// `POST /api/v1/cases/{number}/links` → 201 with the link's id.
+pub async fn link(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<LinkBody>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::WorkCase)?;
+    let body = body.into_inner();
+    let number =
+        crate::cases::CaseNumber::parse(&path.into_inner()).map_err(|_| AppError::NotFound)?;
+    let relation: crate::workflow::links::Relation = body.relation.parse().map_err(api_refusal)?;
+    let cmd = crate::workflow::links::LinkCommand {
+        case: number.as_str().to_string(),
+        other: body.case.trim().to_uppercase(),
+        relation,
+        reason: body.reason,
+        actor: actor_of(&user),
+    };
+    let id = state
+        .db(move |conn| crate::workflow::links::link(conn, &cmd).map_err(api_refusal))
+        .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({"id": id})))
+}
+
+/// `POST /api/v1/cases/{number}/links/{id}/remove` → 204; 404 when the case has no such link.
+pub async fn unlink(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::WorkCase)?;
+    let (number, id) = path.into_inner();
+    let number = crate::cases::CaseNumber::parse(&number).map_err(|_| AppError::NotFound)?;
+    let actor = actor_of(&user);
+    let removed = state
+        .db(move |conn| {
+            crate::workflow::links::unlink(conn, number.as_str(), id, &actor).map_err(api_refusal)
+        })
+        .await?;
+    if !removed {
+        return Err(AppError::NotFound);
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -69,6 +69,12 @@ pub enum EventKind {
     UploadLinkRevoked,
     /// The case was merged into another, or another into it; [`Merged`].
     Merged,
+    /// Messages were split off into a new case, recorded on both; [`Split`].
+    Split,
+    /// The case was linked to another (related, parent, child), recorded on both; [`CaseLink`].
+    Linked,
+    /// A link to another case was removed, recorded on both; [`CaseLink`].
+    Unlinked,
     /// Read only: a stored kind this version does not know. Never written (storing it fails).
     Unknown,
 }
@@ -89,7 +95,7 @@ pub struct EventKindError(pub String);
 
 impl EventKind {
     /// Every kind that is written, in the order a case usually meets them.
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::CaseCreated,
         EventKind::Transition,
         EventKind::Assigned,
@@ -110,6 +116,9 @@ impl EventKind {
         EventKind::UploadLinkCreated,
         EventKind::UploadLinkRevoked,
         EventKind::Merged,
+        EventKind::Split,
+        EventKind::Linked,
+        EventKind::Unlinked,
     ];
 
     /// The stored snake_case form, e.g. `priority_changed`; `unknown` for [`EventKind::Unknown`]
@@ -136,6 +145,9 @@ impl EventKind {
             EventKind::UploadLinkCreated => "upload_link_created",
             EventKind::UploadLinkRevoked => "upload_link_revoked",
             EventKind::Merged => "merged",
+            EventKind::Split => "split",
+            EventKind::Linked => "linked",
+            EventKind::Unlinked => "unlinked",
             EventKind::Unknown => "unknown",
         }
     }
@@ -164,6 +176,9 @@ impl EventKind {
             EventKind::UploadLinkCreated => "upload_link_created",
             EventKind::UploadLinkRevoked => "upload_link_revoked",
             EventKind::Merged => "merged",
+            EventKind::Split => "split",
+            EventKind::Linked => "linked",
+            EventKind::Unlinked => "unlinked",
             EventKind::Unknown => "event.unknown",
         }
     }
@@ -192,6 +207,9 @@ impl EventKind {
             EventKind::UploadLinkCreated => text.t("upload_link_created"),
             EventKind::UploadLinkRevoked => text.t("upload_link_revoked"),
             EventKind::Merged => text.t("merged"),
+            EventKind::Split => text.t("split"),
+            EventKind::Linked => text.t("linked"),
+            EventKind::Unlinked => text.t("unlinked"),
             EventKind::Unknown => text.t("event.unknown"),
         }
     }
@@ -221,6 +239,8 @@ impl EventKind {
             EventKind::UploadLinkCreated => Payload::Struct("UploadLinkCreated"),
             EventKind::UploadLinkRevoked => Payload::Struct("UploadLinkRevoked"),
             EventKind::Merged => Payload::Struct("Merged"),
+            EventKind::Split => Payload::Struct("Split"),
+            EventKind::Linked | EventKind::Unlinked => Payload::Struct("CaseLink"),
         }
     }
 
@@ -250,6 +270,8 @@ impl EventKind {
             EventKind::UploadLinkCreated => UploadLinkCreated::parse(data).is_some(),
             EventKind::UploadLinkRevoked => UploadLinkRevoked::parse(data).is_some(),
             EventKind::Merged => Merged::parse(data).is_some(),
+            EventKind::Split => Split::parse(data).is_some(),
+            EventKind::Linked | EventKind::Unlinked => CaseLink::parse(data).is_some(),
         }
     }
 
@@ -672,6 +694,40 @@ pub struct Merged {
 
 impl EventData for Merged {
     const KIND: EventKind = EventKind::Merged;
+}
+
+/// `split`, recorded with the same data on both cases: messages of `source` moved to the new
+/// case `new_case`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    /// The case the messages came from.
+    pub source: String,
+    /// The case made for them.
+    pub new_case: String,
+    /// Messages moved.
+    pub messages_moved: u64,
+}
+
+impl EventData for Split {
+    const KIND: EventKind = EventKind::Split;
+}
+
+/// `linked` / `unlinked`, from the side of the case it is recorded on: `relation` is what
+/// `other` is to this case (`related`, `parent` or `child`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseLink {
+    /// The other case's number.
+    pub other: String,
+    /// What the other case is to this one.
+    pub relation: String,
+    /// Why they are linked.
+    pub reason: String,
+}
+
+impl EventData for CaseLink {
+    const KIND: EventKind = EventKind::Linked;
 }
 
 #[cfg(test)]

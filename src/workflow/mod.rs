@@ -6,12 +6,14 @@
 
 pub mod business_hours;
 pub mod events;
+pub mod links;
 pub mod merge;
 pub mod routes;
 pub mod schema;
 pub mod service;
 pub mod sla;
 pub mod sla_sql;
+pub mod split;
 pub mod state;
 pub mod summary;
 pub mod transitions;

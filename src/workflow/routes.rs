@@ -38,6 +38,9 @@ crate::route_table! {
     POST "/cases/{number}/priority" => priority, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/summary" => summary, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/text" => edit_text, Access::Page(Operation::WorkCase);
+    POST "/cases/{number}/split" => split, Access::Page(Operation::WorkCase);
+    POST "/cases/{number}/links" => add_link, Access::Page(Operation::WorkCase);
+    POST "/cases/{number}/links/{id}/remove" => remove_link, Access::Page(Operation::WorkCase);
     GET "/queue" => queue, Access::Page(Operation::EngineeringQueue);
 }
 
@@ -291,6 +294,114 @@ async fn edit_text(
     Ok(back_to_case(number.as_str()))
 }
 
+#[derive(Deserialize)]
+struct SplitForm {
+    message: i64,
+    #[serde(default)]
+    following: Option<String>,
+    #[serde(default)]
+    title: String,
+}
+
+/// Splits a message (and optionally those after it) into a new case; goes to the new case.
+async fn split(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<SplitForm>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::WorkCase)?;
+    let number = parse_number(path.into_inner())?;
+    let form = form.into_inner();
+    let cmd = super::split::SplitCommand {
+        case: number.as_str().to_string(),
+        message_id: form.message,
+        following: form.following.as_deref() == Some("yes"),
+        title: Some(form.title),
+        actor: ActorRef::from(&user),
+    };
+    let config = state.config.clone();
+    let result = state
+        .db(move |conn| {
+            Ok(super::split::split(
+                conn,
+                &cmd,
+                Utc::now(),
+                &SlaRules::from_config(&config),
+            ))
+        })
+        .await?;
+    let new = result.map_err(|e| refusal(e, &page))?;
+    set_flash(
+        &req,
+        "ok",
+        format!("{} {}", page.t("split.done"), new.number),
+    );
+    Ok(back_to_case(&new.number))
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    other: String,
+    relation: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Links this case to another.
+async fn add_link(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<LinkForm>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::WorkCase)?;
+    let number = parse_number(path.into_inner())?;
+    let form = form.into_inner();
+    let relation: super::links::Relation = form.relation.parse().map_err(|e| refusal(e, &page))?;
+    let cmd = super::links::LinkCommand {
+        case: number.as_str().to_string(),
+        other: form.other.trim().to_uppercase(),
+        relation,
+        reason: form.reason,
+        actor: ActorRef::from(&user),
+    };
+    let result = state
+        .db(move |conn| Ok(super::links::link(conn, &cmd)))
+        .await?;
+    result.map_err(|e| refusal(e, &page))?;
+    set_flash(&req, "ok", page.t("links.done"));
+    Ok(back_to_case(number.as_str()))
+}
+
+/// Removes a link of this case.
+async fn remove_link(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::WorkCase)?;
+    let (number, id) = path.into_inner();
+    let number = parse_number(number)?;
+    let actor = ActorRef::from(&user);
+    let n = number.clone();
+    let removed = state
+        .db(move |conn| Ok(super::links::unlink(conn, n.as_str(), id, &actor)))
+        .await?
+        .map_err(|e| refusal(e, &page))?;
+    if !removed {
+        return Err(AppError::NotFound);
+    }
+    set_flash(&req, "ok", page.t("links.removed"));
+    Ok(back_to_case(number.as_str()))
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The panel on the case page
 // ---------------------------------------------------------------------------------------------------
@@ -412,6 +523,12 @@ pub struct Panel {
     pub read_only: Option<String>,
     /// SLA clocks, oldest first.
     pub clocks: Vec<ClockView>,
+    /// Linked cases, oldest link first.
+    pub links: Vec<super::links::LinkView>,
+    /// Open cases this one may duplicate: (number, title, similarity in percent).
+    pub suggestions: Vec<(String, String, u32)>,
+    /// Whether the reader may merge (for the suggestions' merge buttons).
+    pub can_merge: bool,
 }
 
 fn fmt_time(t: chrono::NaiveDateTime) -> String {
@@ -568,7 +685,22 @@ pub fn load_panel(
         .iter()
         .map(|c| ClockView::of(&c.clock, now, rules, lang))
         .collect();
+    let links = super::links::links_of(conn, case.id)?;
+    let suggestions = if can_manage {
+        super::links::merge_suggestions(conn, case)?
+            .into_iter()
+            .map(|(c, s)| (c.number, c.title, (s * 100.0).round() as u32))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let can_merge = user.is(Operation::MergeCases)
+        && case.merged_into_id.is_none()
+        && crate::workflow::transitions::MERGE_FROM.contains(&case.state);
     Ok(Panel {
+        links,
+        suggestions,
+        can_merge,
         state: case.state.as_str().to_string(),
         actions,
         engineers,

@@ -57,6 +57,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Migration `2026-12-11-000200_case_links`.
+    case_links (id) {
+        id -> BigInt,
+        from_case_id -> BigInt,
+        to_case_id -> BigInt,
+        relation -> Text,
+        reason -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sla_clocks -> cases (case_id));
 diesel::joinable!(case_summaries -> cases (case_id));
 diesel::joinable!(escalations -> cases (case_id));

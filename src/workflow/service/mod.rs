@@ -141,7 +141,7 @@ impl ActorRef {
     }
 
     /// Whether this actor works the customer side of cases (assign, prioritise, edit, summarise).
-    fn works_cases(&self) -> bool {
+    pub(crate) fn works_cases(&self) -> bool {
         matches!(self, ActorRef::User { role, .. } if role.works_cases())
     }
 }
