@@ -92,10 +92,24 @@ fn html_structure_rules_in_isolation() {
 #[test]
 fn forward_subjects_are_recognised() {
     use casebook::ingest::quote::is_forward_subject;
-    for subject in ["Fwd: x", "FW: x", "fw：x", "转发：激活失败", "转发: x", "轉寄: x", "TR: x"] {
+    for subject in [
+        "Fwd: x",
+        "FW: x",
+        "fw：x",
+        "转发：激活失败",
+        "转发: x",
+        "轉寄: x",
+        "TR: x",
+    ] {
         assert!(is_forward_subject(subject), "{subject}");
     }
-    for subject in ["Re: Fwd: x", "回复: 转发: x", "Forward planning", "fwiw", "激活失败"] {
+    for subject in [
+        "Re: Fwd: x",
+        "回复: 转发: x",
+        "Forward planning",
+        "fwiw",
+        "激活失败",
+    ] {
         assert!(!is_forward_subject(subject), "{subject}");
     }
 }

@@ -394,8 +394,8 @@ fn quote_mark(
     if name == "blockquote" && attribute(attrs, "type").as_deref() == Some("cite") {
         return Some(QuoteMark::Container);
     }
-    let ruled = name == "hr"
-        || attribute(attrs, "style").is_some_and(|style| has_solid_top_border(&style));
+    let ruled =
+        name == "hr" || attribute(attrs, "style").is_some_and(|style| has_solid_top_border(&style));
     if ruled && *lookaheads < MAX_LOOKAHEADS {
         *lookaheads += 1;
         if starts_with_header_label(&leading_text(following, 60)) {
@@ -458,14 +458,23 @@ fn leading_text(following: &str, max_chars: usize) -> String {
 /// Whether text starts with the sender field of a quoted header block, in the client's language.
 fn starts_with_header_label(text: &str) -> bool {
     const LABELS: [&str; 12] = [
-        "From", "Date", "发件人", "寄件者", "寄件人", "差出人", "От", "Von", "De", "Da", "Van", "Från",
+        "From",
+        "Date",
+        "发件人",
+        "寄件者",
+        "寄件人",
+        "差出人",
+        "От",
+        "Von",
+        "De",
+        "Da",
+        "Van",
+        "Från",
     ];
     let text = text.trim_start_matches(['*', ' ']);
     LABELS.iter().any(|label| {
-        text.strip_prefix(label).is_some_and(|rest| {
-            rest.trim_start_matches(['*', ' '])
-                .starts_with([':', '：'])
-        })
+        text.strip_prefix(label)
+            .is_some_and(|rest| rest.trim_start_matches(['*', ' ']).starts_with([':', '：']))
     })
 }
 
@@ -718,7 +727,8 @@ fn render(normalised: &str, mode: Render) -> String {
             let mark = quote_mark(name, attrs, rest, &mut lookaheads);
             if mark.is_some()
                 && (std::mem::take(&mut forward_pending)
-                    || last_line(&writer.out).is_some_and(crate::ingest::quote::is_forward_separator)
+                    || last_line(&writer.out)
+                        .is_some_and(crate::ingest::quote::is_forward_separator)
                     || opens_forward(&leading_text(rest, 40)))
             {
                 // A forwarded message: kept, and nothing after it is dropped.

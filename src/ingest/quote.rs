@@ -299,7 +299,9 @@ fn has_date_after_yu(line: &str) -> bool {
 /// that follows an attribution is only safe with this evidence: a customer's sentence such as
 /// "在2022年重装系统后，客服写道：" must not swallow the text after it.
 fn names_sender_or_time(lines: &[&str]) -> bool {
-    lines.iter().any(|line| line.contains('@') || has_clock_time(line))
+    lines
+        .iter()
+        .any(|line| line.contains('@') || has_clock_time(line))
 }
 
 fn has_clock_time(line: &str) -> bool {
@@ -346,16 +348,14 @@ const WROTE: &[&str] = &[
 ];
 
 fn closes_attribution(line: &str) -> Option<Close> {
-    let head = line
-        .trim_end()
-        .strip_suffix([':', '：'])?
-        .trim_end();
+    let head = line.trim_end().strip_suffix([':', '：'])?.trim_end();
     let lower = head.to_lowercase();
     if WROTE.iter().any(|verb| lower.ends_with(verb)) {
         return Some(Close::Verb);
     }
     let last = head.rsplit(char::is_whitespace).next().unwrap_or(head);
-    (last.contains('@') && (head.ends_with('>') || !last.contains(['<', '>']))).then_some(Close::Address)
+    (last.contains('@') && (head.ends_with('>') || !last.contains(['<', '>'])))
+        .then_some(Close::Address)
 }
 
 /// Real attributions carry a date or time, which keeps "On Monday my colleague wrote:" as text; an
