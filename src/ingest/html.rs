@@ -381,9 +381,15 @@ fn quote_mark(
     }
     if let Some(class) = attribute(attrs, "class") {
         let classes = || class.split_whitespace();
+        // Gmail's `div.gmail_quote` only wraps its attribution (`div.gmail_attr`) and quoted
+        // `blockquote.gmail_quote`s; answers typed between those blockquotes sit in the div too, so the
+        // div itself is transparent and its two parts are dropped.
         if classes().any(|c| {
-            c.starts_with("gmail_quote")
-                || matches!(c, "yahoo_quoted" | "moz-cite-prefix" | "ReferenceQuote")
+            (c.starts_with("gmail_quote") && name != "div")
+                || matches!(
+                    c,
+                    "gmail_attr" | "yahoo_quoted" | "moz-cite-prefix" | "ReferenceQuote"
+                )
         }) {
             return Some(QuoteMark::Container);
         }
