@@ -277,10 +277,9 @@ pub fn html_to_text(html: &str) -> String {
     render(&sanitise_html(html), Render::Everything)
 }
 
-/// As [`html_to_text`], but without the quoted history: Gmail's `gmail_quote` containers, Outlook's
-/// `#divRplyFwdMsg`/`#appendonsend` and bordered `From:` header blocks (and everything after them, which is the
-/// quoted original), Thunderbird/Apple `blockquote type="cite"` and Yahoo's `yahoo_quoted`. This is the new text
-/// of an HTML-only reply.
+/// As [`html_to_text`], but without the quoted history marked by the HTML's structure (see `quote_mark`: Gmail,
+/// Yahoo, Thunderbird/Apple, NetEase and Coremail containers; Outlook, Hotmail, Foxmail and Windows Mail header
+/// blocks and everything after them). The text rules of [`crate::ingest::quote`] then apply to the result.
 pub fn html_to_text_without_quotes(html: &str) -> String {
     render(&sanitise_html(html), Render::NewText { forwarded: false })
 }

@@ -9,12 +9,19 @@
 //! * **Header blocks** (`From:`/`Sent:`/`To:`… or `发件人：`/`发送时间：`/`收件人：`…): Outlook,
 //!   Foxmail, QQ Mail. The history that follows is not prefixed, so everything from the block to the
 //!   end of the body is history.
-//! * **Separator lines** (`-----Original Message-----`, `-----原始邮件-----`, the forwarded-message
-//!   rules): everything from the separator on is history.
+//! * **Separator lines** (`-----Original Message-----`, `-----原始邮件-----`, QQ Mail's
+//!   `------------------ Original ------------------`): everything from the separator on is history.
 //!
-//! Forwarded mail: the note above the forwarded-message rule is the new text and the forwarded
-//! message goes to the history. When someone forwards without writing a note, the fallback below
-//! makes the forwarded message itself the new text, which is what a support agent needs to read.
+//! Header fields and attributions are recognised in English, simplified and traditional Chinese,
+//! Japanese, Russian, German and French; an attribution may also be a date, a name and an address
+//! followed by a colon (Japanese and Russian Gmail, Mail.ru).
+//!
+//! Forwarded mail is new content for a case (a colleague forwarding the customer's problem): from a
+//! forward separator ("---------- Forwarded message ---------", "---------- 转发的邮件 ----------",
+//! "Begin forwarded message:"), or under a forward's subject from the first history block (QQ Mail's
+//! "原始邮件", Outlook's header block), everything is kept; only the note above it loses its quotes
+//! and signature. HTML mail goes through [`crate::ingest::html`]'s structural pass first
+//! ([`new_text_of`]).
 //!
 //! Signatures are cut after a sig-dash line (`-- `, or `--` because many transports strip trailing
 //! spaces) and after a final `____…` rule (≥ 10 underscores) whose short tail looks like contact
