@@ -231,7 +231,15 @@ fn history_start(lines: &[&str], forward_subject: bool) -> Option<(usize, bool)>
             && ((line.len() < 200 && SEPARATOR.is_match(line))
                 || starts_header_block(lines, i)
                 || attribution_len(lines, i).is_some_and(|len| {
-                    !followed_by_quote(lines, i + len) && names_sender_or_time(&lines[i..i + len])
+                    // Without `>` lines below, only a "wrote" attribution that opens like one ("On
+                    // …", "在 …") or names an address cuts the rest: "Meeting at 14:30 with
+                    // bob@example.com:" or "Yesterday at 3:00 John wrote:" open a customer's text.
+                    let attribution = &lines[i..i + len];
+                    !followed_by_quote(lines, i + len)
+                        && closes_attribution(attribution[len - 1].trim()) == Some(Close::Verb)
+                        && names_sender_or_time(attribution)
+                        && (opens_attribution(line.trim())
+                            || attribution.iter().any(|l| l.contains('@')))
                 }))
     })?;
     let forward = forward_subject || is_forward_separator(lines[start]);
@@ -598,6 +606,21 @@ mod tests {
             "prose with 于 and 写道 but no date after 于 is kept",
             "关于这个问题，同事写道：\n> 请检查主板序列号\n已检查。",
             "关于这个问题，同事写道：\n\n已检查。",
+        ),
+        (
+            "a time and an address before a colon do not cut unquoted text",
+            "Meeting at 14:30 with bob@example.com:\n1. logs\n2. screenshots",
+            "Meeting at 14:30 with bob@example.com:\n1. logs\n2. screenshots",
+        ),
+        (
+            "a wrote line with a time but no opener or address does not cut unquoted text",
+            "Yesterday at 3:00 John wrote:\nthe device fails.",
+            "Yesterday at 3:00 John wrote:\nthe device fails.",
+        ),
+        (
+            "japanese gmail attribution before quotes is dropped",
+            "了解です。\n\n2022年4月7日(木) 14:05 Wang Binbin <wangbb@cmgos.com>:\n\n> 質問です\n",
+            "了解です。",
         ),
         (
             "a lone From: line in prose is kept",
