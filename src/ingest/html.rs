@@ -27,7 +27,7 @@ fn is_local_image(src: &str) -> bool {
 
 /// CSS properties kept on `style`: presentation only. Nothing that takes a `url()` (background, list-style,
 /// content), so styles cannot load remote resources.
-const SAFE_STYLE_PROPERTIES: [&str; 14] = [
+const SAFE_STYLE_PROPERTIES: [&str; 17] = [
     "color",
     "background-color",
     "font-weight",
@@ -39,6 +39,9 @@ const SAFE_STYLE_PROPERTIES: [&str; 14] = [
     "border",
     "border-left",
     "border-top",
+    "border-top-style",
+    "border-top-width",
+    "border-top-color",
     "padding-left",
     "margin-left",
     "white-space",
@@ -75,7 +78,7 @@ fn harmless_declarations(style: &str) -> Option<Cow<'_, str>> {
     (!kept.iter().all(|d| d.trim().is_empty())).then(|| Cow::Owned(kept.join(";")))
 }
 
-/// Classes that mark quoted history (Gmail, Yahoo, Thunderbird, Outlook Web).
+/// Classes that mark quoted history (Gmail, Yahoo, Thunderbird, Outlook Web and 2003, Coremail).
 const QUOTE_CLASSES: &[&str] = &[
     "gmail_quote",
     "gmail_quote_container",
@@ -83,10 +86,37 @@ const QUOTE_CLASSES: &[&str] = &[
     "yahoo_quoted",
     "moz-cite-prefix",
     "OutlookMessageHeader",
+    "ReferenceQuote",
 ];
 
 /// Outlook's ids for the start of the quoted original.
 const QUOTE_IDS: &[&str] = &["divRplyFwdMsg", "appendonsend"];
+
+/// NetEase (163/126/yeah.net) wraps the quoted original in `blockquote id="isReplyContent"`.
+const QUOTE_BLOCK_IDS: &[&str] = &["isReplyContent"];
+
+/// Hotmail and old Outlook.com put `hr id="stopSpelling"` above the quoted original.
+const QUOTE_RULE_IDS: &[&str] = &["stopSpelling"];
+
+/// Class lists with the variants some clients generate reduced to the marker kept by the sanitiser:
+/// Yahoo writes `ydp1a2b3c4yahoo_quoted`, and Outlook.com prefixes forwarded Gmail classes `ecx`.
+fn canonical_classes(value: &str) -> Cow<'_, str> {
+    let variant = |c: &str| {
+        (c.ends_with("yahoo_quoted") && c != "yahoo_quoted") || c.starts_with("ecxgmail_quote")
+    };
+    if !value.split_ascii_whitespace().any(variant) {
+        return Cow::Borrowed(value);
+    }
+    let classes: Vec<&str> = value
+        .split_ascii_whitespace()
+        .map(|c| match c {
+            c if c.ends_with("yahoo_quoted") => "yahoo_quoted",
+            c if c.starts_with("ecxgmail_quote") => "gmail_quote",
+            c => c,
+        })
+        .collect();
+    Cow::Owned(classes.join(" "))
+}
 
 fn display_builder(block_remote_images: bool) -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
@@ -102,10 +132,13 @@ fn display_builder(block_remote_images: bool) -> ammonia::Builder<'static> {
         .add_allowed_classes("div", QUOTE_CLASSES)
         .add_allowed_classes("blockquote", QUOTE_CLASSES)
         .add_tag_attribute_values("div", "id", QUOTE_IDS)
+        .add_tag_attribute_values("blockquote", "id", QUOTE_BLOCK_IDS)
+        .add_tag_attribute_values("hr", "id", QUOTE_RULE_IDS)
         .add_tag_attribute_values("blockquote", "type", &["cite"])
         .attribute_filter(
             move |element, attribute, value| match (element, attribute) {
                 (_, "style") => harmless_declarations(value),
+                (_, "class") => Some(canonical_classes(value)),
                 ("img", "src") if is_local_image(value) => Some(Cow::Borrowed(value)),
                 // Remote images are tracking pixels as often as content; the viewer can offer to load them from the
                 // original message.
@@ -228,8 +261,8 @@ pub struct SanitisedHtml {
 /// matters because parsing dominates the cost of HTML mail.
 pub fn sanitise_html_with_text(html: &str) -> SanitisedHtml {
     let html = sanitise_html(html);
-    let text = render(&html, false);
-    let new_text = render(&html, true);
+    let text = render(&html, Render::Everything);
+    let new_text = render(&html, Render::NewText { forwarded: false });
     SanitisedHtml {
         html,
         text,
@@ -241,15 +274,34 @@ pub fn sanitise_html_with_text(html: &str) -> SanitisedHtml {
 /// ordered lists), blockquote lines are prefixed `> ` so quote stripping can see them, entities are decoded,
 /// scripts and styles dropped.
 pub fn html_to_text(html: &str) -> String {
-    render(&sanitise_html(html), false)
+    render(&sanitise_html(html), Render::Everything)
 }
 
-/// As [`html_to_text`], but without the quoted history: Gmail's `gmail_quote` containers, Outlook's
-/// `#divRplyFwdMsg`/`#appendonsend` and bordered `From:` header blocks (and everything after them, which is the
-/// quoted original), Thunderbird/Apple `blockquote type="cite"` and Yahoo's `yahoo_quoted`. This is the new text
-/// of an HTML-only reply.
+/// As [`html_to_text`], but without the quoted history marked by the HTML's structure (see `quote_mark`: Gmail,
+/// Yahoo, Thunderbird/Apple, NetEase and Coremail containers; Outlook, Hotmail, Foxmail and Windows Mail header
+/// blocks and everything after them). The text rules of [`crate::ingest::quote`] then apply to the result.
 pub fn html_to_text_without_quotes(html: &str) -> String {
-    render(&sanitise_html(html), true)
+    render(&sanitise_html(html), Render::NewText { forwarded: false })
+}
+
+/// The structural new text of HTML already sanitised by [`sanitise_html`] (as stored in
+/// `ParsedMail::body_html`), without parsing it again. With `forwarded` (the subject marks a forward),
+/// the first quote mark opens the forwarded message, which is kept. The text rules
+/// ([`crate::ingest::quote`]) still apply to the result.
+pub fn new_text_from_sanitised(sanitised: &str, forwarded: bool) -> String {
+    render(sanitised, Render::NewText { forwarded })
+}
+
+/// What [`render`] writes.
+#[derive(Clone, Copy)]
+enum Render {
+    /// All the text, quotes prefixed with `> `.
+    Everything,
+    /// The new text: quote containers dropped, the text stops at the quoted original, and rules
+    /// become `____` lines for the text rules' signature check. A forwarded message (a quote mark
+    /// right after a forward separator, one whose text opens with one, or the first mark under a
+    /// forward's subject) is kept, with its quotes unprefixed.
+    NewText { forwarded: bool },
 }
 
 /// Elements after which text continues on a new line.
@@ -298,69 +350,155 @@ enum QuoteMark {
     RestOfDocument,
 }
 
-fn quote_mark(name: &str, attrs: &str, following: &str) -> Option<QuoteMark> {
+/// How many times one document may look ahead at the text after a tag (for a header block behind a
+/// rule or border): enough for any real mail, and a bound on the work for a hostile one.
+const MAX_LOOKAHEADS: usize = 64;
+/// How far (in bytes of markup) a look-ahead reads.
+const LOOKAHEAD_BYTES: usize = 3000;
+
+/// The structural marks of quoted history: Gmail/Yahoo/Thunderbird/Coremail containers and
+/// `blockquote type="cite"` and NetEase's `blockquote id="isReplyContent"`, which are dropped with
+/// their content, and Outlook's `#divRplyFwdMsg`/`#appendonsend`/`.OutlookMessageHeader`, Hotmail's
+/// `hr#stopSpelling`, and a rule or top-bordered block (Outlook 2007–365, Foxmail, Windows Mail,
+/// Outlook.com) followed by a `From:` header, from which the rest of the document is history.
+fn quote_mark(
+    name: &str,
+    attrs: &str,
+    following: &str,
+    lookaheads: &mut usize,
+) -> Option<QuoteMark> {
+    if attrs.is_empty() && name != "hr" {
+        return None;
+    }
     let id = attribute(attrs, "id");
-    if matches!(id.as_deref(), Some("divRplyFwdMsg" | "appendonsend")) {
-        return Some(QuoteMark::RestOfDocument);
+    match (name, id.as_deref()) {
+        (_, Some("divRplyFwdMsg" | "appendonsend")) | ("hr", Some("stopSpelling")) => {
+            return Some(QuoteMark::RestOfDocument);
+        }
+        ("blockquote", Some("isReplyContent")) => return Some(QuoteMark::Container),
+        _ => {}
     }
     if let Some(class) = attribute(attrs, "class") {
-        if class
-            .split_whitespace()
-            .any(|c| c.starts_with("gmail_quote") || c == "yahoo_quoted" || c == "moz-cite-prefix")
-        {
+        let classes = || class.split_whitespace();
+        // Gmail's `div.gmail_quote` only wraps its attribution (`div.gmail_attr`) and quoted
+        // `blockquote.gmail_quote`s; answers typed between those blockquotes sit in the div too, so the
+        // div itself is transparent and its two parts are dropped.
+        if classes().any(|c| {
+            (c.starts_with("gmail_quote") && name != "div")
+                || matches!(
+                    c,
+                    "gmail_attr" | "yahoo_quoted" | "moz-cite-prefix" | "ReferenceQuote"
+                )
+        }) {
             return Some(QuoteMark::Container);
         }
-        if class
-            .split_whitespace()
-            .any(|c| c == "OutlookMessageHeader")
-        {
+        if classes().any(|c| c == "OutlookMessageHeader") {
             return Some(QuoteMark::RestOfDocument);
         }
     }
     if name == "blockquote" && attribute(attrs, "type").as_deref() == Some("cite") {
         return Some(QuoteMark::Container);
     }
-    if let Some(style) = attribute(attrs, "style") {
-        let compact: String = style
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if compact.contains("border-top:solid") && starts_with_header_label(following) {
+    let ruled =
+        name == "hr" || attribute(attrs, "style").is_some_and(|style| has_solid_top_border(&style));
+    if ruled && *lookaheads < MAX_LOOKAHEADS {
+        *lookaheads += 1;
+        if starts_with_header_label(&leading_text(following, 60)) {
             return Some(QuoteMark::RestOfDocument);
         }
     }
     None
 }
 
-/// Whether the text right after a tag is an Outlook quoted-header block (`From:` in the client's language).
-fn starts_with_header_label(following: &str) -> bool {
-    const LABELS: [&str; 8] = [
-        "From:",
-        "发件人:",
-        "发件人：",
-        "寄件者:",
-        "寄件者：",
-        "Von:",
-        "De :",
-        "De:",
-    ];
-    let mut text = String::new();
+/// Whether a `style` value draws a solid top border, as the block above a quoted header does.
+fn has_solid_top_border(style: &str) -> bool {
+    let compact: String = style
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    compact.split(';').any(|declaration| {
+        (declaration.starts_with("border-top:") && declaration.contains("solid"))
+            || declaration == "border-top-style:solid"
+    })
+}
+
+/// The first `max_chars` characters of text in the markup `following` (tags skipped, entities
+/// decoded, whitespace runs collapsed), reading at most [`LOOKAHEAD_BYTES`] of it.
+fn leading_text(following: &str, max_chars: usize) -> String {
+    let mut end = following.len().min(LOOKAHEAD_BYTES);
+    while !following.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut raw = String::new();
     let mut in_tag = false;
-    for c in following.chars().take(600) {
+    for c in following[..end].chars() {
         match c {
-            '<' => in_tag = true,
+            '<' => {
+                in_tag = true;
+                raw.push(' ');
+            }
             '>' => in_tag = false,
-            _ if !in_tag => text.push(c),
+            _ if !in_tag => raw.push(c),
             _ => {}
         }
-        if text.len() > 40 {
+        if raw.len() > max_chars * 4 {
             break;
         }
     }
-    let text = decode_entities(text.trim_start());
-    let text = text.trim_start();
-    LABELS.iter().any(|label| text.starts_with(label))
+    let decoded = decode_entities(&raw);
+    let mut text = String::new();
+    for word in decoded.split_whitespace() {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(word);
+        if text.chars().count() >= max_chars {
+            break;
+        }
+    }
+    text
+}
+
+/// Whether text starts with the sender field of a quoted header block, in the client's language.
+fn starts_with_header_label(text: &str) -> bool {
+    const LABELS: [&str; 12] = [
+        "From",
+        "Date",
+        "发件人",
+        "寄件者",
+        "寄件人",
+        "差出人",
+        "От",
+        "Von",
+        "De",
+        "Da",
+        "Van",
+        "Från",
+    ];
+    let text = text.trim_start_matches(['*', ' ']);
+    LABELS.iter().any(|label| {
+        text.strip_prefix(label)
+            .is_some_and(|rest| rest.trim_start_matches(['*', ' ']).starts_with([':', '：']))
+    })
+}
+
+/// Whether text starts with a forwarded-message separator (Gmail's "---------- Forwarded message
+/// ---------", its Chinese "转发的邮件", NetEase's "Forwarding messages").
+fn opens_forward(text: &str) -> bool {
+    let line = text.trim_start_matches(['-', ' ']).to_lowercase();
+    [
+        "forwarded message",
+        "forwarding messages",
+        "begin forwarded message",
+        "转发的邮件",
+        "转发邮件",
+        "开始转发的邮件",
+        "轉寄的郵件",
+        "開始轉寄的郵件",
+    ]
+    .iter()
+    .any(|p| line.starts_with(p))
 }
 
 /// The decoded value of attribute `name` in a serialised start tag's attribute text.
@@ -441,6 +579,8 @@ struct TextWriter {
     out: String,
     at_line_start: bool,
     quote_depth: usize,
+    /// Inside a kept forwarded message, blockquotes are not prefixed with `>`.
+    unprefixed: bool,
     pre_depth: usize,
     /// `None` for a bulleted list, `Some(next number)` for an ordered one.
     lists: Vec<Option<u32>>,
@@ -465,10 +605,11 @@ impl TextWriter {
 
     fn start_line(&mut self) {
         if self.at_line_start {
-            for _ in 0..self.quote_depth {
+            let depth = if self.unprefixed { 0 } else { self.quote_depth };
+            for _ in 0..depth {
                 self.out.push('>');
             }
-            if self.quote_depth > 0 {
+            if depth > 0 {
                 self.out.push(' ');
             }
             self.at_line_start = false;
@@ -534,15 +675,21 @@ impl TextWriter {
     }
 }
 
-fn render(normalised: &str, drop_quotes: bool) -> String {
+fn render(normalised: &str, mode: Render) -> String {
     let mut writer = TextWriter {
         out: String::with_capacity(normalised.len() / 2),
         at_line_start: true,
         quote_depth: 0,
+        unprefixed: false,
         pre_depth: 0,
         lists: Vec::new(),
         cell_in_row: 0,
     };
+    let (drop_quotes, mut forward_pending) = match mode {
+        Render::Everything => (false, false),
+        Render::NewText { forwarded } => (true, forwarded),
+    };
+    let mut lookaheads = 0;
     let mut open: Vec<&str> = Vec::new();
     // Stack depth at which a dropped quote container was opened; text is skipped while inside it.
     let mut dropping_from: Option<usize> = None;
@@ -581,19 +728,42 @@ fn render(normalised: &str, drop_quotes: bool) -> String {
         if dropping_from.is_some() {
             continue;
         }
-        if drop_quotes {
-            match quote_mark(name, attrs, rest) {
-                Some(QuoteMark::RestOfDocument) => break,
-                Some(QuoteMark::Container) if !is_void(name) => {
-                    dropping_from = Some(open.len());
-                    continue;
+        if drop_quotes && !writer.unprefixed {
+            let mark = quote_mark(name, attrs, rest, &mut lookaheads);
+            if mark.is_some()
+                && (std::mem::take(&mut forward_pending)
+                    || last_line(&writer.out)
+                        .is_some_and(crate::ingest::quote::is_forward_separator)
+                    || opens_forward(&leading_text(rest, 40)))
+            {
+                // A forwarded message: kept, and nothing after it is dropped.
+                writer.unprefixed = true;
+            } else {
+                match mark {
+                    Some(QuoteMark::RestOfDocument) => break,
+                    Some(QuoteMark::Container) if !is_void(name) => {
+                        dropping_from = Some(open.len());
+                        continue;
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
+        }
+        if drop_quotes && name == "hr" {
+            writer.line_break();
+            writer.start_line();
+            writer.out.push_str("________________________________");
+            writer.line_break();
+            continue;
         }
         start_element(&mut writer, name);
     }
     writer.finish()
+}
+
+/// The last non-blank line written so far.
+fn last_line(out: &str) -> Option<&str> {
+    out.lines().rev().take(3).find(|l| !l.trim().is_empty())
 }
 
 fn start_element(writer: &mut TextWriter, name: &str) {

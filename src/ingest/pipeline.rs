@@ -21,7 +21,7 @@ use diesel::prelude::*;
 
 use super::loops::AutoKind;
 use super::parse::{ParsedMail, parse_mail};
-use super::quote::extract_new_text;
+use super::quote::new_text_of;
 use super::thread::{ThreadDecision, ThreadInput, ThreadMethod, thread};
 use crate::cases::messages::{
     Attachment, CaseEvent, INBOUND, Message, NOTE, NewEvent, NewMessage, OUTBOUND, Participant,
@@ -580,11 +580,8 @@ impl<'a> Ingestor<'a> {
             attachment_shas.push(packer.put(&a.data).context("storing an attachment")?);
         }
         // Pure work on the message is done here, beside parsing, so the database thread only places.
-        // HTML-only mail: the HTML's own quote containers are the better guide to what is new.
-        let new_text = match &mail.html_new_text {
-            Some(t) if !t.trim().is_empty() => t.clone(),
-            _ => extract_new_text(&mail.body_text),
-        };
+        // HTML-only mail: the HTML's own quote structure first, then the text rules.
+        let new_text = new_text_of(&mail);
         let diagnostics_like = mail
             .attachments
             .iter()

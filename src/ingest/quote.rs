@@ -9,12 +9,19 @@
 //! * **Header blocks** (`From:`/`Sent:`/`To:`… or `发件人：`/`发送时间：`/`收件人：`…): Outlook,
 //!   Foxmail, QQ Mail. The history that follows is not prefixed, so everything from the block to the
 //!   end of the body is history.
-//! * **Separator lines** (`-----Original Message-----`, `-----原始邮件-----`, the forwarded-message
-//!   rules): everything from the separator on is history.
+//! * **Separator lines** (`-----Original Message-----`, `-----原始邮件-----`, QQ Mail's
+//!   `------------------ Original ------------------`): everything from the separator on is history.
 //!
-//! Forwarded mail: the note above the forwarded-message rule is the new text and the forwarded
-//! message goes to the history. When someone forwards without writing a note, the fallback below
-//! makes the forwarded message itself the new text, which is what a support agent needs to read.
+//! Header fields and attributions are recognised in English, simplified and traditional Chinese,
+//! Japanese, Russian, German and French; an attribution may also be a date, a name and an address
+//! followed by a colon (Japanese and Russian Gmail, Mail.ru).
+//!
+//! Forwarded mail is new content for a case (a colleague forwarding the customer's problem): from a
+//! forward separator ("---------- Forwarded message ---------", "---------- 转发的邮件 ----------",
+//! "Begin forwarded message:"), or under a forward's subject from the first history block (QQ Mail's
+//! "原始邮件", Outlook's header block), everything is kept; only the note above it loses its quotes
+//! and signature. HTML mail goes through [`crate::ingest::html`]'s structural pass first
+//! ([`new_text_of`]).
 //!
 //! Signatures are cut after a sig-dash line (`-- `, or `--` because many transports strip trailing
 //! spaces) and after a final `____…` rule (≥ 10 underscores) whose short tail looks like contact
@@ -32,27 +39,53 @@ use regex::Regex;
 // The `expect`s on `Regex::new` below cannot fire at run time: every pattern is a literal, and the
 // unit tests compile each one.
 
+/// The sender field that opens a quoted header block, in the languages of the clients seen in
+/// support mail (English, Chinese simplified and traditional, Japanese, Russian, German, French).
+const FROM_FIELDS: &str = "from|发件人|寄件者|寄件人|差出人|от|von|de";
+
+/// The other fields of a quoted header block.
+const OTHER_FIELDS: &str = "sent|date|to|cc|subject|发送时间|发送日期|时间|日期|收件人|抄送|主\\s*题|\
+     寄件日期|已傳送|傳送時間|收件者|副本|主旨|送信日時|日付|宛先|件名|отправлено|дата|кому|копия|тема|\
+     gesendet|datum|an|betreff|envoyé|à|objet";
+
 /// Header fields that open an Outlook/Foxmail/QQ Mail quoted header block.
-static HEADER_FROM: LazyLock<Regex> = LazyLock::new(|| header_regex("from|发件人"));
+static HEADER_FROM: LazyLock<Regex> = LazyLock::new(|| header_regex(FROM_FIELDS));
 
 /// Header fields that follow `From:` in a quoted header block; one of them must appear close
 /// below for the `From:` line to count, so a customer writing "From: our side…" is not cut.
-static HEADER_OTHER: LazyLock<Regex> = LazyLock::new(|| {
-    header_regex("sent|date|to|cc|subject|发送时间|发送日期|时间|日期|收件人|抄送|主题")
-});
+static HEADER_OTHER: LazyLock<Regex> = LazyLock::new(|| header_regex(OTHER_FIELDS));
 
-/// Separator lines after which everything is history (original or forwarded message).
+/// Separator lines after which everything is history: the original message of a reply (or of a
+/// forward, when the subject says so), or a forwarded message.
 static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)^\s*(?:
-            -{3,}\s*(?:original\s+message|原始邮件|forwarded\s+message|转发的邮件|转发邮件)\s*-{3,}
+            -{2,}\s*(?:original(?:\s+message)?|原始邮件|原始郵件|原邮件|回复的原邮件|
+                forwarded\s+message|forwarding\s+messages?|转发的邮件|转发邮件|转发邮件信息|轉寄的郵件)\s*-{2,}
             | begin\s+forwarded\s+message\s*:
-            | 开始转发的邮件\s*[:：]
-            | 转发的邮件\s*[:：]
+            | (?:开始)?转发的邮件\s*[:：]
+            | (?:開始)?轉寄的郵件\s*[:：]
         )\s*$",
     )
     .expect("separator regex is valid")
 });
+
+/// The separators that always open a forwarded message, whatever the subject.
+static FORWARD_SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^\s*(?:
+            -{2,}\s*(?:forwarded\s+message|forwarding\s+messages?|转发的邮件|转发邮件|转发邮件信息|轉寄的郵件)\s*-{2,}
+            | begin\s+forwarded\s+message\s*:
+            | (?:开始)?转发的邮件\s*[:：]
+            | (?:開始)?轉寄的郵件\s*[:：]
+        )\s*$",
+    )
+    .expect("forward separator regex is valid")
+});
+
+/// A long rule of dashes, which Alibaba Mail and others put above a quoted header block.
+static DASH_RULE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*-{10,}\s*$").expect("dash rule regex is valid"));
 
 /// A horizontal rule of underscores, used by Outlook above header blocks and above signatures.
 static UNDERSCORE_RULE: LazyLock<Regex> =
@@ -82,24 +115,83 @@ const HEADER_LOOKAHEAD: usize = 6;
 const MAX_ATTRIBUTION_CHARS: usize = 400;
 
 /// What the sender wrote this time: `body_text` without quoted history, attributions, header
-/// blocks, forwarded content and signature. Never empty for a body with visible text.
+/// blocks and signature. Never empty for a body with visible text.
 pub fn extract_new_text(body_text: &str) -> String {
     split_quoted(body_text).0
+}
+
+/// As [`extract_new_text`], knowing the subject: under a forward's subject (`Fwd:`, `FW:`, `转发：`,
+/// `轉寄：`) the first history block is the forwarded message, which is kept.
+pub fn extract_new_text_with_subject(body_text: &str, subject: &str) -> String {
+    split_quoted_with_subject(body_text, subject).0
+}
+
+/// The new text of a parsed message, as the ingest pipeline stores it. HTML-only mail goes through
+/// the HTML's own structure first (quote containers, Outlook header blocks; see
+/// [`crate::ingest::html`]) and then through the text rules; otherwise the text part does.
+pub fn new_text_of(mail: &crate::ingest::parse::ParsedMail) -> String {
+    let forwarded = is_forward_subject(&mail.subject);
+    let structural = match (&mail.html_new_text, &mail.body_html) {
+        // The stored new text was rendered without knowing the subject; a forward keeps its
+        // history, so it is rendered again from the sanitised HTML (a tokenizer pass, no parse).
+        (Some(_), Some(html)) if forwarded => {
+            Some(crate::ingest::html::new_text_from_sanitised(html, true))
+        }
+        (Some(t), _) => Some(t.clone()),
+        _ => None,
+    };
+    match structural {
+        Some(t) if !t.trim().is_empty() => extract_new_text_with_subject(&t, &mail.subject),
+        _ => extract_new_text_with_subject(&mail.body_text, &mail.subject),
+    }
+}
+
+/// Whether a subject marks a forward: its first prefix is `Fwd:`, `FW:`, `TR:`, `WG:`, `转发：` or
+/// `轉寄：` (`Re: Fwd:` is a reply to a forward, not a forward).
+pub fn is_forward_subject(subject: &str) -> bool {
+    let s = subject.trim_start();
+    let head: String = s.chars().take(6).flat_map(char::to_lowercase).collect();
+    ["fwd", "fw", "tr", "wg", "转发", "轉寄", "轉發", "转寄"]
+        .iter()
+        .any(|prefix| {
+            head.strip_prefix(prefix)
+                .is_some_and(|rest| rest.trim_start().starts_with([':', '：']))
+        })
+}
+
+/// Whether a line opens a forwarded message whatever the subject ("---------- Forwarded message
+/// ---------", "Begin forwarded message:", "---------- 转发的邮件 ----------").
+pub fn is_forward_separator(line: &str) -> bool {
+    line.len() < 200 && FORWARD_SEPARATOR.is_match(line)
 }
 
 /// Splits `body` into the new text (as [`extract_new_text`]) and, when something was removed, the
 /// removed part (quotes, history, signature) for a "show quoted text" fold. Quote blocks removed
 /// from between inline answers appear in the history in order, separated by a blank line.
 pub fn split_quoted(body: &str) -> (String, Option<String>) {
+    split_quoted_with_subject(body, "")
+}
+
+/// As [`split_quoted`], knowing the subject (see [`extract_new_text_with_subject`]).
+pub fn split_quoted_with_subject(body: &str, subject: &str) -> (String, Option<String>) {
     let lines: Vec<&str> = body.lines().collect();
     let mut removed = vec![false; lines.len()];
 
-    let mut end = history_start(&lines).unwrap_or(lines.len());
+    let (mut end, forward) = match history_start(&lines, is_forward_subject(subject)) {
+        Some((start, forward)) => (start, forward),
+        None => (lines.len(), false),
+    };
     mark_prefix_quotes(&lines[..end], &mut removed[..end]);
     if let Some(sig) = signature_start(&lines[..end], &removed[..end]) {
-        end = sig;
+        removed[sig..end].iter_mut().for_each(|r| *r = true);
+        if !forward {
+            end = sig;
+        }
     }
-    removed[end..].iter_mut().for_each(|r| *r = true);
+    // A forwarded message is what the case is about: it stays, with its own history.
+    if !forward {
+        removed[end..].iter_mut().for_each(|r| *r = true);
+    }
 
     let new_text = join_kept(&lines, &removed);
     if new_text.is_empty() {
@@ -129,21 +221,34 @@ fn is_prefix_quoted(line: &str) -> bool {
 }
 
 /// The first line from which everything is unprefixed history: a separator, a header block or an
-/// attribution not followed by `>` lines. A rule just above it belongs to the history too.
-fn history_start(lines: &[&str]) -> Option<usize> {
+/// attribution not followed by `>` lines. A rule (underscores or a long run of dashes) just above
+/// it belongs to the block it opens. The flag says the block is a forwarded message: a forward
+/// separator, or the first block under a forward's subject.
+fn history_start(lines: &[&str], forward_subject: bool) -> Option<(usize, bool)> {
     let start = (0..lines.len()).find(|&i| {
         let line = lines[i];
         !is_prefix_quoted(line)
-            && (SEPARATOR.is_match(line)
+            && ((line.len() < 200 && SEPARATOR.is_match(line))
                 || starts_header_block(lines, i)
                 || attribution_len(lines, i).is_some_and(|len| {
-                    !followed_by_quote(lines, i + len) && names_sender_or_time(&lines[i..i + len])
+                    // Without `>` lines below, only a "wrote" attribution that opens like one ("On
+                    // …", "在 …") or names an address cuts the rest: "Meeting at 14:30 with
+                    // bob@example.com:" or "Yesterday at 3:00 John wrote:" open a customer's text.
+                    let attribution = &lines[i..i + len];
+                    !followed_by_quote(lines, i + len)
+                        && closes_attribution(attribution[len - 1].trim()) == Some(Close::Verb)
+                        && names_sender_or_time(attribution)
+                        && (opens_attribution(line.trim())
+                            || attribution.iter().any(|l| l.contains('@')))
                 }))
     })?;
+    let forward = forward_subject || is_forward_separator(lines[start]);
     let above = (0..start).rev().find(|&j| !is_blank(lines[j]));
     Some(match above {
-        Some(j) if UNDERSCORE_RULE.is_match(lines[j]) => j,
-        _ => start,
+        Some(j) if UNDERSCORE_RULE.is_match(lines[j]) || DASH_RULE.is_match(lines[j]) => {
+            (j, forward)
+        }
+        _ => (start, forward),
     })
 }
 
@@ -151,29 +256,45 @@ fn has_colon(line: &str) -> bool {
     line.contains(':') || line.contains('：')
 }
 
+/// Whether a quoted header block starts at line `i`: a `From:` line with another field close below
+/// (Outlook, Foxmail, QQ Mail), or a run of at least three field lines that includes `From:`
+/// (Outlook.com and Hotmail begin with `Date:`).
 fn starts_header_block(lines: &[&str], i: usize) -> bool {
-    // The colon check keeps the regex off the great majority of lines.
-    if !has_colon(lines[i]) || !HEADER_FROM.is_match(lines[i]) {
+    // The colon check keeps the regexes off the great majority of lines.
+    if !has_colon(lines[i]) || lines[i].len() > 1000 {
         return false;
     }
-    lines[i + 1..]
+    let is_field = |l: &str| !is_prefix_quoted(l) && has_colon(l) && HEADER_OTHER.is_match(l);
+    let window = || lines[i + 1..].iter().take(HEADER_LOOKAHEAD);
+    if HEADER_FROM.is_match(lines[i]) {
+        return window().any(|l| is_field(l));
+    }
+    if !is_field(lines[i]) {
+        return false;
+    }
+    let run: Vec<&&str> = window().take_while(|l| !is_blank(l)).collect();
+    let from = run
         .iter()
-        .take(HEADER_LOOKAHEAD)
-        .any(|l| !is_prefix_quoted(l) && has_colon(l) && HEADER_OTHER.is_match(l))
+        .any(|l| !is_prefix_quoted(l) && has_colon(l) && HEADER_FROM.is_match(l));
+    from && run.iter().filter(|l| is_field(l)).count() + 1 >= 3
 }
 
-/// If an attribution ("On … wrote:", "在 … 写道：", "… 于 … 写道：") starts at line `i`, the number
-/// of lines it spans (clients wrap long ones over two lines).
+/// If an attribution ("On … wrote:", "在 … 写道：", "… 于 … 写道：", "… <addr>:") starts at line
+/// `i`, the number of lines it spans (clients wrap long ones over two lines).
 fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
     let first = lines[i].trim();
+    if first.is_empty() || first.len() > MAX_ATTRIBUTION_CHARS * 3 {
+        return None;
+    }
+    if let Some(close) = closes_attribution(first) {
+        return (attribution_evidence(first, "", close)).then_some(1);
+    }
     if !opens_attribution(first) {
         return None;
     }
-    if closes_attribution(first) {
-        return looks_like_attribution(first, "").then_some(1);
-    }
     let second = lines.get(i + 1)?.trim();
-    (closes_attribution(second) && looks_like_attribution(first, second)).then_some(2)
+    let close = closes_attribution(second)?;
+    attribution_evidence(first, second, close).then_some(2)
 }
 
 fn opens_attribution(line: &str) -> bool {
@@ -193,28 +314,78 @@ fn has_date_after_yu(line: &str) -> bool {
 /// that follows an attribution is only safe with this evidence: a customer's sentence such as
 /// "在2022年重装系统后，客服写道：" must not swallow the text after it.
 fn names_sender_or_time(lines: &[&str]) -> bool {
-    lines.iter().any(|line| {
-        let bytes = line.as_bytes();
-        line.contains('@')
-            || bytes.windows(4).any(|w| {
-                w[0].is_ascii_digit()
-                    && w[1] == b':'
-                    && w[2].is_ascii_digit()
-                    && w[3].is_ascii_digit()
-            })
+    lines
+        .iter()
+        .any(|line| line.contains('@') || has_clock_time(line))
+}
+
+fn has_clock_time(line: &str) -> bool {
+    line.as_bytes().windows(4).any(|w| {
+        w[0].is_ascii_digit() && w[1] == b':' && w[2].is_ascii_digit() && w[3].is_ascii_digit()
     })
 }
 
-fn closes_attribution(line: &str) -> bool {
-    let line = line.trim_end();
-    line.ends_with("wrote:") || line.ends_with("写道：") || line.ends_with("写道:")
+/// How a line closes an attribution.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Close {
+    /// With a "wrote" verb, in any of the languages below.
+    Verb,
+    /// With the sender's address and a colon, as Japanese and Russian Gmail and Mail.ru write it:
+    /// "2022年4月7日(木) 14:05 Wang Binbin <wangbb@cmgos.com>:".
+    Address,
 }
 
-/// Real attributions carry a date or time, which keeps "On Monday my colleague wrote:" as text.
-fn looks_like_attribution(first: &str, second: &str) -> bool {
+/// "Wrote" in the languages of the attributions seen in support mail.
+const WROTE: &[&str] = &[
+    "wrote",
+    "writes",
+    "写道",
+    "寫道",
+    "写到",
+    "寫到",
+    "のメッセージ",
+    "のメール",
+    "書きました",
+    "написал",
+    "написала",
+    "написал(а)",
+    "пишет",
+    "a écrit",
+    "schrieb",
+    "escribió",
+    "scrisse",
+    "ha scritto",
+    "schreef",
+    "skrev",
+    "napisał",
+    "kirjoitti",
+    "escreveu",
+];
+
+fn closes_attribution(line: &str) -> Option<Close> {
+    let head = line.trim_end().strip_suffix([':', '：'])?.trim_end();
+    let lower = head.to_lowercase();
+    if WROTE.iter().any(|verb| lower.ends_with(verb)) {
+        return Some(Close::Verb);
+    }
+    let last = head.rsplit(char::is_whitespace).next().unwrap_or(head);
+    (last.contains('@') && (head.ends_with('>') || !last.contains(['<', '>'])))
+        .then_some(Close::Address)
+}
+
+/// Real attributions carry a date or time, which keeps "On Monday my colleague wrote:" as text; an
+/// attribution without a "wrote" verb needs a clock time, so "Please write to <a@b.com>:" stays.
+fn attribution_evidence(first: &str, second: &str, close: Close) -> bool {
     let chars = first.chars().count() + second.chars().count();
-    chars <= MAX_ATTRIBUTION_CHARS
-        && (first.bytes().any(|b| b.is_ascii_digit()) || second.bytes().any(|b| b.is_ascii_digit()))
+    if chars > MAX_ATTRIBUTION_CHARS {
+        return false;
+    }
+    match close {
+        Close::Verb => {
+            first.bytes().any(|b| b.is_ascii_digit()) || second.bytes().any(|b| b.is_ascii_digit())
+        }
+        Close::Address => has_clock_time(first) || has_clock_time(second),
+    }
 }
 
 /// Whether the first non-blank line at or after `i` is `>`-quoted (or there is none).
@@ -377,9 +548,9 @@ mod tests {
             "补充一下设备型号：CT-8000。",
         ),
         (
-            "forwarding note is kept and the forwarded message dropped",
+            "forwarding note and the forwarded message are both kept",
             "Please look at the customer's mail below.\n\n---------- Forwarded message ---------\nFrom: Chen Hui <chenhui.zd@centerm.com>\nDate: Thu, Apr 7, 2022 at 2:30 PM\nSubject: activation\nTo: <support@cmgos.com>\n\nSN ZZ02 fails.",
-            "Please look at the customer's mail below.",
+            "Please look at the customer's mail below.\n\n---------- Forwarded message ---------\nFrom: Chen Hui <chenhui.zd@centerm.com>\nDate: Thu, Apr 7, 2022 at 2:30 PM\nSubject: activation\nTo: <support@cmgos.com>\n\nSN ZZ02 fails.",
         ),
         (
             "forward without a note keeps the forwarded message",
@@ -435,6 +606,21 @@ mod tests {
             "prose with 于 and 写道 but no date after 于 is kept",
             "关于这个问题，同事写道：\n> 请检查主板序列号\n已检查。",
             "关于这个问题，同事写道：\n\n已检查。",
+        ),
+        (
+            "a time and an address before a colon do not cut unquoted text",
+            "Meeting at 14:30 with bob@example.com:\n1. logs\n2. screenshots",
+            "Meeting at 14:30 with bob@example.com:\n1. logs\n2. screenshots",
+        ),
+        (
+            "a wrote line with a time but no opener or address does not cut unquoted text",
+            "Yesterday at 3:00 John wrote:\nthe device fails.",
+            "Yesterday at 3:00 John wrote:\nthe device fails.",
+        ),
+        (
+            "japanese gmail attribution before quotes is dropped",
+            "了解です。\n\n2022年4月7日(木) 14:05 Wang Binbin <wangbb@cmgos.com>:\n\n> 質問です\n",
+            "了解です。",
         ),
         (
             "a lone From: line in prose is kept",
