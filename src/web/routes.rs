@@ -73,6 +73,10 @@ pub const FEATURES: &[Feature] = &[
     (super::register_shared, super::ROUTES),
     (crate::auth::routes::register, crate::auth::routes::ROUTES),
     (crate::auth::account::register, crate::auth::account::ROUTES),
+    (
+        crate::auth::preferences_page::register,
+        crate::auth::preferences_page::ROUTES,
+    ),
     (crate::auth::admin::register, crate::auth::admin::ROUTES),
     (crate::cases::routes::register, crate::cases::routes::ROUTES),
     (

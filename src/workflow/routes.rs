@@ -6,6 +6,7 @@
 //! form, 422 for a missing or invalid field, 403 for a role that may not act.
 
 use crate::auth::Operation;
+use crate::web::time::{Stamp, Timekeeper};
 use crate::web::routes::Access;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -330,9 +331,9 @@ pub struct ActionForm {
 pub struct SinceSummaryView {
     /// The version.
     pub version: i32,
-    /// When it was written (UTC).
-    pub at: String,
-    /// "Findings — Test engineer, 2026-12-08 10:00 UTC", oldest first.
+    /// When it was written.
+    pub at: Stamp,
+    /// "Findings — Test engineer, 2026-12-08 18:00 CST", oldest first.
     pub changes: Vec<String>,
 }
 
@@ -354,8 +355,8 @@ pub struct SummaryView {
     pub body: String,
     /// Who wrote it.
     pub author: String,
-    /// When (UTC).
-    pub at: String,
+    /// When.
+    pub at: Stamp,
     /// Conversation messages that arrived after it was written.
     pub messages_since: i64,
 }
@@ -370,8 +371,8 @@ pub struct EscalationView {
     pub tried: String,
     /// What engineering found, once handed back.
     pub findings: Option<String>,
-    /// When (UTC).
-    pub at: String,
+    /// When.
+    pub at: Stamp,
     /// Still with engineering.
     pub open: bool,
 }
@@ -414,19 +415,16 @@ pub struct Panel {
     pub clocks: Vec<ClockView>,
 }
 
-fn fmt_time(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// Builds the panel for `user` reading `case` at `now`. Call inside `state.db`.
 pub fn load_panel(
     conn: &mut DbConn,
     case: &Case,
     user: &CurrentUser,
-    lang: Lang,
+    times: Timekeeper,
     now: chrono::DateTime<Utc>,
     rules: &SlaRules<'_>,
 ) -> Result<Panel, WorkflowError> {
+    let lang = times.lang();
     let state: CaseState = case.state;
     let can_manage = user.is(Operation::WorkCase);
     let summaries = service::summaries(conn, case.id)?;
@@ -436,7 +434,7 @@ pub fn load_panel(
     let (summary_draft, since) = service::summary_prefill(conn, case.id, case_lang)?;
     let since_summary = since.map(|s| SinceSummaryView {
         version: s.version,
-        at: fmt_time(s.written_at),
+        at: times.stamp(s.written_at),
         changes: s
             .changes
             .iter()
@@ -445,7 +443,7 @@ pub fn load_panel(
                     "{} — {}, {}",
                     c.field.label(lang),
                     c.actor_label,
-                    fmt_time(c.at)
+                    times.absolute_naive(c.at)
                 )
             })
             .collect(),
@@ -542,14 +540,14 @@ pub fn load_panel(
         .map(|s| SummaryView {
             version: s.version,
             author: s.author_label,
-            at: fmt_time(s.created_at),
+            at: times.stamp(s.created_at),
             messages_since: (count - s.messages_at_write).max(0),
             body: s.body,
         })
         .collect();
     let escalations = service::escalations_of(conn, case.id)?;
     let read_only = if actions_empty {
-        Some(read_only_status(case, user, &escalations, lang))
+        Some(read_only_status(case, user, &escalations, times))
     } else {
         None
     };
@@ -561,12 +559,12 @@ pub fn load_panel(
             reason: e.reason,
             tried: e.tried,
             findings: e.findings,
-            at: fmt_time(e.created_at),
+            at: times.stamp(e.created_at),
         })
         .collect();
     let clocks = service::clocks(conn, case.id)?
         .iter()
-        .map(|c| ClockView::of(&c.clock, now, rules, lang))
+        .map(|c| ClockView::of(&c.clock, now, rules, &times))
         .collect();
     Ok(Panel {
         state: case.state.as_str().to_string(),
@@ -595,8 +593,9 @@ fn read_only_status(
     case: &Case,
     user: &CurrentUser,
     escalations: &[service::Escalation],
-    lang: Lang,
+    times: Timekeeper,
 ) -> String {
+    let lang = times.lang();
     let t = builtin(lang);
     let state = case.state.label(lang);
     if case.merged_into_id.is_some() {
@@ -609,7 +608,7 @@ fn read_only_status(
     match handed_back {
         Some(e) if case.state != CaseState::Escalated => t
             .t("workflow.read_only.handed_back")
-            .replace("{at}", &fmt_time(e.handed_back_at.unwrap_or(e.created_at)))
+            .replace("{at}", &times.absolute_naive(e.handed_back_at.unwrap_or(e.created_at)))
             .replace("{state}", state),
         _ => t.t("workflow.read_only.other").replace("{state}", state),
     }
@@ -644,7 +643,7 @@ async fn queue(
 ) -> AppResult<HttpResponse> {
     user.require(Operation::EngineeringQueue)?;
     let config = state.config.clone();
-    let lang = page.lang;
+    let times = page.times();
     let user_id = user.id;
     let (items, deadlines) = state
         .db(move |conn| {
@@ -654,7 +653,7 @@ async fn queue(
             let items = service::engineering_queue(conn, &me).map_err(internal)?;
             let ids: Vec<i64> = items.iter().map(|i| i.case.id).collect();
             let deadlines = service::next_deadlines(conn, &ids).map_err(internal)?;
-            let deadlines = deadline_views(deadlines, now, &rules, lang);
+            let deadlines = deadline_views(deadlines, now, &rules, times);
             Ok((items, deadlines))
         })
         .await?;
@@ -667,7 +666,7 @@ async fn queue(
             sla: deadlines.remove(&item.case.id),
             waiting: format_business_duration(
                 calendar.business_duration_between(item.escalation.created_at.and_utc(), now),
-                lang,
+                times.lang(),
             ),
             number: item.case.number,
             title: item.case.title,
@@ -696,14 +695,14 @@ pub fn panel_for(
     conn: &mut DbConn,
     case: &Case,
     user: &CurrentUser,
-    lang: Lang,
+    times: Timekeeper,
     config: &crate::config::Config,
 ) -> AppResult<Panel> {
     load_panel(
         conn,
         case,
         user,
-        lang,
+        times,
         Utc::now(),
         &SlaRules::from_config(config),
     )
@@ -714,7 +713,7 @@ pub fn panel_for(
 pub fn deadlines_for(
     conn: &mut DbConn,
     case_ids: &[i64],
-    lang: Lang,
+    times: Timekeeper,
     config: &crate::config::Config,
 ) -> AppResult<std::collections::HashMap<i64, ClockView>> {
     let deadlines = service::next_deadlines(conn, case_ids).map_err(internal)?;
@@ -722,7 +721,7 @@ pub fn deadlines_for(
         deadlines,
         Utc::now(),
         &SlaRules::from_config(config),
-        lang,
+        times,
     ))
 }
 
@@ -731,10 +730,10 @@ fn deadline_views(
     deadlines: std::collections::HashMap<i64, super::sla::SlaClock>,
     now: chrono::DateTime<Utc>,
     rules: &SlaRules<'_>,
-    lang: Lang,
+    times: Timekeeper,
 ) -> std::collections::HashMap<i64, ClockView> {
     deadlines
         .into_iter()
-        .map(|(case_id, clock)| (case_id, ClockView::of(&clock, now, rules, lang)))
+        .map(|(case_id, clock)| (case_id, ClockView::of(&clock, now, rules, &times)))
         .collect()
 }
