@@ -60,6 +60,7 @@ macro_rules! route_table {
     };
     (@method GET) => { actix_web::web::get() };
     (@method POST) => { actix_web::web::post() };
+    (@method PATCH) => { actix_web::web::patch() };
     ($( $method:ident $path:literal => $handler:path, $access:expr; )*) => {
         $crate::route_table!(@prefix ""; $( $method $path => $handler, $access; )*);
     };

@@ -39,6 +39,7 @@ crate::route_table! {
     POST "/cases/{number}/priority" => priority, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/summary" => summary, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/text" => edit_text, Access::Page(Operation::WorkCase);
+    POST "/cases/{number}/title" => edit_title, Access::Page(Operation::WorkCase);
     GET "/queue" => queue, Access::Page(Operation::EngineeringQueue);
 }
 
@@ -289,6 +290,39 @@ async fn edit_text(
         .await?;
     result.map_err(|e| refusal(e, &page))?;
     set_flash(&req, "ok", page.t("workflow.flash.saved"));
+    Ok(back_to_case(number.as_str()))
+}
+
+#[derive(Deserialize)]
+struct TitleForm {
+    #[serde(default)]
+    title: String,
+}
+
+/// `POST /cases/{number}/title`: renames the case (the form above the conversation).
+async fn edit_title(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<TitleForm>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::WorkCase)?;
+    let number = parse_number(path.into_inner())?;
+    let actor = ActorRef::from(&user);
+    let title = form.into_inner().title;
+    let n = number.clone();
+    let result = state
+        .db(move |conn| Ok(service::edit_title(conn, &n, &actor, &title, Utc::now())))
+        .await?;
+    let changed = result.map_err(|e| refusal(e, &page))?;
+    let message = if changed {
+        page.t("case.title.saved")
+    } else {
+        page.t("case.title.unchanged")
+    };
+    set_flash(&req, "ok", message);
     Ok(back_to_case(number.as_str()))
 }
 
