@@ -11,6 +11,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/casebook.css"),
     ),
     (
+        "shortcuts.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/shortcuts.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../../static/favicon.svg"),
