@@ -625,8 +625,8 @@ mod tests {
         assert_eq!(set.default_timezone(), chrono_tz::Europe::Berlin);
         let from_file = Config::from_sources(Some("timezone = \"UTC\""), &env(&[])).unwrap();
         assert_eq!(from_file.default_timezone(), chrono_tz::UTC);
-        let err = Config::from_sources(None, &env(&[("CASEBOOK_TIMEZONE", "Mars/Base")]))
-            .unwrap_err();
+        let err =
+            Config::from_sources(None, &env(&[("CASEBOOK_TIMEZONE", "Mars/Base")])).unwrap_err();
         assert!(err.to_string().contains("Mars/Base"), "{err}");
     }
 

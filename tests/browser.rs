@@ -874,7 +874,11 @@ async fn keyboard_shortcuts_move_through_the_list_and_open_the_composer_in_chrom
     for words in ["Keyboard shortcuts", "Reply to the customer", "Escalate"] {
         assert!(help.as_str().unwrap().contains(words), "{help}");
     }
-    std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-artifacts")).ok();
+    std::fs::create_dir_all(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/test-artifacts"
+    ))
+    .ok();
     std::fs::write(
         concat!(
             env!("CARGO_MANIFEST_DIR"),

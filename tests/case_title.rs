@@ -86,7 +86,10 @@ async fn the_title_is_edited_from_the_page_and_the_api_with_a_typed_event(backen
     // The page offers the form to an agent, with the current title filled in.
     let (status, html) = app.get_text(&format!("/cases/{n}")).await;
     assert_eq!(status, 200);
-    assert!(html.contains(&format!(r#"action="/cases/{n}/title""#)), "{html}");
+    assert!(
+        html.contains(&format!(r#"action="/cases/{n}/title""#)),
+        "{html}"
+    );
     assert!(html.contains(r#"name="title" value="Re: Fwd: 激活问题""#));
 
     // Renamed through the page: one line, the event keeps both titles, the page shows the new one.
@@ -106,8 +109,14 @@ async fn the_title_is_edited_from_the_page_and_the_api_with_a_typed_event(backen
         }]
     );
     let (_, html) = app.get_text(&format!("/cases/{n}")).await;
-    assert!(html.contains("<h1>CMGE 离线激活失败 （SN 已绑定）</h1>"), "{html}");
-    assert!(html.contains("Title changed"), "the timeline names the event");
+    assert!(
+        html.contains("<h1>CMGE 离线激活失败 （SN 已绑定）</h1>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Title changed"),
+        "the timeline names the event"
+    );
     assert!(html.contains("Title changed."), "the flash says so");
 
     // Without the CSRF token: refused, nothing changes.
@@ -138,7 +147,10 @@ async fn the_title_is_edited_from_the_page_and_the_api_with_a_typed_event(backen
     let (_, html) = manager_browser.get_text(&format!("/cases/{n}")).await;
     assert!(!html.contains(&format!(r#"action="/cases/{n}/title""#)));
     let r = manager_browser
-        .post_form(&format!("/cases/{n}/title"), &[("title", "manager's title")])
+        .post_form(
+            &format!("/cases/{n}/title"),
+            &[("title", "manager's title")],
+        )
         .await;
     assert_eq!(r.status().as_u16(), 403);
 
@@ -157,13 +169,7 @@ async fn the_title_is_edited_from_the_page_and_the_api_with_a_typed_event(backen
     let (status, _) = api_patch(&app, &token, &n, &json!({"state": "resolved"})).await;
     assert_eq!(status, 422, "unknown fields are refused");
     let manager = app.create_user("mgr2@casebook.test", "Manager Two", Role::Manager);
-    let (status, _) = api_patch(
-        &app,
-        &token_for(&app, &manager),
-        &n,
-        &json!({"title": "x"}),
-    )
-    .await;
+    let (status, _) = api_patch(&app, &token_for(&app, &manager), &n, &json!({"title": "x"})).await;
     assert_eq!(status, 403);
     let (status, _) = api_patch(&app, &token, "CB-0000-0000", &json!({"title": "x"})).await;
     assert_eq!(status, 404);

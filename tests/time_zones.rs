@@ -55,8 +55,7 @@ fn hover_of(html: &str, iso: &str) -> Option<String> {
 }
 
 async fn each_reader_sees_times_in_their_own_zone_labelled_and_relative(backend: BackendKind) {
-    let Some(app) = spawn_app_with(backend, &[("CASEBOOK_TIMEZONE", "Asia/Shanghai")]).await
-    else {
+    let Some(app) = spawn_app_with(backend, &[("CASEBOOK_TIMEZONE", "Asia/Shanghai")]).await else {
         return;
     };
     let shanghai_agent = app.login_as(Role::Agent).await;
@@ -70,7 +69,11 @@ async fn each_reader_sees_times_in_their_own_zone_labelled_and_relative(backend:
             .as_u16(),
         303
     );
-    let case = open_case(&app, "离线激活失败", Duration::hours(2) + Duration::minutes(5));
+    let case = open_case(
+        &app,
+        "离线激活失败",
+        Duration::hours(2) + Duration::minutes(5),
+    );
     let iso = case
         .last_activity_at
         .and_utc()
@@ -127,9 +130,14 @@ async fn each_reader_sees_times_in_their_own_zone_labelled_and_relative(backend:
     assert!(page.contains("due in"), "{page}");
     assert!(page.contains("(business time) — "), "{page}");
     let badge_zone = |html: &str, zone: &str| {
-        html.split("(business time) — ")
-            .skip(1)
-            .all(|after| after.split('<').next().unwrap_or("").trim_end().ends_with(zone))
+        html.split("(business time) — ").skip(1).all(|after| {
+            after
+                .split('<')
+                .next()
+                .unwrap_or("")
+                .trim_end()
+                .ends_with(zone)
+        })
     };
     assert!(badge_zone(&page, " CST"), "{page}");
     let (_, berlin_page) = berlin.get_text(&format!("/cases/{}", case.number)).await;

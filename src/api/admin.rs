@@ -1,8 +1,8 @@
 //! `/admin/tokens`: the API tokens of every account, issuing one (shown once) and revoking.
 
-use crate::web::time::Stamp;
 use crate::auth::Operation;
 use crate::web::routes::Access;
+use crate::web::time::Stamp;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;

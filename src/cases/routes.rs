@@ -1,8 +1,8 @@
 //! Case pages.
 
-use crate::web::time::{Stamp, Timekeeper};
 use crate::auth::Operation;
 use crate::web::routes::Access;
+use crate::web::time::{Stamp, Timekeeper};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -681,13 +681,15 @@ async fn show(
     let number = super::CaseNumber::parse(&path.into_inner()).map_err(|_| AppError::NotFound)?;
     let before = query.before;
     // workflow: the panel needs the reader, their language and the SLA configuration.
-    let (reader, lang, times, config) = (user.clone(), page.lang, page.times(), state.config.clone());
+    let (reader, lang, times, config) =
+        (user.clone(), page.lang, page.times(), state.config.clone());
     let reviews = crate::reports::summaries::routes::reviews_cases(&user);
     let (case, participants, window, order, (events, events_total), workflow, review) = state
         .db(move |conn| {
             let case = Case::find_by_number(conn, number.as_str())?.ok_or(AppError::NotFound)?;
             let id = case.id;
-            let workflow = crate::workflow::routes::panel_for(conn, &case, &reader, times, &config)?;
+            let workflow =
+                crate::workflow::routes::panel_for(conn, &case, &reader, times, &config)?;
             let review = if reviews {
                 Some(crate::reports::summaries::routes::case_review(
                     conn,

@@ -1,8 +1,8 @@
 //! HTTP inbound (`POST /inbound/mail`, for MTAs and `casebook mailgate`) and the admin quarantine.
 
-use crate::web::time::Stamp;
 use crate::auth::Operation;
 use crate::web::routes::Access;
+use crate::web::time::Stamp;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;

@@ -5,9 +5,9 @@
 //! so they may add internal notes but never mail a customer; managers read cases and write
 //! nothing on them (`auth::permissions`). Canned responses and the outbox are admin pages.
 
-use crate::web::time::Stamp;
 use crate::auth::Operation;
 use crate::web::routes::Access;
+use crate::web::time::Stamp;
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -238,12 +238,18 @@ mod tests {
         assert_eq!(k.wall_clock(at(2026, 12, 7, 1, 20)), "Mon 09:20 CST");
         let zh = Timekeeper::new(chrono_tz::Asia::Shanghai, Lang::ZhCn, now);
         assert_eq!(zh.wall_clock(at(2026, 12, 7, 1, 20)), "周一 09:20 CST");
-        assert_eq!(k.wall_clock(at(2026, 12, 20, 1, 20)), "2026-12-20 09:20 CST");
+        assert_eq!(
+            k.wall_clock(at(2026, 12, 20, 1, 20)),
+            "2026-12-20 09:20 CST"
+        );
     }
 
     #[test]
     fn only_iana_names_parse() {
-        assert_eq!(parse_zone(" Asia/Shanghai "), Some(chrono_tz::Asia::Shanghai));
+        assert_eq!(
+            parse_zone(" Asia/Shanghai "),
+            Some(chrono_tz::Asia::Shanghai)
+        );
         assert_eq!(parse_zone("Mars/Olympus"), None);
         assert!(zone_names().any(|n| n == "Europe/Berlin"));
     }

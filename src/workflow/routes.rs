@@ -6,8 +6,8 @@
 //! form, 422 for a missing or invalid field, 403 for a role that may not act.
 
 use crate::auth::Operation;
-use crate::web::time::{Stamp, Timekeeper};
 use crate::web::routes::Access;
+use crate::web::time::{Stamp, Timekeeper};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -642,7 +642,10 @@ fn read_only_status(
     match handed_back {
         Some(e) if case.state != CaseState::Escalated => t
             .t("workflow.read_only.handed_back")
-            .replace("{at}", &times.absolute_naive(e.handed_back_at.unwrap_or(e.created_at)))
+            .replace(
+                "{at}",
+                &times.absolute_naive(e.handed_back_at.unwrap_or(e.created_at)),
+            )
             .replace("{state}", state),
         _ => t.t("workflow.read_only.other").replace("{state}", state),
     }

@@ -82,9 +82,9 @@ impl ClockView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Lang;
     use crate::workflow::business_hours::BusinessCalendar;
     use crate::workflow::sla::SlaConfig;
-    use crate::i18n::Lang;
     use chrono::Duration;
 
     #[test]
