@@ -36,7 +36,12 @@
     return true;
   }
 
-  function openSelected() {
+  // Enter on a focused link or button keeps its own meaning; only with nothing in particular
+  // focused does it open the selected row.
+  function openSelected(target) {
+    if (target && target !== document.body && target.closest && target.closest("a, button, summary")) {
+      return false;
+    }
     var row = document.querySelector("tr.case-row.selected");
     var link = row && row.querySelector("a.case-title");
     if (!link) return false;
@@ -95,7 +100,7 @@
     switch (event.key) {
       case "j": handled = select(1); break;
       case "k": handled = select(-1); break;
-      case "Enter": handled = openSelected(); break;
+      case "Enter": handled = openSelected(event.target); break;
       case "r": handled = compose("reply"); break;
       case "n": handled = compose("note"); break;
       case "e": handled = escalate(); break;
