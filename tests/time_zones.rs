@@ -150,15 +150,50 @@ async fn each_reader_sees_times_in_their_own_zone_labelled_and_relative(backend:
     assert!(zh_list.contains(">2 小时前</time>"), "{zh_list}");
     assert!(zh_list.contains("（按工作时间）— "), "{zh_list}");
 
+    // A note written now: on the case page its time is "just now", with each reader's zone on
+    // hover (the message and its timeline event).
+    let r = app
+        .post_form(
+            &format!("/cases/{}/note", case.number),
+            &[("body", "查看日志")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let note = casebook::cases::messages::Message::for_case(&mut app.conn(), case.id)
+        .unwrap()
+        .pop()
+        .expect("the note");
+    let at = note.date().and_utc();
+    let note_iso = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (_, page) = app.get_text(&format!("/cases/{}", case.number)).await;
+    let (_, berlin_page) = berlin.get_text(&format!("/cases/{}", case.number)).await;
+    let local = |tz: chrono_tz::Tz, label: &str| {
+        format!("{} {label}", at.with_timezone(&tz).format("%Y-%m-%d %H:%M"))
+    };
+    assert_eq!(
+        hover_of(&page, &note_iso),
+        Some(local(chrono_tz::Asia::Shanghai, "CST")),
+        "{page}"
+    );
+    assert_eq!(
+        hover_of(&berlin_page, &note_iso),
+        Some(local(chrono_tz::Europe::Berlin, "CET")),
+        "{berlin_page}"
+    );
+    assert!(page.contains(&format!(
+        r#"title="{}">just now</time>"#,
+        local(chrono_tz::Asia::Shanghai, "CST")
+    )));
+
     // Back to the default: the configured zone again.
     let r = berlin
         .post_form("/account/preferences", &[("timezone", "")])
         .await;
     assert_eq!(r.status().as_u16(), 303);
-    let (_, back) = berlin.get_text("/cases").await;
+    let (_, back) = berlin.get_text(&format!("/cases/{}", case.number)).await;
     assert_eq!(
-        hover_of(&back, &iso).as_deref(),
-        Some(in_zone(chrono_tz::Asia::Shanghai, "CST").as_str())
+        hover_of(&back, &note_iso),
+        Some(local(chrono_tz::Asia::Shanghai, "CST"))
     );
     drop(shanghai_agent);
 }
