@@ -613,6 +613,11 @@ async fn every_operation_records_its_kinds_one_payload_through_every_door(backen
         ],
     )
     .await;
+    post(
+        format!("/cases/{by_page}/title"),
+        vec![("title", "CMGE 2.1 offline activation fails".into())],
+    )
+    .await;
     act(&app, &by_page, "scoped", "investigate", &[]).await;
     act(
         &app,
@@ -710,7 +715,7 @@ async fn every_operation_records_its_kinds_one_payload_through_every_door(backen
     let customer = app.another_browser();
     let (status, form) = customer.get_text(&link).await;
     assert_eq!(status, 200);
-    let customer_csrf = regex::Regex::new(r#"\?csrf_token=([A-Za-z0-9_-]+)""#)
+    let customer_csrf = regex::Regex::new(r#"name="csrf_token" value="([A-Za-z0-9_-]+)""#)
         .unwrap()
         .captures(&form)
         .expect("the upload form's token")[1]
