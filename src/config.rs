@@ -127,6 +127,10 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// Diagnostics rules file that adds vendor strings to the built-in rules.
     pub diagnostics_rules: Option<PathBuf>,
+    /// The time zone pages show times in for people who have not chosen one (an IANA name such as
+    /// "Asia/Shanghai"); unset: the business calendar's zone.
+    #[serde(deserialize_with = "zone_name")]
+    pub timezone: Option<chrono_tz::Tz>,
     /// Working time for SLA clocks (`[business_hours]`).
     pub business_hours: BusinessCalendar,
     /// SLA targets per priority (`[sla]`, `[sla.normal]`, …).
@@ -177,10 +181,21 @@ impl Default for Config {
             subject_token_format: "[{number}]".into(),
             smtp: None,
             diagnostics_rules: None,
+            timezone: None,
             business_hours: BusinessCalendar::default(),
             sla: SlaConfig::default(),
         }
     }
+}
+
+/// Reads `timezone` as an IANA zone name, refusing anything else with the name in the message.
+fn zone_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono_tz::Tz>, D::Error> {
+    let name = String::deserialize(d)?;
+    name.trim().parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "timezone: unknown time zone {name:?} (expected an IANA name such as \"Asia/Shanghai\")"
+        ))
+    })
 }
 
 /// Hides the secrets of a database URL for logs and error messages: the password in the user
@@ -345,6 +360,12 @@ impl Config {
         Ok(())
     }
 
+    /// The zone for readers without a preference: `timezone`, else the business calendar's.
+    pub fn default_timezone(&self) -> chrono_tz::Tz {
+        self.timezone
+            .unwrap_or_else(|| self.business_hours.timezone())
+    }
+
     /// The database engine selected by `database_url`.
     pub fn backend(&self) -> Backend {
         backend_of(&self.database_url)
@@ -430,6 +451,7 @@ const STRING_KEYS: &[&str] = &[
     "mail_from_name",
     "subject_token_format",
     "diagnostics_rules",
+    "timezone",
 ];
 
 /// Applies one `CASEBOOK_*` variable onto the TOML table. `CASEBOOK_SMTP_HOST` sets `smtp.host`, and so on.
@@ -592,6 +614,20 @@ mod tests {
             assert!(!printed.contains(secret), "{secret} leaked: {printed}");
         }
         assert!(printed.contains("smtp.example.com"));
+    }
+
+    #[test]
+    fn the_default_time_zone_comes_from_timezone_else_the_business_calendar() {
+        let unset = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(unset.default_timezone(), chrono_tz::Asia::Shanghai);
+        let set =
+            Config::from_sources(None, &env(&[("CASEBOOK_TIMEZONE", "Europe/Berlin")])).unwrap();
+        assert_eq!(set.default_timezone(), chrono_tz::Europe::Berlin);
+        let from_file = Config::from_sources(Some("timezone = \"UTC\""), &env(&[])).unwrap();
+        assert_eq!(from_file.default_timezone(), chrono_tz::UTC);
+        let err =
+            Config::from_sources(None, &env(&[("CASEBOOK_TIMEZONE", "Mars/Base")])).unwrap_err();
+        assert!(err.to_string().contains("Mars/Base"), "{err}");
     }
 
     #[test]

@@ -49,6 +49,12 @@ async fn send(caller: &Caller, route: &RouteInfo, path: &str, with_csrf: bool) -
     let url = caller.app.url(path);
     let mut req = match route.method {
         "GET" => caller.app.client.get(&url),
+        "PATCH" => caller
+            .app
+            .client
+            .patch(&url)
+            .header("content-type", "application/json")
+            .body("{}"),
         _ => caller
             .app
             .client

@@ -715,3 +715,178 @@ async fn long_titles_are_cut_to_one_line_and_dates_do_not_wrap_in_the_list_and_q
         }
     }
 }
+
+/// A case made straight in the database in `state` (the shortcuts need a list and an escalation
+/// form, not a mail history).
+fn case_in(app: &common::TestApp, title: &str, state: casebook::workflow::CaseState) -> String {
+    casebook::cases::Case::create(
+        &mut app.conn(),
+        &casebook::cases::model::NewCase {
+            number: None,
+            title,
+            state,
+            priority: casebook::workflow::Priority::Normal,
+            customer_email: "zhang.wei@customer.test",
+            customer_name: Some("张伟"),
+            language: "zh-CN",
+            duplicate_of_id: None,
+            at: casebook::db::now(),
+        },
+    )
+    .unwrap()
+    .number
+}
+
+#[actix_web::test]
+async fn keyboard_shortcuts_move_through_the_list_and_open_the_composer_in_chromium() {
+    let Some(app) = spawn_app(BackendKind::Sqlite).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    app.create_user("agent@casebook.test", "Wang Binbin", Role::Agent);
+    let investigating = case_in(
+        &app,
+        "离线激活失败",
+        casebook::workflow::CaseState::Investigating,
+    );
+    let other = case_in(&app, "无法登录", casebook::workflow::CaseState::New);
+    sign_in(&browser, &app).await;
+    browser.wait_for_text(&other).await;
+    let selected = "var r = document.querySelector('tr.case-row.selected a.case-title'); \
+                    return r ? r.getAttribute('href') : null;";
+    let rows: Vec<String> = browser
+        .execute(
+            "return Array.from(document.querySelectorAll('tr.case-row a.case-title'))\
+             .map(a => a.getAttribute('href'));",
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+
+    // j selects the first row, j the next, k goes back; the page does not move anywhere.
+    assert_eq!(browser.execute(selected).await, serde_json::Value::Null);
+    browser.press("j").await;
+    assert_eq!(browser.execute(selected).await, rows[0].as_str());
+    browser.press("j").await;
+    assert_eq!(browser.execute(selected).await, rows[1].as_str());
+    browser.press("j").await;
+    assert_eq!(
+        browser.execute(selected).await,
+        rows[1].as_str(),
+        "stays on the last row"
+    );
+    browser.press("k").await;
+    assert_eq!(browser.execute(selected).await, rows[0].as_str());
+    // Typed into the search box, the same letters are text, not shortcuts.
+    browser.click("input[name=q]").await;
+    browser.press("j").await;
+    assert_eq!(browser.execute(selected).await, rows[0].as_str());
+    assert_eq!(
+        browser
+            .execute("return document.querySelector('input[name=q]').value;")
+            .await,
+        "j"
+    );
+    browser
+        .execute("document.activeElement.blur(); return null;")
+        .await;
+
+    // Enter opens the selected case.
+    let target = rows
+        .iter()
+        .position(|r| r.ends_with(&investigating))
+        .unwrap();
+    if target == 1 {
+        browser.press("j").await;
+    }
+    browser.press("\u{E007}").await;
+    browser.wait_for_text("离线激活失败").await;
+    assert!(
+        browser
+            .url()
+            .await
+            .ends_with(&format!("/cases/{investigating}")),
+        "{}",
+        browser.url().await
+    );
+
+    let focused = "var a = document.activeElement; \
+                   return a ? (a.closest('form') ? a.closest('form').className : '') + '|' + a.name : null;";
+    // r: the cursor is in the reply box.
+    browser.press("r").await;
+    let f = browser.execute(focused).await;
+    assert!(
+        f.as_str().unwrap().contains("reply-form") && f.as_str().unwrap().ends_with("|body"),
+        "{f}"
+    );
+    // Typing there is text: "n" goes into the reply, the note box does not take the focus.
+    browser.press("n").await;
+    assert_eq!(browser.execute(focused).await, f);
+    assert_eq!(
+        browser
+            .execute("return document.querySelector('.reply-form textarea[name=body]').value.endsWith('n');")
+            .await,
+        true
+    );
+    browser
+        .execute("document.activeElement.blur(); return null;")
+        .await;
+    // n: the note box.
+    browser.press("n").await;
+    let f = browser.execute(focused).await;
+    assert!(
+        f.as_str().unwrap().contains("note-form") && f.as_str().unwrap().ends_with("|body"),
+        "{f}"
+    );
+    browser
+        .execute("document.activeElement.blur(); return null;")
+        .await;
+    // e: the escalation form opens.
+    browser.press("e").await;
+    assert_eq!(
+        browser
+            .execute(
+                "var i = document.querySelector('details.workflow-action input[name=action][value=escalate]'); \
+                 return i.closest('details').open;"
+            )
+            .await,
+        true
+    );
+    browser
+        .execute("document.activeElement.blur(); return null;")
+        .await;
+
+    // ?: the help lists the shortcuts; Escape closes it.
+    let help_visible = "var h = document.getElementById('shortcut-help'); \
+                        return !h.hidden && h.getBoundingClientRect().width > 0;";
+    assert_eq!(browser.execute(help_visible).await, false);
+    browser.press("?").await;
+    assert_eq!(browser.execute(help_visible).await, true);
+    let help = browser
+        .execute("return document.getElementById('shortcut-help').innerText;")
+        .await;
+    for words in ["Keyboard shortcuts", "Reply to the customer", "Escalate"] {
+        assert!(help.as_str().unwrap().contains(words), "{help}");
+    }
+    std::fs::create_dir_all(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/test-artifacts"
+    ))
+    .ok();
+    std::fs::write(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/target/test-artifacts/shortcut-help.png"
+        ),
+        browser.screenshot().await,
+    )
+    .ok();
+    browser.press("\u{E00C}").await;
+    assert_eq!(browser.execute(help_visible).await, false);
+}

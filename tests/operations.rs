@@ -1054,6 +1054,11 @@ async fn every_operation_records_its_kinds_one_payload_through_every_door(backen
         ],
     )
     .await;
+    post(
+        format!("/cases/{by_page}/title"),
+        vec![("title", "CMGE 2.1 offline activation fails".into())],
+    )
+    .await;
     act(&app, &by_page, "scoped", "investigate", &[]).await;
     act(
         &app,

@@ -2,6 +2,7 @@
 
 use crate::auth::Operation;
 use crate::web::routes::Access;
+use crate::web::time::Stamp;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -25,9 +26,9 @@ struct TokenRow {
     user: String,
     user_email: String,
     user_disabled: bool,
-    created: String,
-    last_used: Option<String>,
-    revoked: Option<String>,
+    created: Stamp,
+    last_used: Option<Stamp>,
+    revoked: Option<Stamp>,
 }
 
 struct AccountOption {
@@ -52,10 +53,6 @@ struct TokensPage {
     error: Option<String>,
 }
 
-fn fmt_time(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 async fn render(
     page: Page,
     state: &AppState,
@@ -66,6 +63,8 @@ async fn render(
     let (tokens, users) = state
         .db(|conn| Ok((ApiToken::list(conn)?, User::list(conn)?)))
         .await?;
+    let times = page.times();
+    let fmt_time = |t| times.stamp(t);
     let tokens = tokens
         .into_iter()
         .map(|t| TokenRow {

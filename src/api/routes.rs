@@ -50,6 +50,7 @@ crate::route_table! {
     @prefix "/api/v1";
     GET "/cases" => list_cases, Access::Api(Operation::ReadCases);
     GET "/cases/{number}" => show_case, Access::Api(Operation::ReadCases);
+    PATCH "/cases/{number}" => edit_case, Access::Api(Operation::WorkCase);
     POST "/cases/{number}/notes" => add_note, Access::Api(Operation::AddNote);
     POST "/cases/{number}/assign" => assign, Access::Api(Operation::WorkCase);
     POST "/cases/{number}/replies" => super::write::reply, Access::Api(Operation::Reply);
@@ -449,6 +450,65 @@ async fn assign(
                     email: u.email,
                     name: u.name,
                 }),
+                changed,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// `PATCH /api/v1/cases/{number}`: the fields a client may change directly; today the title.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditCaseBody {
+    title: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct EditCaseResponse {
+    number: String,
+    title: String,
+    changed: bool,
+}
+
+/// Renames a case through [`crate::workflow::service::edit_title`], as the case page does.
+#[tracing::instrument(skip_all, fields(user = user.id))]
+async fn edit_case(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<EditCaseBody>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::WorkCase)?;
+    let Some(title) = body.into_inner().title else {
+        return Err(AppError::Unprocessable(
+            "nothing to change: send {\"title\": \"…\"}".into(),
+        ));
+    };
+    let number = path.into_inner();
+    let actor = user.clone();
+    let response = state
+        .db(move |conn| {
+            let case = find_case(conn, &number)?;
+            let by = crate::workflow::service::ActorRef::User {
+                id: actor.id,
+                name: actor.name.clone(),
+                role: actor.role,
+            };
+            let changed = crate::workflow::service::edit_title(
+                conn,
+                crate::workflow::service::CaseKey::Id(case.id),
+                &by,
+                &title,
+                chrono::Utc::now(),
+            )
+            .map_err(super::write::api_refusal)?;
+            let title = Case::find_by_id(conn, case.id)?
+                .map(|c| c.title)
+                .unwrap_or(case.title);
+            Ok(EditCaseResponse {
+                number: case.number,
+                title,
                 changed,
             })
         })

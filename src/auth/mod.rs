@@ -5,6 +5,7 @@ pub mod admin;
 pub mod password;
 pub mod permissions;
 pub mod preferences;
+pub mod preferences_page;
 pub mod role;
 pub mod routes;
 pub mod schema;

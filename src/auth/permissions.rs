@@ -14,7 +14,7 @@ pub enum Operation {
     Reply,
     /// Write internal notes (engineers included: their findings).
     AddNote,
-    /// Own the customer side of a case: assign, set priority, edit definition and scope.
+    /// Own the customer side of a case: assign, set priority, edit the title, definition and scope.
     WorkCase,
     /// Ask for a workflow transition; each row of the transition table says who may take it.
     RequestTransition,

@@ -1,5 +1,6 @@
 //! Per-person preferences that follow an account from browser to browser (kept in the database,
-//! not the session): today, the order in which the case page shows a conversation.
+//! not the session): the order in which the case page shows a conversation, and the time zone
+//! the pages show times in.
 //!
 //! A person without a row has the defaults; the first change writes the row. Changing it is one
 //! upsert, so two tabs changing it at once leave the last choice.
@@ -65,6 +66,41 @@ pub fn set_thread_order(conn: &mut DbConn, user_id: i64, order: ThreadOrder) -> 
         .do_update()
         .set((
             user_preferences::thread_order.eq(order.as_str()),
+            user_preferences::updated_at.eq(at),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
+/// The time zone `user_id` chose, `None` when never chosen (the configured default applies). A
+/// stored name that no longer parses (a zone removed from the database) counts as not chosen.
+pub fn timezone(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<chrono_tz::Tz>> {
+    let stored: Option<Option<String>> = user_preferences::table
+        .find(user_id)
+        .select(user_preferences::timezone)
+        .first(conn)
+        .optional()?;
+    Ok(stored.flatten().and_then(|name| name.parse().ok()))
+}
+
+/// Remembers `zone` for `user_id`; `None` returns to the configured default.
+pub fn set_timezone(
+    conn: &mut DbConn,
+    user_id: i64,
+    zone: Option<chrono_tz::Tz>,
+) -> QueryResult<()> {
+    let at = now();
+    let name = zone.map(|z| z.name().to_string());
+    crate::db::conn::on_backend!(conn, c => diesel::insert_into(user_preferences::table)
+        .values((
+            user_preferences::user_id.eq(user_id),
+            user_preferences::timezone.eq(name.clone()),
+            user_preferences::updated_at.eq(at),
+        ))
+        .on_conflict(user_preferences::user_id)
+        .do_update()
+        .set((
+            user_preferences::timezone.eq(name.clone()),
             user_preferences::updated_at.eq(at),
         ))
         .execute(c))?;

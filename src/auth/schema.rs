@@ -29,10 +29,11 @@ diesel::table! {
 
 diesel::table! {
     /// Per-person reading preferences (`auth::preferences`, migration
-    /// `2026-12-06-000041_user_preferences`).
+    /// `2026-12-06-000041_user_preferences`, `2026-12-11-000060_user_timezone`).
     user_preferences (user_id) {
         user_id -> BigInt,
         thread_order -> Text,
         updated_at -> Timestamp,
+        timezone -> Nullable<Text>,
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::auth::Operation;
 use crate::web::routes::Access;
+use crate::web::time::{Stamp, Timekeeper};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -38,7 +39,7 @@ struct Row {
     state: String,
     priority: String,
     assignee: Option<String>,
-    updated: String,
+    updated: Stamp,
     // workflow: the next SLA deadline (absent when every clock is met or paused).
     sla: Option<crate::workflow::views::ClockView>,
     /// For a text search, where the case matched.
@@ -328,7 +329,7 @@ async fn list(
         activity,
     };
     // workflow: SLA deadlines for the listed cases.
-    let (config, lang) = (state.config.clone(), page.lang);
+    let (config, times) = (state.config.clone(), page.times());
     let (found, details, counts, mut deadlines, users) = state
         .db(move |conn| {
             let found = super::search::list_cases(conn, &search)?;
@@ -338,7 +339,7 @@ async fn list(
                 .filter_map(|n| Case::find_by_number(conn, n).transpose())
                 .collect::<Result<_, _>>()?;
             let ids: Vec<i64> = details.iter().map(|c| c.id).collect();
-            let deadlines = crate::workflow::routes::deadlines_for(conn, &ids, lang, &config)?;
+            let deadlines = crate::workflow::routes::deadlines_for(conn, &ids, times, &config)?;
             let users = crate::auth::User::list(conn)?;
             Ok((
                 found,
@@ -366,7 +367,7 @@ async fn list(
             title: c.title,
             state: c.state.as_str().to_string(),
             priority: c.priority.as_str().to_string(),
-            updated: c.last_activity_at.format("%Y-%m-%d %H:%M").to_string(),
+            updated: times.stamp(c.last_activity_at),
         })
         .collect();
     let total = counts.iter().map(|(_, n)| n).sum();
@@ -435,7 +436,7 @@ struct ThreadItem {
     /// team's name).
     author: Option<String>,
     from_email: String,
-    date: String,
+    date: Stamp,
     /// The subject, only when it says something new after the message before.
     subject: Option<String>,
     /// One line for the collapsed view.
@@ -460,7 +461,7 @@ struct AttachmentItem {
 }
 
 struct EventItem {
-    at: String,
+    at: Stamp,
     actor: String,
     kind: crate::workflow::events::EventKind,
     from_state: Option<String>,
@@ -532,10 +533,6 @@ pub fn human_size(bytes: i64) -> String {
     }
 }
 
-fn fmt_time(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// The catalogue key explaining a stored `thread_method`.
 fn method_key(method: &str) -> &'static str {
     match method {
@@ -558,6 +555,7 @@ fn thread_item(
     subject_changed: bool,
     own: &[&Attachment],
     author: Option<String>,
+    times: &Timekeeper,
 ) -> ThreadItem {
     let open = body.is_some();
     let (quoted, html) = match body {
@@ -579,7 +577,7 @@ fn thread_item(
     };
     ThreadItem {
         id: head.id,
-        date: fmt_time(head.date()),
+        date: times.stamp(head.date()),
         from: head
             .from_name
             .clone()
@@ -614,6 +612,7 @@ fn conversation(
     case: &Case,
     window: super::conversation::Window,
     order: crate::auth::preferences::ThreadOrder,
+    times: &Timekeeper,
 ) -> Conversation {
     let super::conversation::Window {
         heads,
@@ -647,7 +646,15 @@ fn conversation(
             None
         };
         let author = head.author_id.and_then(|id| authors.get(&id).cloned());
-        items.push(thread_item(&case.number, head, body, changed, &own, author));
+        items.push(thread_item(
+            &case.number,
+            head,
+            body,
+            changed,
+            &own,
+            author,
+            times,
+        ));
     }
     let newest_first = order == crate::auth::preferences::ThreadOrder::NewestFirst;
     if newest_first {
@@ -674,13 +681,15 @@ async fn show(
     let number = super::CaseNumber::parse(&path.into_inner()).map_err(|_| AppError::NotFound)?;
     let before = query.before;
     // workflow: the panel needs the reader, their language and the SLA configuration.
-    let (reader, lang, config) = (user.clone(), page.lang, state.config.clone());
+    let (reader, lang, times, config) =
+        (user.clone(), page.lang, page.times(), state.config.clone());
     let reviews = crate::reports::summaries::routes::reviews_cases(&user);
     let (case, participants, window, order, (events, events_total), workflow, review) = state
         .db(move |conn| {
             let case = Case::find_by_number(conn, number.as_str())?.ok_or(AppError::NotFound)?;
             let id = case.id;
-            let workflow = crate::workflow::routes::panel_for(conn, &case, &reader, lang, &config)?;
+            let workflow =
+                crate::workflow::routes::panel_for(conn, &case, &reader, times, &config)?;
             let review = if reviews {
                 Some(crate::reports::summaries::routes::case_review(
                     conn,
@@ -703,7 +712,8 @@ async fn show(
         })
         .await?;
     let diagnostics = crate::diagnostics::routes::case_panel(&state, &page, case.id).await?;
-    let conversation = conversation(&case, window, order);
+    let times = page.times();
+    let conversation = conversation(&case, window, order, &times);
     let timeline_note = (events_total > events.len() as i64).then(|| {
         page.t("case.timeline_newest")
             .replace("{shown}", &events.len().to_string())
@@ -712,7 +722,7 @@ async fn show(
     let events = events
         .into_iter()
         .map(|e| EventItem {
-            at: fmt_time(e.created_at),
+            at: times.stamp(e.created_at),
             actor: e.actor_label,
             kind: e.kind,
             from_state: e.from_state,
@@ -791,7 +801,15 @@ async fn message_page(
         body_text: message.body_text,
         body_html: message.body_html,
     };
-    let m = thread_item(&case.number, head, Some(body), true, &own, author);
+    let m = thread_item(
+        &case.number,
+        head,
+        Some(body),
+        true,
+        &own,
+        author,
+        &page.times(),
+    );
     let body = MessagePage { page, case, m }.render()?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

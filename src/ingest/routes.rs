@@ -2,6 +2,7 @@
 
 use crate::auth::Operation;
 use crate::web::routes::Access;
+use crate::web::time::Stamp;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -106,7 +107,7 @@ struct Row {
     error: String,
     status: String,
     attempts: i32,
-    received: String,
+    received: Stamp,
 }
 
 #[derive(Template)]
@@ -131,7 +132,7 @@ async fn quarantine_page(
             error: q.error,
             status: q.status,
             attempts: q.attempts,
-            received: q.received_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            received: page.stamp(q.received_at),
         })
         .collect();
     let body = QuarantinePage { page, rows }.render()?;

@@ -7,6 +7,7 @@
 
 use crate::auth::Operation;
 use crate::web::routes::Access;
+use crate::web::time::Stamp;
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -690,8 +691,8 @@ struct OutboxItem {
     status: String,
     status_label: String,
     attempts: i32,
-    next_attempt_at: String,
-    created_at: String,
+    next_attempt_at: Stamp,
+    created_at: Stamp,
     last_error: Option<String>,
 }
 
@@ -723,7 +724,8 @@ async fn outbox_page(
             Ok(out)
         })
         .await?;
-    let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let times = page.times();
+    let fmt = |t: chrono::NaiveDateTime| times.stamp(t);
     let items = rows
         .into_iter()
         .map(|(r, case_number)| OutboxItem {

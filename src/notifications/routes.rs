@@ -3,6 +3,7 @@
 //! Every signed-in person has both; nobody sees anyone else's. Handlers only parse, call
 //! [`super::service`] and render.
 
+use crate::web::time::Stamp;
 use std::collections::HashMap;
 
 use actix_web::http::header;
@@ -43,7 +44,7 @@ struct Row {
     case_number: Option<String>,
     case_title: Option<String>,
     excerpt: Option<String>,
-    at: String,
+    at: Stamp,
     read: bool,
 }
 
@@ -79,7 +80,7 @@ async fn list(
         .map(|n| Row {
             sentence: n.sentence(page.lang),
             id: n.id,
-            at: n.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            at: page.stamp(n.created_at),
             read: n.read,
             case_number: n.case_number,
             case_title: n.case_title,

@@ -32,6 +32,8 @@ pub struct CurrentUser {
     pub role: Role,
     /// Preferred language, if set.
     pub locale: Option<Lang>,
+    /// Chosen time zone, if any (`auth::preferences`); pages fall back to the configured default.
+    pub timezone: Option<chrono_tz::Tz>,
 }
 
 impl CurrentUser {
@@ -80,13 +82,15 @@ pub async fn optional_user(req: &HttpRequest) -> Result<Option<CurrentUser>, App
                         return Ok(None);
                     };
                     let unread = crate::notifications::service::unread_count(conn, user.id)?;
-                    Ok(Some((user, unread)))
+                    let zone = crate::auth::preferences::timezone(conn, user.id)?;
+                    Ok(Some((user, unread, zone)))
                 })
                 .await?;
-            if let Some((_, unread)) = &found {
+            if let Some((_, unread, _)) = &found {
                 req.extensions_mut().insert(UnreadNotifications(*unread));
             }
-            found.map(|(u, _)| CurrentUser {
+            found.map(|(u, _, timezone)| CurrentUser {
+                timezone,
                 id: u.id,
                 role: u.role(),
                 locale: u.locale.as_deref().and_then(|l| l.parse().ok()),

@@ -15,6 +15,7 @@ pub mod page;
 pub mod rate_limit;
 pub mod routes;
 pub mod statics;
+pub mod time;
 
 use std::sync::Arc;
 

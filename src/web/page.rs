@@ -9,6 +9,7 @@ use actix_session::SessionExt;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 
 use super::extract::{CurrentUser, optional_user, request_lang};
+use super::time::{Stamp, Timekeeper};
 use super::{AppState, Catalog, csrf};
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -39,6 +40,8 @@ pub struct Page {
     pub path: String,
     /// Unread notifications of the signed-in user (the navigation bar's count), capped.
     pub unread_notifications: i64,
+    /// The zone this reader sees times in (their choice, else the configured default).
+    pub tz: chrono_tz::Tz,
     catalog: Arc<Catalog>,
 }
 
@@ -56,6 +59,22 @@ impl Page {
             n if n >= cap => Some(format!("{}+", cap - 1)),
             n => Some(n.to_string()),
         }
+    }
+
+    /// The formatter of every time on this page: the reader's zone and language, "now" as of
+    /// this call.
+    pub fn times(&self) -> Timekeeper {
+        Timekeeper::new(self.tz, self.lang, chrono::Utc::now())
+    }
+
+    /// A stored instant as a `<time>` element: relative, absolute on hover.
+    pub fn stamp(&self, t: chrono::NaiveDateTime) -> Stamp {
+        self.times().stamp(t)
+    }
+
+    /// A stored instant in the reader's zone, labelled ("2026-12-06 14:30 CST").
+    pub fn absolute(&self, t: chrono::NaiveDateTime) -> String {
+        self.times().absolute_naive(t)
     }
 
     /// Whether the nav shows the Admin section.
@@ -117,7 +136,12 @@ impl Page {
             .extensions()
             .get::<super::extract::UnreadNotifications>()
             .map_or(0, |u| u.0);
+        let tz = user
+            .as_ref()
+            .and_then(|u| u.timezone)
+            .unwrap_or_else(|| state.config.default_timezone());
         Ok(Page {
+            tz,
             lang,
             user,
             csrf,

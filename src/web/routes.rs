@@ -60,6 +60,7 @@ macro_rules! route_table {
     };
     (@method GET) => { actix_web::web::get() };
     (@method POST) => { actix_web::web::post() };
+    (@method PATCH) => { actix_web::web::patch() };
     ($( $method:ident $path:literal => $handler:path, $access:expr; )*) => {
         $crate::route_table!(@prefix ""; $( $method $path => $handler, $access; )*);
     };
@@ -73,6 +74,10 @@ pub const FEATURES: &[Feature] = &[
     (super::register_shared, super::ROUTES),
     (crate::auth::routes::register, crate::auth::routes::ROUTES),
     (crate::auth::account::register, crate::auth::account::ROUTES),
+    (
+        crate::auth::preferences_page::register,
+        crate::auth::preferences_page::ROUTES,
+    ),
     (crate::auth::admin::register, crate::auth::admin::ROUTES),
     (crate::cases::routes::register, crate::cases::routes::ROUTES),
     (

@@ -16,6 +16,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/copy.js"),
     ),
     (
+        "shortcuts.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/shortcuts.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../../static/favicon.svg"),

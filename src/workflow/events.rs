@@ -41,6 +41,8 @@ pub enum EventKind {
     DefinitionChanged,
     /// The scope was edited outside a transition (the note is the new text). No data.
     ScopeChanged,
+    /// The case title was edited; [`TitleChanged`].
+    TitleChanged,
     /// A case summary version was written; [`SummaryWritten`].
     SummaryWritten,
     /// A mail to the customer is due; [`PendingMail`], for the outbound module.
@@ -95,13 +97,14 @@ pub struct EventKindError(pub String);
 
 impl EventKind {
     /// Every kind that is written, in the order a case usually meets them.
-    pub const ALL: [EventKind; 23] = [
+    pub const ALL: [EventKind; 24] = [
         EventKind::CaseCreated,
         EventKind::Transition,
         EventKind::Assigned,
         EventKind::PriorityChanged,
         EventKind::DefinitionChanged,
         EventKind::ScopeChanged,
+        EventKind::TitleChanged,
         EventKind::SummaryWritten,
         EventKind::CustomerMailPending,
         EventKind::CustomerMailQueued,
@@ -131,6 +134,7 @@ impl EventKind {
             EventKind::PriorityChanged => "priority_changed",
             EventKind::DefinitionChanged => "definition_changed",
             EventKind::ScopeChanged => "scope_changed",
+            EventKind::TitleChanged => "title_changed",
             EventKind::SummaryWritten => "summary_written",
             EventKind::CustomerMailPending => "customer_mail_pending",
             EventKind::CustomerMailQueued => "customer_mail_queued",
@@ -162,6 +166,7 @@ impl EventKind {
             EventKind::PriorityChanged => "priority_changed",
             EventKind::DefinitionChanged => "definition_changed",
             EventKind::ScopeChanged => "scope_changed",
+            EventKind::TitleChanged => "title_changed",
             EventKind::SummaryWritten => "summary_written",
             EventKind::CustomerMailPending => "customer_mail_pending",
             EventKind::CustomerMailQueued => "customer_mail_queued",
@@ -193,6 +198,7 @@ impl EventKind {
             EventKind::PriorityChanged => text.t("priority_changed"),
             EventKind::DefinitionChanged => text.t("definition_changed"),
             EventKind::ScopeChanged => text.t("scope_changed"),
+            EventKind::TitleChanged => text.t("title_changed"),
             EventKind::SummaryWritten => text.t("summary_written"),
             EventKind::CustomerMailPending => text.t("customer_mail_pending"),
             EventKind::CustomerMailQueued => text.t("customer_mail_queued"),
@@ -226,6 +232,7 @@ impl EventKind {
             EventKind::Transition => Payload::Struct("Transition"),
             EventKind::Assigned => Payload::Struct("Assigned"),
             EventKind::PriorityChanged => Payload::Struct("PriorityChanged"),
+            EventKind::TitleChanged => Payload::Struct("TitleChanged"),
             EventKind::SummaryWritten => Payload::Struct("SummaryWritten"),
             EventKind::CustomerMailPending => Payload::Struct("PendingMail"),
             EventKind::CustomerMailQueued => Payload::Struct("CustomerMailQueued"),
@@ -257,6 +264,7 @@ impl EventKind {
             EventKind::Transition => Transition::parse(data).is_some(),
             EventKind::Assigned => Assigned::parse(data).is_some(),
             EventKind::PriorityChanged => PriorityChanged::parse(data).is_some(),
+            EventKind::TitleChanged => TitleChanged::parse(data).is_some(),
             EventKind::SummaryWritten => SummaryWritten::parse(data).is_some(),
             EventKind::CustomerMailPending => PendingMail::parse(data).is_some(),
             EventKind::CustomerMailQueued => CustomerMailQueued::parse(data).is_some(),
@@ -501,6 +509,20 @@ pub struct PriorityChanged {
 
 impl EventData for PriorityChanged {
     const KIND: EventKind = EventKind::PriorityChanged;
+}
+
+/// `title_changed`: the case title before and after (the note is the new title).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TitleChanged {
+    /// Before.
+    pub from: String,
+    /// After.
+    pub to: String,
+}
+
+impl EventData for TitleChanged {
+    const KIND: EventKind = EventKind::TitleChanged;
 }
 
 /// `summary_written`: the version written (the note says `vN`).

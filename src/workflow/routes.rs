@@ -7,6 +7,7 @@
 
 use crate::auth::Operation;
 use crate::web::routes::Access;
+use crate::web::time::{Stamp, Timekeeper};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -38,6 +39,7 @@ crate::route_table! {
     POST "/cases/{number}/priority" => priority, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/summary" => summary, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/text" => edit_text, Access::Page(Operation::WorkCase);
+    POST "/cases/{number}/title" => edit_title, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/split" => split, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/links" => add_link, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/links/{id}/remove" => remove_link, Access::Page(Operation::WorkCase);
@@ -295,6 +297,39 @@ async fn edit_text(
 }
 
 #[derive(Deserialize)]
+struct TitleForm {
+    #[serde(default)]
+    title: String,
+}
+
+/// `POST /cases/{number}/title`: renames the case (the form above the conversation).
+async fn edit_title(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<TitleForm>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::WorkCase)?;
+    let number = parse_number(path.into_inner())?;
+    let actor = ActorRef::from(&user);
+    let title = form.into_inner().title;
+    let n = number.clone();
+    let result = state
+        .db(move |conn| Ok(service::edit_title(conn, &n, &actor, &title, Utc::now())))
+        .await?;
+    let changed = result.map_err(|e| refusal(e, &page))?;
+    let message = if changed {
+        page.t("case.title.saved")
+    } else {
+        page.t("case.title.unchanged")
+    };
+    set_flash(&req, "ok", message);
+    Ok(back_to_case(number.as_str()))
+}
+
+#[derive(Deserialize)]
 struct SplitForm {
     message: i64,
     #[serde(default)]
@@ -441,9 +476,9 @@ pub struct ActionForm {
 pub struct SinceSummaryView {
     /// The version.
     pub version: i32,
-    /// When it was written (UTC).
-    pub at: String,
-    /// "Findings — Test engineer, 2026-12-08 10:00 UTC", oldest first.
+    /// When it was written.
+    pub at: Stamp,
+    /// "Findings — Test engineer, 2026-12-08 18:00 CST", oldest first.
     pub changes: Vec<String>,
 }
 
@@ -465,8 +500,8 @@ pub struct SummaryView {
     pub body: String,
     /// Who wrote it.
     pub author: String,
-    /// When (UTC).
-    pub at: String,
+    /// When.
+    pub at: Stamp,
     /// Conversation messages that arrived after it was written.
     pub messages_since: i64,
 }
@@ -481,8 +516,8 @@ pub struct EscalationView {
     pub tried: String,
     /// What engineering found, once handed back.
     pub findings: Option<String>,
-    /// When (UTC).
-    pub at: String,
+    /// When.
+    pub at: Stamp,
     /// Still with engineering.
     pub open: bool,
 }
@@ -531,19 +566,16 @@ pub struct Panel {
     pub can_merge: bool,
 }
 
-fn fmt_time(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// Builds the panel for `user` reading `case` at `now`. Call inside `state.db`.
 pub fn load_panel(
     conn: &mut DbConn,
     case: &Case,
     user: &CurrentUser,
-    lang: Lang,
+    times: Timekeeper,
     now: chrono::DateTime<Utc>,
     rules: &SlaRules<'_>,
 ) -> Result<Panel, WorkflowError> {
+    let lang = times.lang();
     let state: CaseState = case.state;
     let can_manage = user.is(Operation::WorkCase);
     let summaries = service::summaries(conn, case.id)?;
@@ -553,7 +585,7 @@ pub fn load_panel(
     let (summary_draft, since) = service::summary_prefill(conn, case.id, case_lang)?;
     let since_summary = since.map(|s| SinceSummaryView {
         version: s.version,
-        at: fmt_time(s.written_at),
+        at: times.stamp(s.written_at),
         changes: s
             .changes
             .iter()
@@ -562,7 +594,7 @@ pub fn load_panel(
                     "{} — {}, {}",
                     c.field.label(lang),
                     c.actor_label,
-                    fmt_time(c.at)
+                    times.absolute_naive(c.at)
                 )
             })
             .collect(),
@@ -659,14 +691,14 @@ pub fn load_panel(
         .map(|s| SummaryView {
             version: s.version,
             author: s.author_label,
-            at: fmt_time(s.created_at),
+            at: times.stamp(s.created_at),
             messages_since: (count - s.messages_at_write).max(0),
             body: s.body,
         })
         .collect();
     let escalations = service::escalations_of(conn, case.id)?;
     let read_only = if actions_empty {
-        Some(read_only_status(case, user, &escalations, lang))
+        Some(read_only_status(case, user, &escalations, times))
     } else {
         None
     };
@@ -678,12 +710,12 @@ pub fn load_panel(
             reason: e.reason,
             tried: e.tried,
             findings: e.findings,
-            at: fmt_time(e.created_at),
+            at: times.stamp(e.created_at),
         })
         .collect();
     let clocks = service::clocks(conn, case.id)?
         .iter()
-        .map(|c| ClockView::of(&c.clock, now, rules, lang))
+        .map(|c| ClockView::of(&c.clock, now, rules, &times))
         .collect();
     let links = super::links::links_of(conn, case.id)?;
     let suggestions = if can_manage {
@@ -727,8 +759,9 @@ fn read_only_status(
     case: &Case,
     user: &CurrentUser,
     escalations: &[service::Escalation],
-    lang: Lang,
+    times: Timekeeper,
 ) -> String {
+    let lang = times.lang();
     let t = builtin(lang);
     let state = case.state.label(lang);
     if case.merged_into_id.is_some() {
@@ -741,7 +774,10 @@ fn read_only_status(
     match handed_back {
         Some(e) if case.state != CaseState::Escalated => t
             .t("workflow.read_only.handed_back")
-            .replace("{at}", &fmt_time(e.handed_back_at.unwrap_or(e.created_at)))
+            .replace(
+                "{at}",
+                &times.absolute_naive(e.handed_back_at.unwrap_or(e.created_at)),
+            )
             .replace("{state}", state),
         _ => t.t("workflow.read_only.other").replace("{state}", state),
     }
@@ -776,7 +812,7 @@ async fn queue(
 ) -> AppResult<HttpResponse> {
     user.require(Operation::EngineeringQueue)?;
     let config = state.config.clone();
-    let lang = page.lang;
+    let times = page.times();
     let user_id = user.id;
     let (items, deadlines) = state
         .db(move |conn| {
@@ -786,7 +822,7 @@ async fn queue(
             let items = service::engineering_queue(conn, &me).map_err(internal)?;
             let ids: Vec<i64> = items.iter().map(|i| i.case.id).collect();
             let deadlines = service::next_deadlines(conn, &ids).map_err(internal)?;
-            let deadlines = deadline_views(deadlines, now, &rules, lang);
+            let deadlines = deadline_views(deadlines, now, &rules, times);
             Ok((items, deadlines))
         })
         .await?;
@@ -799,7 +835,7 @@ async fn queue(
             sla: deadlines.remove(&item.case.id),
             waiting: format_business_duration(
                 calendar.business_duration_between(item.escalation.created_at.and_utc(), now),
-                lang,
+                times.lang(),
             ),
             number: item.case.number,
             title: item.case.title,
@@ -828,14 +864,14 @@ pub fn panel_for(
     conn: &mut DbConn,
     case: &Case,
     user: &CurrentUser,
-    lang: Lang,
+    times: Timekeeper,
     config: &crate::config::Config,
 ) -> AppResult<Panel> {
     load_panel(
         conn,
         case,
         user,
-        lang,
+        times,
         Utc::now(),
         &SlaRules::from_config(config),
     )
@@ -846,7 +882,7 @@ pub fn panel_for(
 pub fn deadlines_for(
     conn: &mut DbConn,
     case_ids: &[i64],
-    lang: Lang,
+    times: Timekeeper,
     config: &crate::config::Config,
 ) -> AppResult<std::collections::HashMap<i64, ClockView>> {
     let deadlines = service::next_deadlines(conn, case_ids).map_err(internal)?;
@@ -854,7 +890,7 @@ pub fn deadlines_for(
         deadlines,
         Utc::now(),
         &SlaRules::from_config(config),
-        lang,
+        times,
     ))
 }
 
@@ -863,10 +899,10 @@ fn deadline_views(
     deadlines: std::collections::HashMap<i64, super::sla::SlaClock>,
     now: chrono::DateTime<Utc>,
     rules: &SlaRules<'_>,
-    lang: Lang,
+    times: Timekeeper,
 ) -> std::collections::HashMap<i64, ClockView> {
     deadlines
         .into_iter()
-        .map(|(case_id, clock)| (case_id, ClockView::of(&clock, now, rules, lang)))
+        .map(|(case_id, clock)| (case_id, ClockView::of(&clock, now, rules, &times)))
         .collect()
 }

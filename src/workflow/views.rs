@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::service::SlaRules;
 use super::sla::{ClockStatus, SlaClock, SlaMetric};
-use crate::i18n::Lang;
+use crate::web::catalog::builtin;
+use crate::web::time::Timekeeper;
 
 /// A clock as the pages show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,19 +18,26 @@ pub struct ClockView {
     pub label: String,
     /// Its state now.
     pub status: ClockStatus,
-    /// "due in 3h 20m", "overdue by 1h", …
+    /// "due in 3h 20m (business time) — Mon 09:20 CST", "overdue by 1h (business time) — …",
+    /// "met", …: the amount is business time, the deadline is the reader's wall clock.
     pub text: String,
     /// CSS classes for the badge.
     pub css: &'static str,
-    /// The deadline in the business calendar's zone, `YYYY-MM-DD HH:MM`.
+    /// The deadline in the reader's zone, labelled (`2026-12-07 09:20 CST`).
     pub due: String,
     /// Whether it breached (even if met later).
     pub breached: bool,
 }
 
 impl ClockView {
-    /// How `clock` looks at `now`.
-    pub fn of(clock: &SlaClock, now: DateTime<Utc>, rules: &SlaRules<'_>, lang: Lang) -> ClockView {
+    /// How `clock` looks at `now` to the reader `times` formats for.
+    pub fn of(
+        clock: &SlaClock,
+        now: DateTime<Utc>,
+        rules: &SlaRules<'_>,
+        times: &Timekeeper,
+    ) -> ClockView {
+        let lang = times.lang();
         let status = clock.status(now, rules.calendar);
         // Each badge also carries an existing colour class of the stylesheet (red, amber, green) so it
         // reads at a glance; the `sla-*` class names the meaning.
@@ -45,13 +53,19 @@ impl ClockView {
             metric: clock.metric,
             label: clock.metric.label(lang).to_string(),
             status,
-            text: status.label(lang),
+            text: match status {
+                // A running or overdue clock counts business time, which a Saturday's "due in
+                // 20m" hides: say so, and when that is on the wall clock.
+                ClockStatus::Running { .. }
+                | ClockStatus::NearBreach { .. }
+                | ClockStatus::Overdue { .. } => builtin(lang)
+                    .t("sla.business_due")
+                    .replace("{status}", &status.label(lang))
+                    .replace("{due}", &times.wall_clock(clock.due_at)),
+                _ => status.label(lang),
+            },
             css,
-            due: clock
-                .due_at
-                .with_timezone(&rules.calendar.timezone())
-                .format("%Y-%m-%d %H:%M")
-                .to_string(),
+            due: times.absolute(clock.due_at),
             breached: clock.breached_at.is_some(),
         }
     }
@@ -68,6 +82,7 @@ impl ClockView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Lang;
     use crate::workflow::business_hours::BusinessCalendar;
     use crate::workflow::sla::SlaConfig;
     use chrono::Duration;
@@ -93,34 +108,45 @@ mod tests {
         );
         let at = |h: i64| start + Duration::hours(h);
         let cases = [
-            (at(1), "sla-running", "due in 7h", false),
+            (
+                at(1),
+                "sla-running",
+                "due in 7h (business time) — Mon 17:00 CST",
+                false,
+            ),
             (
                 at(7),
                 "sla-near state-waiting_on_customer",
-                "due in 1h",
+                "due in 1h (business time) — Mon 17:00 CST",
                 true,
             ),
-            (at(10), "sla-overdue prio-urgent", "overdue by 1h", true),
+            (
+                at(10),
+                "sla-overdue prio-urgent",
+                "overdue by 1h (business time) — Mon 17:00 CST",
+                true,
+            ),
         ];
+        let reader = |now, lang| Timekeeper::new(chrono_tz::Asia::Shanghai, lang, now);
         for (now, css, text, urgent) in cases {
-            let view = ClockView::of(&clock, now, &rules, Lang::En);
+            let view = ClockView::of(&clock, now, &rules, &reader(now, Lang::En));
             assert_eq!(
                 (view.css, view.text.as_str(), view.is_urgent()),
                 (css, text, urgent)
             );
-            assert_eq!(view.due, "2026-09-21 17:00");
+            assert_eq!(view.due, "2026-09-21 17:00 CST");
             assert_eq!(view.label, "First response");
         }
         let mut met = clock.clone();
         met.mark_met(at(2), &calendar);
         assert_eq!(
-            ClockView::of(&met, at(3), &rules, Lang::ZhCn).css,
+            ClockView::of(&met, at(3), &rules, &reader(at(3), Lang::ZhCn)).css,
             "sla-met state-resolved"
         );
         let mut paused = clock;
         paused.pause(at(2));
         assert_eq!(
-            ClockView::of(&paused, at(3), &rules, Lang::En).text,
+            ClockView::of(&paused, at(3), &rules, &reader(at(3), Lang::En)).text,
             "paused"
         );
     }

@@ -196,6 +196,21 @@ impl Browser {
         .await;
     }
 
+    /// Presses `key` (a character, or a WebDriver key code such as `"\u{E007}"` for Enter) on
+    /// whatever has the focus, as a person's keyboard does (keydown, then keyup).
+    pub async fn press(&self, key: &str) {
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{
+                "type": "key",
+                "id": "keyboard",
+                "actions": [{"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}],
+            }]})),
+        )
+        .await;
+    }
+
     /// Selects an option by value in a `<select>`.
     pub async fn select(&self, css: &str, value: &str) {
         self.click(&format!("{css} option[value=\"{value}\"]"))

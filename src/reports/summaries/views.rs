@@ -67,6 +67,8 @@ pub struct SummaryView {
     pub to_first_response: Option<String>,
     /// Business time to the (first) resolution.
     pub to_resolution: Option<String>,
+    /// The zone its times are in (the business calendar's: a review reads in the team's hours).
+    pub zone: &'static str,
 }
 
 /// An instant in the calendar's zone, to the minute.
@@ -171,6 +173,7 @@ impl SummaryView {
                 .timeline
                 .business_to_resolution(calendar)
                 .map(|d| format_business_duration(d, lang)),
+            zone: calendar.timezone().name(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Changes to a case outside the transition table, by staff who work cases: the owner ([`assign`]), the
 //! priority ([`set_priority`], which re-targets the open SLA clocks) and corrections to the problem
-//! definition or scope ([`edit_text`]). Each records its own event.
+//! definition or scope ([`edit_text`]), and the title ([`edit_title`]). Each records its own event.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -11,7 +11,7 @@ use crate::auth::User;
 use crate::cases::messages::{CaseEvent, NewEvent};
 use crate::db::DbConn;
 use crate::db::schema::cases;
-use crate::workflow::events::{Assigned, EventData, EventKind, PriorityChanged};
+use crate::workflow::events::{Assigned, EventData, EventKind, PriorityChanged, TitleChanged};
 use crate::workflow::state::Priority;
 
 /// Makes `assignee` (an active account) the owner of the case, or nobody with `None`. Records an
@@ -248,9 +248,92 @@ pub fn edit_text<'a>(
     })
 }
 
+/// Longest title [`edit_title`] accepts, in characters: a title is one line of a list; the
+/// subject a mail opened the case with may be longer and is kept on its message.
+pub const MAX_TITLE_CHARS: usize = 300;
+
+/// A title as typed, made one line: runs of whitespace (line breaks and tabs included) become one
+/// space, and control characters go. `None` when nothing is left.
+pub fn clean_title(raw: &str) -> Option<String> {
+    let one_line = raw
+        .split_whitespace()
+        .map(|w| w.chars().filter(|c| !c.is_control()).collect::<String>())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!one_line.is_empty()).then_some(one_line)
+}
+
+/// Renames the case: the title shown in lists, on the case page and in the subject of new mail.
+/// Blank and over-long titles are refused; returns `false` (and records nothing) when the title
+/// is unchanged. Records `title_changed` with the old and new title.
+pub fn edit_title<'a>(
+    conn: &mut DbConn,
+    case: impl Into<CaseKey<'a>>,
+    actor: &ActorRef,
+    title: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, WorkflowError> {
+    if !actor.works_cases() {
+        return Err(WorkflowError::Forbidden);
+    }
+    let title = clean_title(title).ok_or_else(|| invalid("workflow.error.blank", "blank title"))?;
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(invalid(
+            "workflow.error.title_too_long",
+            format!("title of {} characters", title.chars().count()),
+        ));
+    }
+    let key = case.into();
+    crate::db::write_transaction(conn, |conn| {
+        let case = find_case(conn, key)?;
+        if case.title == title {
+            return Ok(false);
+        }
+        let when = stamp(at);
+        diesel::update(cases::table.find(case.id))
+            .set((
+                cases::title.eq(&title),
+                cases::updated_at.eq(crate::db::now()),
+                cases::last_activity_at.eq(when),
+            ))
+            .execute(conn)?;
+        CaseEvent::record(
+            conn,
+            case.id,
+            &NewEvent {
+                actor_id: actor.id(),
+                actor_label: actor.label(),
+                kind: EventKind::TitleChanged,
+                note: Some(&title),
+                data: Some(
+                    TitleChanged {
+                        from: case.title.clone(),
+                        to: title.clone(),
+                    }
+                    .to_data(),
+                ),
+                at: Some(when),
+                ..Default::default()
+            },
+        )?;
+        Ok(true)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn titles_are_made_one_line_and_blank_ones_are_nothing() {
+        assert_eq!(
+            clean_title("  离线激活\n失败\t(SN)  ").as_deref(),
+            Some("离线激活 失败 (SN)")
+        );
+        assert_eq!(clean_title(" \n\t "), None);
+        assert_eq!(clean_title("a\u{7}b").as_deref(), Some("ab"));
+    }
 
     #[test]
     fn editable_texts_parse_from_the_form() {

@@ -11,7 +11,7 @@
 //!   clocks, notifications of escalations and hand-backs);
 //! - `pending_mail` — the customer mail a transition calls for ([`PendingMail`]);
 //! - `escalation` — escalation targets, opening and ending escalations, [`engineering_queue`];
-//! - `case_edits` — [`assign`], [`set_priority`], [`edit_text`];
+//! - `case_edits` — [`assign`], [`set_priority`], [`edit_text`], [`edit_title`];
 //! - `summaries` — case summary versions and the draft ([`write_summary`], [`summary_draft`]);
 //! - `clocks` — SLA clock rows: start, pause/resume, meet, next deadlines, the near-breach fill;
 //! - `conversation` — what mail does to a case ([`customer_wrote`], [`reply_sent`]);
@@ -45,7 +45,7 @@ mod sweep;
 mod take;
 mod transition;
 
-pub use case_edits::{CaseText, assign, edit_text, set_priority};
+pub use case_edits::{CaseText, MAX_TITLE_CHARS, assign, edit_text, edit_title, set_priority};
 pub(crate) use clocks::sync_clocks;
 pub use clocks::{
     NEAR_BREACH_FILL_BATCH, StoredClock, clocks, fill_elapsed, fill_near_breach, next_deadlines,
