@@ -103,10 +103,6 @@ fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
-fn fmt_time(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 async fn load_case(state: &AppState, number: String) -> AppResult<Case> {
     let number = CaseNumber::parse(&number).map_err(|_| AppError::NotFound)?;
     state
@@ -302,7 +298,7 @@ pub async fn case_panel(state: &AppState, page: &Page, case_id: i64) -> AppResul
                 "diagnostics.via.{}",
                 Via::parse(&row.via).map_or("page", Via::as_str)
             ),
-            at: fmt_time(row.created_at),
+            at: page.absolute(row.created_at),
             by: row.uploaded_by.and_then(|id| users.get(&id).cloned()),
             section,
         })
@@ -314,8 +310,8 @@ pub async fn case_panel(state: &AppState, page: &Page, case_id: i64) -> AppResul
             id: l.id,
             status: l.status(at).as_str(),
             status_key: format!("diagnostics.links.status.{}", l.status(at).as_str()),
-            created_at: fmt_time(l.created_at),
-            expires_at: fmt_time(l.expires_at),
+            created_at: page.absolute(l.created_at),
+            expires_at: page.absolute(l.expires_at),
             uses: l.uses,
         })
         .collect();
@@ -387,7 +383,7 @@ async fn report_page(
         tr: Tr::new(lang, &state.catalog),
         view: build_view(&analysis, lang),
         case,
-        generated: fmt_time(crate::db::now()),
+        generated: page.absolute(crate::db::now()),
         other_lang,
         other_lang_label,
     }
@@ -516,7 +512,7 @@ async fn create_link(
         }
     };
     let url = UploadLink::url(state.config.base_url_trimmed(), &token);
-    let expires_at = fmt_time(link.expires_at);
+    let expires_at = page.absolute(link.expires_at);
     // The reply that sends the link, in the customer's language, ready to edit and send.
     let reply = if user.is(Operation::Reply) {
         let mut reply = crate::mail::routes::ReplyForm::for_case(&state, &user, &case).await?;
@@ -658,7 +654,7 @@ async fn public_form(
     let (link, case) = *found;
     let mut view = public_page(&state, &page, "form", &token);
     view.case_number = case.number;
-    view.expires_at = fmt_time(link.expires_at);
+    view.expires_at = page.absolute(link.expires_at);
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -689,7 +685,7 @@ async fn public_upload(
         .map_err(upload_error)?;
     let mut view = public_page(&state, &page, "form", &token);
     view.case_number = case.number.clone();
-    view.expires_at = fmt_time(link.expires_at);
+    view.expires_at = page.absolute(link.expires_at);
     if form.files.is_empty() {
         view.no_files = true;
         return Ok(html(

@@ -685,7 +685,12 @@ pub fn load_panel(
             selected: p == case.priority,
         })
         .collect();
-    let count = service::message_count(conn, case.id)?;
+    // Counting reads every message row of the case: only when a summary needs it.
+    let count = if summaries.is_empty() {
+        0
+    } else {
+        service::message_count(conn, case.id)?
+    };
     let summaries = summaries
         .into_iter()
         .map(|s| SummaryView {
