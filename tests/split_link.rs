@@ -161,6 +161,21 @@ async fn a_second_problem_splits_into_its_own_case_and_later_mail_follows_it(bac
         html.contains("Split into a new case"),
         "each message offers it"
     );
+    assert!(html.contains(&format!("/cases/{first}/split?message={}", ids[2].0)));
+    // The split page says what would move before anything does.
+    let (status, form) = app
+        .get_text(&format!("/cases/{first}/split?message={}", ids[2].0))
+        .await;
+    assert_eq!(status, 200);
+    assert!(form.contains("with the messages after it (1)"), "{form}");
+    assert!(
+        form.contains(r#"name="title" maxlength="300" value="Re: CMGE activation fails""#),
+        "{form}"
+    );
+    let (status, _) = app
+        .get_text(&format!("/cases/{first}/split?message={}", ids[2].0 + 1000))
+        .await;
+    assert_eq!(status, 422, "not this case's message");
     let r = app
         .post_form(
             &format!("/cases/{first}/split"),

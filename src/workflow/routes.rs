@@ -40,6 +40,7 @@ crate::route_table! {
     POST "/cases/{number}/summary" => summary, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/text" => edit_text, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/title" => edit_title, Access::Page(Operation::WorkCase);
+    GET "/cases/{number}/split" => split_page, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/split" => split, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/links" => add_link, Access::Page(Operation::WorkCase);
     POST "/cases/{number}/links/{id}/remove" => remove_link, Access::Page(Operation::WorkCase);
@@ -327,6 +328,46 @@ async fn edit_title(
     };
     set_flash(&req, "ok", message);
     Ok(back_to_case(number.as_str()))
+}
+
+#[derive(Deserialize)]
+struct SplitQuery {
+    message: i64,
+}
+
+#[derive(Template)]
+#[template(path = "workflow/split_page.html")]
+struct SplitPage {
+    page: Page,
+    preview: super::split::SplitPreview,
+    received: crate::web::time::Stamp,
+}
+
+/// `GET /cases/{number}/split?message=ID`: what splitting this message would do, and the form.
+async fn split_page(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<SplitQuery>,
+) -> AppResult<HttpResponse> {
+    user.require(Operation::WorkCase)?;
+    let number = parse_number(path.into_inner())?;
+    let message = query.message;
+    let preview = state
+        .db(move |conn| Ok(super::split::split_preview(conn, number.as_str(), message)))
+        .await?
+        .map_err(|e| refusal(e, &page))?;
+    let received = page.stamp(preview.received_at);
+    let body = SplitPage {
+        page,
+        preview,
+        received,
+    }
+    .render()?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
 }
 
 #[derive(Deserialize)]

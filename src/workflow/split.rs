@@ -235,3 +235,68 @@ pub fn split(
         find_case_by_id(conn, new.id)
     })
 }
+
+/// What the split page shows before anything moves.
+#[derive(Debug, Clone)]
+pub struct SplitPreview {
+    /// The case.
+    pub case: Case,
+    /// The message's row id.
+    pub message_id: i64,
+    /// Its subject (the new case's default title).
+    pub subject: String,
+    /// Its sender.
+    pub from: String,
+    /// When it arrived.
+    pub received_at: chrono::NaiveDateTime,
+    /// Messages after it on the case.
+    pub following: i64,
+    /// Messages on the case.
+    pub total: i64,
+}
+
+/// The message to split and what the choice would move; refused as [`split`] would refuse it.
+pub fn split_preview(
+    conn: &mut DbConn,
+    number: &str,
+    message_id: i64,
+) -> Result<SplitPreview, WorkflowError> {
+    let case = Case::find_by_number(conn, number)?.ok_or(WorkflowError::CaseNotFound)?;
+    if case.merged_into_id.is_some() {
+        return Err(invalid(
+            "split.error.merged",
+            format!("{} was merged into another case", case.number),
+        ));
+    }
+    let (subject, from, received_at): (String, String, chrono::NaiveDateTime) = messages::table
+        .filter(messages::id.eq(message_id))
+        .filter(messages::case_id.eq(case.id))
+        .select((
+            messages::subject,
+            messages::from_email,
+            messages::received_at,
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            invalid(
+                "split.error.message",
+                format!("message {message_id} is not on {}", case.number),
+            )
+        })?;
+    let on_case = messages::table.filter(messages::case_id.eq(case.id));
+    let total: i64 = on_case.count().get_result(conn)?;
+    let following: i64 = on_case
+        .filter(messages::id.gt(message_id))
+        .count()
+        .get_result(conn)?;
+    Ok(SplitPreview {
+        case,
+        message_id,
+        subject,
+        from,
+        received_at,
+        following,
+        total,
+    })
+}
