@@ -405,6 +405,19 @@ async fn links_read_the_right_way_from_both_sides(backend: BackendKind) {
         payloads::<CaseLink>(&app, &child, "linked")[1].relation,
         "related"
     );
+    // The case JSON names the link and each message's id (what the split endpoint takes).
+    let detail: serde_json::Value = common::new_client()
+        .get(app.url(&format!("/api/v1/cases/{parent}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["links"][0]["case"], child.as_str(), "{detail}");
+    assert_eq!(detail["links"][0]["relation"], "related", "{detail}");
+    assert!(detail["messages"][0]["id"].as_i64().is_some(), "{detail}");
 }
 
 async fn likely_duplicates_are_suggested_and_merged_from_the_suggestion(backend: BackendKind) {

@@ -343,6 +343,7 @@ async fn add_note(
         .await?;
     tracing::info!(case = %case_number, "note added through the API");
     let json = MessageJson {
+        id: note.id,
         message_id: note.message_id,
         direction: note.direction,
         from: note.from_email,

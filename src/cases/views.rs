@@ -56,6 +56,8 @@ pub struct AttachmentJson {
 /// A message in `cases show`.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageJson {
+    /// The row id (what `POST /api/v1/cases/{n}/split` names).
+    pub id: i64,
     /// Message-ID.
     pub message_id: Option<String>,
     /// inbound / outbound / note.
@@ -140,6 +142,21 @@ pub struct CaseDetail {
     pub events: Vec<EventJson>,
     /// SLA clocks, oldest first.
     pub sla: Vec<ClockJson>,
+    /// Linked cases, oldest link first: what each other case is to this one.
+    pub links: Vec<LinkJson>,
+}
+
+/// A linked case in `cases show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkJson {
+    /// The link's id (what `…/links/{id}/remove` names).
+    pub id: i64,
+    /// The other case.
+    pub case: String,
+    /// `related`, `parent` or `child`: what the other case is to this one.
+    pub relation: String,
+    /// Why.
+    pub reason: String,
 }
 
 fn split_addrs(s: &str) -> Vec<String> {
@@ -194,6 +211,7 @@ pub fn detail(conn: &mut DbConn, number: &str) -> QueryResult<Option<CaseDetail>
                 })
                 .collect(),
             date: rfc3339(m.date()),
+            id: m.id,
             message_id: m.message_id,
             direction: m.direction,
             from: m.from_email,
@@ -238,6 +256,15 @@ pub fn detail(conn: &mut DbConn, number: &str) -> QueryResult<Option<CaseDetail>
             }
         })
         .collect();
+    let links = crate::workflow::links::links_of(conn, case.id)?
+        .into_iter()
+        .map(|l| LinkJson {
+            id: l.id,
+            case: l.number,
+            relation: l.relation.as_str().to_string(),
+            reason: l.reason,
+        })
+        .collect();
     Ok(Some(CaseDetail {
         number: case.number,
         title: case.title,
@@ -252,5 +279,6 @@ pub fn detail(conn: &mut DbConn, number: &str) -> QueryResult<Option<CaseDetail>
         messages,
         events,
         sla,
+        links,
     }))
 }
