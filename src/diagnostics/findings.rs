@@ -190,7 +190,7 @@ fn summarise(evidence: &[Evidence], lang: Lang) -> String {
     evidence
         .iter()
         .map(|e| {
-            let label = Field::parse(&e.field).map_or(e.field.as_str(), |f| f.label(lang));
+            let label = super::fingerprint::plain_label(&e.field, lang);
             let value = text.t("diagnostics.quoted").replace("{value}", &e.value);
             format!("{label} {value} ({})", e.source)
         })

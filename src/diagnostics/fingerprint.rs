@@ -285,6 +285,109 @@ impl RawReading {
     }
 }
 
+/// A field or raw-reading name in plain words for the customer-readable report: a fingerprint field's
+/// label, or `baseboard|bios.Manufacturer` as "Baseboard or BIOS manufacturer" / "主板或 BIOS 制造商".
+/// Never returns the `|`-joined path or the internal class aliases.
+pub fn plain_label(name: &str, lang: Lang) -> String {
+    if let Some(field) = Field::parse(name) {
+        return field.label(lang).to_string();
+    }
+    let text = builtin(lang);
+    // Not a `class.Property` path (e.g. an error code a rule matched): shown as it is.
+    let Some((classes, key)) = name.rsplit_once('.') else {
+        return name.to_string();
+    };
+    let classes: Vec<&str> = classes
+        .split('|')
+        .filter(|c| !c.is_empty())
+        .map(|c| plain_class(c, lang))
+        .collect();
+    let key_words = match key.to_ascii_lowercase().as_str() {
+        "manufacturer" => text.t("diagnostics.plain.key.manufacturer").to_string(),
+        "name" => text.t("diagnostics.plain.key.name").to_string(),
+        "version" => text.t("diagnostics.plain.key.version").to_string(),
+        "serialnumber" => text.t("diagnostics.plain.key.serialnumber").to_string(),
+        "product" => text.t("diagnostics.plain.key.product").to_string(),
+        "smbiosbiosversion" => text
+            .t("diagnostics.plain.key.smbiosbiosversion")
+            .to_string(),
+        "vendor" => text.t("diagnostics.plain.key.vendor").to_string(),
+        "identifyingnumber" => text
+            .t("diagnostics.plain.key.identifyingnumber")
+            .to_string(),
+        "uuid" => "UUID".to_string(),
+        "model" => text.t("diagnostics.plain.key.model").to_string(),
+        "caption" => text.t("diagnostics.plain.key.caption").to_string(),
+        "description" => text.t("diagnostics.plain.key.description").to_string(),
+        "releasedate" => text.t("diagnostics.plain.key.releasedate").to_string(),
+        _ => split_camel(key),
+    };
+    let joined = classes.join(text.t("diagnostics.plain.or"));
+    let out = match (joined.is_empty(), lang) {
+        (true, _) => key_words,
+        (false, Lang::ZhCn) if joined.ends_with(|c: char| c.is_ascii_alphanumeric()) => {
+            format!("{joined} {key_words}")
+        }
+        (false, Lang::ZhCn) => format!("{joined}{key_words}"),
+        (false, _) => format!("{joined} {key_words}"),
+    };
+    let mut chars = out.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => out,
+    }
+}
+
+/// A WMI class alias (`csproduct`) in plain words ("computer product" / "计算机产品").
+pub fn plain_class(alias: &str, lang: Lang) -> &'static str {
+    let text = builtin(lang);
+    match alias {
+        "baseboard" => text.t("diagnostics.plain.class.baseboard"),
+        "bios" => text.t("diagnostics.plain.class.bios"),
+        "csproduct" => text.t("diagnostics.plain.class.csproduct"),
+        "computersystem" => text.t("diagnostics.plain.class.computersystem"),
+        "systemenclosure" => text.t("diagnostics.plain.class.systemenclosure"),
+        _ => text.t("diagnostics.plain.class.other"),
+    }
+}
+
+/// `ReleaseDate` → `release date`; runs of capitals (`SMBIOS`) stay together.
+fn split_camel(key: &str) -> String {
+    let chars: Vec<char> = key
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ')
+        .collect();
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for (i, c) in chars.iter().enumerate() {
+        let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+        let prev_lower = i > 0 && chars[i - 1].is_lowercase();
+        if *c == ' ' || (c.is_uppercase() && (prev_lower || next_lower) && !current.is_empty()) {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            if *c == ' ' {
+                continue;
+            }
+        }
+        current.push(*c);
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+        .into_iter()
+        .map(|w| {
+            if w.chars().filter(|c| c.is_uppercase()).count() > 1 {
+                w
+            } else {
+                w.to_lowercase()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +424,27 @@ mod tests {
             fp.record(Field::HypervisorPresent, text, "f", 1);
             assert_eq!(fp.hypervisor_present.map(|r| r.value), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn raw_paths_become_plain_words() {
+        assert_eq!(
+            plain_label("baseboard|bios|systemenclosure.Manufacturer", Lang::En),
+            "Baseboard or BIOS or system enclosure manufacturer"
+        );
+        assert_eq!(plain_label("bios.Version", Lang::ZhCn), "BIOS 版本");
+        assert_eq!(
+            plain_label("bios.ReleaseDate", Lang::En),
+            "BIOS release date"
+        );
+        assert_eq!(
+            plain_label("bios.SMBIOSMajorVersion", Lang::En),
+            "BIOS SMBIOS major version"
+        );
+        assert_eq!(
+            plain_label("baseboard_serial", Lang::En),
+            "Baseboard serial number"
+        );
     }
 
     #[test]

@@ -468,17 +468,17 @@ fn build_snapshot(
         for ambiguity in scan.ambiguities {
             let source = format!("{}:{}", file.name, ambiguity.line);
             let keys = ambiguity.keys.join(", ");
-            let classes = ambiguity
-                .candidates
-                .iter()
-                .map(|c| c.alias())
-                .collect::<Vec<_>>()
-                .join(" / ");
-            let message = rules.message(FindingCode::AmbiguousSource).fill(|_| {
+            let candidates = ambiguity.candidates.clone();
+            let message = rules.message(FindingCode::AmbiguousSource).fill(|lang| {
+                let classes = candidates
+                    .iter()
+                    .map(|c| fingerprint::plain_class(c.alias(), lang))
+                    .collect::<Vec<_>>()
+                    .join(" / ");
                 vec![
                     ("source", source.clone()),
                     ("keys", keys.clone()),
-                    ("classes", classes.clone()),
+                    ("classes", classes),
                 ]
             });
             notes.push(Finding {

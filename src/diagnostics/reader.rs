@@ -25,6 +25,19 @@ pub enum OutputForm {
     PowershellList,
 }
 
+impl OutputForm {
+    /// Plain words for the customer-readable report ("the output of wmic (table)").
+    pub fn label(self, lang: crate::i18n::Lang) -> &'static str {
+        let text = crate::web::catalog::builtin(lang);
+        match self {
+            OutputForm::WmicTable => text.t("diagnostics.plain.form.wmic_table"),
+            OutputForm::WmicList => text.t("diagnostics.plain.form.wmic_list"),
+            OutputForm::Systeminfo => text.t("diagnostics.plain.form.systeminfo"),
+            OutputForm::PowershellList => text.t("diagnostics.plain.form.powershell_list"),
+        }
+    }
+}
+
 /// Where a value goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {

@@ -171,8 +171,7 @@ fn empty_text(lang: Lang) -> &'static str {
 }
 
 fn evidence_row(evidence: &Evidence, lang: Lang) -> EvidenceRow {
-    let field = Field::parse(&evidence.field)
-        .map_or_else(|| evidence.field.clone(), |f| f.label(lang).to_string());
+    let field = super::fingerprint::plain_label(&evidence.field, lang);
     let value = if evidence.value.is_empty() {
         empty_text(lang).to_string()
     } else {
@@ -225,12 +224,7 @@ fn file_row(file: &super::InputFile, lang: Lang) -> FileRow {
         let forms: Vec<String> = file
             .forms
             .iter()
-            .map(|f| {
-                serde_json::to_value(f)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            })
+            .map(|f| f.label(lang).to_string())
             .collect();
         format!(
             "{} ({})",
