@@ -510,7 +510,8 @@ console.error = function () {
 "#;
 
 /// Active content left in the page: elements that run or load code, event handlers, script URLs,
-/// forms that post elsewhere, style that loads or computes. Casebook's own pages have none.
+/// forms that post elsewhere, style that loads or computes. Casebook's own pages have none but their
+/// own script files (`<script src="/static/…js">`, same origin, nothing inline), which are allowed.
 const SCAN_PAGE: &str = r#"
 document.querySelectorAll('details').forEach(function (d) { d.open = true; });
 var bad = [];
@@ -519,7 +520,10 @@ var urlAttrs = ['href', 'xlink:href', 'src', 'action', 'formaction', 'data', 'sr
                 'background', 'ping', 'lowsrc', 'dynsrc', 'codebase', 'cite', 'longdesc'];
 document.querySelectorAll('*').forEach(function (el) {
   var tag = el.tagName.toLowerCase();
-  if (['script', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'base', 'portal',
+  var ownScript = tag === 'script' && el.hasAttribute('src')
+      && el.src.indexOf(origin + '/static/') === 0 && /\.js$/.test(el.src)
+      && el.textContent.trim() === '';
+  if (!ownScript && ['script', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'base', 'portal',
        'style', 'isindex'].indexOf(tag) >= 0) { bad.push('<' + tag + '>'); }
   if (tag === 'meta' && (el.getAttribute('http-equiv') || '').toLowerCase() === 'refresh') {
     bad.push('<meta http-equiv=refresh>');
