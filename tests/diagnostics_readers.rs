@@ -892,3 +892,99 @@ fn arbitrary_and_truncated_inputs_never_panic() {
         let _ = looks_like_diagnostics("fuzz.txt", "text/plain", &bytes);
     }
 }
+
+/// `msinfo32 /report` text (UTF-16LE, English and Chinese labels) and `Get-ComputerInfo` output
+/// (with Windows' own `BiosSeralNumber` spelling) fill the same fields as wmic and systeminfo: the
+/// VMware guest is called a virtual machine with the same evidence, the Centerm terminal is not.
+#[test]
+fn msinfo32_reports_and_get_computerinfo_are_read_in_english_and_chinese() {
+    let cases = [
+        (
+            "msinfo32-vmware-en-utf16le.txt",
+            "UTF-16LE",
+            OutputForm::Msinfo32,
+            true,
+            &[
+                ("system_manufacturer", "VMware, Inc."),
+                ("system_model", "VMware7,1"),
+                ("baseboard_product", "440BX Desktop Reference Platform"),
+                ("hypervisor_present", "true"),
+            ][..],
+        ),
+        (
+            "get-computerinfo-vmware-console.txt",
+            "UTF-8",
+            OutputForm::ComputerInfo,
+            true,
+            &[
+                ("system_manufacturer", "VMware, Inc."),
+                ("bios_vendor", "VMware, Inc."),
+                (
+                    "bios_serial",
+                    "VMware-56 4d 9a 1b 2c 3d 4e 5f-60 71 82 93 a4 b5 c6 d7",
+                ),
+            ][..],
+        ),
+        (
+            "msinfo32-centerm-zh-utf16le.txt",
+            "UTF-16LE",
+            OutputForm::Msinfo32,
+            false,
+            &[][..],
+        ),
+        (
+            "get-computerinfo-centerm.txt",
+            "UTF-8",
+            OutputForm::ComputerInfo,
+            false,
+            &[][..],
+        ),
+    ];
+    for (file, encoding, form, virtual_machine, expected) in cases {
+        let snapshot = analyse(file);
+        let input = &snapshot.files[0];
+        assert_eq!(input.encoding.as_deref(), Some(encoding), "{file}");
+        assert_eq!(input.forms, vec![form], "{file}");
+        // Each value is in the fingerprint under its field.
+        let fingerprint = serde_json::to_value(&snapshot.fingerprint).unwrap();
+        for (field, value) in expected {
+            let got = &fingerprint[*field]["value"];
+            assert!(
+                got.as_str() == Some(*value) || got == &serde_json::Value::Bool(*value == "true"),
+                "{file}: {field} = {value:?}, read {got}"
+            );
+        }
+        if virtual_machine {
+            assert_eq!(snapshot.verdict, Verdict::Virtual, "{file}");
+            assert!(codes(&snapshot).contains(&"virtual-machine"), "{file}");
+        } else {
+            assert_ne!(snapshot.verdict, Verdict::Virtual, "{file}");
+            assert!(!codes(&snapshot).contains(&"virtual-machine"), "{file}");
+        }
+    }
+    // The Chinese report names the terminal's own maker and model, read from the Chinese labels.
+    let terminal = analyse("msinfo32-centerm-zh-utf16le.txt");
+    let json = serde_json::to_string(&terminal.fingerprint).unwrap();
+    for value in [
+        "CentermTech",
+        "C92",
+        "C92-MB",
+        "American Megatrends Inc. 5.13, 2021/3/18",
+    ] {
+        assert!(json.contains(value), "{value} in {json}");
+    }
+    // Get-ComputerInfo's misspelled property fills the BIOS serial number.
+    let terminal = analyse("get-computerinfo-centerm.txt");
+    let json = serde_json::to_string(&terminal.fingerprint).unwrap();
+    assert!(json.contains("CT92A2103000815"), "{json}");
+    // The report names the input in plain words.
+    let set = analyse_set(
+        vec![analyse("msinfo32-vmware-en-utf16le.txt")],
+        &Rules::builtin(),
+    );
+    let text = report::render_text(&set, Lang::En);
+    assert!(
+        text.contains("System Information report (msinfo32)"),
+        "{text}"
+    );
+}

@@ -20,6 +20,7 @@ pub mod cli;
 mod decode;
 pub mod findings;
 pub mod fingerprint;
+mod inventory;
 pub mod links;
 mod powershell;
 mod reader;
@@ -342,8 +343,9 @@ const MARKERS: [&str; 16] = [
     "device marker binding",
     "已被另一计算机使用",
 ];
-const NAME_MARKERS: [&str; 8] = [
+const NAME_MARKERS: [&str; 9] = [
     "wmic",
+    "computerinfo",
     "systeminfo",
     "baseboard",
     "bios",

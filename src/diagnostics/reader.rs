@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::classes::{ClassGuess, WmiClass, classify, is_generic_key};
 use super::decode;
 use super::fingerprint::Field;
-use super::{powershell, systeminfo, wmic};
+use super::{inventory, powershell, systeminfo, wmic};
 
 /// The kinds of output a file was recognised to contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -23,6 +23,10 @@ pub enum OutputForm {
     Systeminfo,
     /// PowerShell `Format-List` (`Key : Value`).
     PowershellList,
+    /// `msinfo32 /report` (System Information saved as text), English or Chinese.
+    Msinfo32,
+    /// PowerShell `Get-ComputerInfo`.
+    ComputerInfo,
 }
 
 impl OutputForm {
@@ -34,6 +38,8 @@ impl OutputForm {
             OutputForm::WmicList => text.t("diagnostics.plain.form.wmic_list"),
             OutputForm::Systeminfo => text.t("diagnostics.plain.form.systeminfo"),
             OutputForm::PowershellList => text.t("diagnostics.plain.form.powershell_list"),
+            OutputForm::Msinfo32 => text.t("diagnostics.plain.form.msinfo32"),
+            OutputForm::ComputerInfo => text.t("diagnostics.plain.form.computer_info"),
         }
     }
 }
@@ -175,6 +181,8 @@ enum Command {
     PowerShell {
         class: Option<WmiClass>,
     },
+    /// `Get-ComputerInfo` (or its alias `gin`).
+    ComputerInfo,
     /// Some other command (`dir`, `slmgr /dlv`): its output is not hardware identity.
     Other,
 }
@@ -186,6 +194,9 @@ static PROMPT: LazyLock<Regex> = LazyLock::new(|| {
 static WMIC: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^wmic(?:\.exe)?\s+(?:/\S+\s+)*(?:path\s+(\w+)|(\w+))(?:\s+get\b([^/>|]*))?")
         .expect("valid wmic regex")
+});
+static COMPUTER_INFO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:get-computerinfo|gin)\b").expect("valid Get-ComputerInfo regex")
 });
 static POWERSHELL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:get-ciminstance|get-wmiobject|gcim|gwmi)\b(?:.*?\b(win32_\w+))?")
@@ -216,6 +227,9 @@ fn parse_command(line: &str) -> Command {
     }
     if line.to_ascii_lowercase().starts_with("systeminfo") {
         return Command::Systeminfo;
+    }
+    if COMPUTER_INFO.is_match(line) {
+        return Command::ComputerInfo;
     }
     if let Some(caps) = POWERSHELL.captures(line) {
         return Command::PowerShell {
@@ -280,9 +294,16 @@ fn read_segment(
                 hint,
                 requested: Vec::new(),
             };
-            systeminfo::parse(scan, lines, offset);
+            // msinfo32's tab-separated items, else systeminfo's labels (they share some words).
+            if !inventory::parse_msinfo(scan, lines, offset) {
+                systeminfo::parse(scan, lines, offset);
+            }
+            // Get-ComputerInfo is one object of named properties: not a WMI class's record.
+            let computer_info = inventory::parse_computer_info(scan, lines, offset);
             wmic::parse_list(scan, &ctx, lines, offset);
-            powershell::parse_list(scan, &ctx, lines, offset);
+            if !computer_info {
+                powershell::parse_list(scan, &ctx, lines, offset);
+            }
             wmic::parse_table(scan, &ctx, lines, offset);
         }
         Command::Wmic {
@@ -313,6 +334,9 @@ fn read_segment(
             }
         }
         Command::Systeminfo => systeminfo::parse(scan, lines, offset),
+        Command::ComputerInfo => {
+            inventory::parse_computer_info(scan, lines, offset);
+        }
         Command::PowerShell { class } => {
             let ctx = ClassContext {
                 fixed: *class,
