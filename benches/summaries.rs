@@ -321,6 +321,7 @@ fn main() -> anyhow::Result<()> {
         more.then_some(summaries::EXPORT_LIMIT),
         casebook::i18n::Lang::ZhCn,
         &calendar,
+        calendar.timezone(),
     );
     println!(
         "CSV export of {} cases: read {:.0} ms, formatted {:.0} ms, {} KiB",

@@ -828,7 +828,13 @@ async fn the_csv_export_opens_in_excel_with_chinese_quotes_and_formulas_intact(
     let (rows, more) =
         summaries::export(&mut app.conn(), &SummaryFilter::default(), 2, calendar).unwrap();
     assert_eq!((rows.len(), more), (2, true));
-    let capped = summaries::views::csv_export(&rows, Some(2), casebook::i18n::Lang::En, calendar);
+    let capped = summaries::views::csv_export(
+        &rows,
+        Some(2),
+        casebook::i18n::Lang::En,
+        calendar,
+        calendar.timezone(),
+    );
     let records = parse_csv(&capped[3..]);
     assert_eq!(records.len(), 4);
     assert_eq!(

@@ -123,6 +123,17 @@ async fn each_reader_sees_times_in_their_own_zone_labelled_and_relative(backend:
         "{berlin_list}"
     );
     assert!(!berlin_list.contains(&in_zone(chrono_tz::Asia::Shanghai, "CST")));
+    // Case summaries read in the reader's zone too, and say which.
+    let (_, summaries) = berlin.get_text("/summaries").await;
+    assert!(
+        summaries.contains("Times are in Europe/Berlin."),
+        "{summaries}"
+    );
+    let (_, summaries) = app.get_text("/summaries").await;
+    assert!(
+        summaries.contains("Times are in Asia/Shanghai."),
+        "{summaries}"
+    );
 
     // SLA badges: business time, and the deadline on the reader's wall clock, labelled.
     assert!(list.contains("(business time) — "), "{list}");

@@ -696,6 +696,7 @@ async fn show(
                     &case,
                     lang,
                     &config.business_hours,
+                    times.zone(),
                 )?)
             } else {
                 None

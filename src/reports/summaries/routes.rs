@@ -68,9 +68,10 @@ pub fn case_review(
     case: &Case,
     lang: Lang,
     calendar: &BusinessCalendar,
+    zone: chrono_tz::Tz,
 ) -> AppResult<SummaryView> {
     let row = super::review(conn, case, calendar)?;
-    Ok(SummaryView::of(&row, lang, calendar))
+    Ok(SummaryView::of(&row, lang, calendar, zone))
 }
 
 fn refused(e: FilterError, page: &Page) -> AppError {
@@ -154,7 +155,7 @@ async fn index(
     let rows = found
         .rows
         .iter()
-        .map(|r| SummaryView::of(r, lang, calendar))
+        .map(|r| SummaryView::of(r, lang, calendar, page.times().zone()))
         .collect();
     let next_link = found.next.map(|c| {
         let mut q = query.clone();
@@ -186,7 +187,7 @@ async fn index(
     let body = SummariesPage {
         zone_note: page
             .t("summaries.times_in")
-            .replace("{zone}", calendar.timezone().name()),
+            .replace("{zone}", page.times().zone().name()),
         // Everyone: a closed case may belong to someone whose account is disabled since.
         agents: users
             .into_iter()
@@ -244,7 +245,8 @@ async fn export_csv(
     let truncated = more.then_some(EXPORT_LIMIT);
     // Formatting thousands of rows (business time per milestone) is work for the blocking pool,
     // done after the connection went back.
-    let body = web::block(move || csv_export(&rows, truncated, lang, &calendar)).await?;
+    let zone = page.times().zone();
+    let body = web::block(move || csv_export(&rows, truncated, lang, &calendar, zone)).await?;
     let name = format!(
         "case-summaries-{}.csv",
         chrono::Utc::now()

@@ -1,4 +1,4 @@
-//! How a [`SummaryRow`] reads: times in the business calendar's zone, durations in words of the
+//! How a [`SummaryRow`] reads: times in the reader's zone, durations in words of the
 //! reader's language, the summary's sections with the case record as fallback — for the list
 //! page, the manager's case page and the CSV alike.
 
@@ -12,6 +12,7 @@ use crate::web::Catalog;
 use crate::web::catalog::builtin;
 use crate::workflow::business_hours::BusinessCalendar;
 use crate::workflow::sla::format_business_duration;
+use chrono_tz::Tz;
 
 /// One milestone as shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,19 +68,17 @@ pub struct SummaryView {
     pub to_first_response: Option<String>,
     /// Business time to the (first) resolution.
     pub to_resolution: Option<String>,
-    /// The zone its times are in (the business calendar's: a review reads in the team's hours).
+    /// The zone its times are in (the reader's).
     pub zone: &'static str,
 }
 
-/// An instant in the calendar's zone, to the minute.
-pub fn local_time(at: DateTime<Utc>, calendar: &BusinessCalendar) -> String {
-    at.with_timezone(&calendar.timezone())
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+/// An instant in the reader's zone, to the minute.
+pub fn local_time(at: DateTime<Utc>, zone: Tz) -> String {
+    at.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string()
 }
 
-fn local_naive(at: NaiveDateTime, calendar: &BusinessCalendar) -> String {
-    local_time(at.and_utc(), calendar)
+fn local_naive(at: NaiveDateTime, zone: Tz) -> String {
+    local_time(at.and_utc(), zone)
 }
 
 /// Wall-clock time in days, hours and minutes, rounded down to the minute: "45m", "3h 20m",
@@ -101,11 +100,11 @@ pub fn format_elapsed(duration: Duration, lang: Lang) -> String {
     }
 }
 
-fn milestone_view(m: &Milestone, lang: Lang, calendar: &BusinessCalendar) -> MilestoneView {
+fn milestone_view(m: &Milestone, lang: Lang, zone: Tz) -> MilestoneView {
     MilestoneView {
         kind: m.kind.as_str(),
         label: Catalog::builtin_static().get(lang, m.kind.label_key()),
-        at: local_time(m.at, calendar),
+        at: local_time(m.at, zone),
         gap: m.since_previous.map(|d| format_elapsed(d, lang)),
         business_gap: m.business_since_previous.map(|d| {
             builtin(lang)
@@ -123,7 +122,8 @@ fn non_blank(text: Option<&str>) -> Option<String> {
 
 impl SummaryView {
     /// How `row` reads in `lang`.
-    pub fn of(row: &SummaryRow, lang: Lang, calendar: &BusinessCalendar) -> SummaryView {
+    /// How `row` reads in `lang`: times in `zone` (the reader's), business durations by `calendar`.
+    pub fn of(row: &SummaryRow, lang: Lang, calendar: &BusinessCalendar, zone: Tz) -> SummaryView {
         let case = &row.case;
         let s = &row.sections;
         SummaryView {
@@ -139,13 +139,13 @@ impl SummaryView {
             priority: case.priority.as_str(),
             agent: row.agent.clone(),
             escalated: row.escalated,
-            closed: case.closed_at.map(|t| local_naive(t, calendar)),
+            closed: case.closed_at.map(|t| local_naive(t, zone)),
             summary_line: row.summary.as_ref().map(|v| {
                 format!(
                     "v{} · {} · {}",
                     v.version,
                     v.author_label,
-                    local_naive(v.created_at, calendar)
+                    local_naive(v.created_at, zone)
                 )
             }),
             definition: s
@@ -162,7 +162,7 @@ impl SummaryView {
                 .timeline
                 .milestones
                 .iter()
-                .map(|m| milestone_view(m, lang, calendar))
+                .map(|m| milestone_view(m, lang, zone))
                 .collect(),
             truncated: row.timeline.truncated,
             to_first_response: row
@@ -173,7 +173,7 @@ impl SummaryView {
                 .timeline
                 .business_to_resolution(calendar)
                 .map(|d| format_business_duration(d, lang)),
-            zone: calendar.timezone().name(),
+            zone: zone.name(),
         }
     }
 }
@@ -190,10 +190,11 @@ pub fn csv_export(
     truncated_at: Option<usize>,
     lang: Lang,
     calendar: &BusinessCalendar,
+    zone: Tz,
 ) -> String {
     let text = builtin(lang);
-    let zone = calendar.timezone().name();
-    let at_zone = |key: &'static str| format!("{} ({zone})", text.t(key));
+    let zone_name = zone.name();
+    let at_zone = |key: &'static str| format!("{} ({zone_name})", text.t(key));
     let mut w = CsvWriter::with_bom();
     w.record([
         text.t("case.number").to_string(),
@@ -223,10 +224,9 @@ pub fn csv_export(
         text.t("summaries.summary_version").to_string(),
     ]);
     for row in rows {
-        let v = SummaryView::of(row, lang, calendar);
+        let v = SummaryView::of(row, lang, calendar, zone);
         let t = &row.timeline;
-        let when =
-            |m: Option<&Milestone>| m.map(|m| local_time(m.at, calendar)).unwrap_or_default();
+        let when = |m: Option<&Milestone>| m.map(|m| local_time(m.at, zone)).unwrap_or_default();
         let milestones = v
             .milestones
             .iter()
